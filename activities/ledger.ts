@@ -1,0 +1,219 @@
+import type { Knex } from 'knex';
+import { DomainError, ErrorType } from '../domain/errors';
+import { newId } from '../domain/ids';
+import { assertSafeInteger, toSafeInteger } from '../domain/money';
+import { systemAccountId, type AccountKind, type EntryType, type SystemAccountKind } from '../domain/types';
+
+/** One side of a journal: a signed amount on one account (+ credit, − debit). */
+export interface PostingLine {
+  accountId: string;
+  amount: number;
+  type: EntryType;
+}
+
+/** A balanced money movement with a unique key; posting the same key twice moves money once. */
+export interface JournalRequest {
+  key: string;
+  type: string;
+  referenceId: string;
+  lines: PostingLine[];
+  /** Accounts that must be active (not frozen) for this movement; compensations pass none. */
+  requireActive?: string[];
+}
+
+/** What a posting recorded (or had recorded, when `replayed`). */
+export interface PostedJournal {
+  journalId: string;
+  key: string;
+  replayed: boolean;
+  entries: Array<{ id: string; accountId: string; amount: number; balanceAfter: number }>;
+}
+
+interface LockedAccount {
+  id: string;
+  kind: AccountKind;
+  currency: string;
+  balance: number;
+  status: 'active' | 'frozen';
+}
+
+const SYSTEM_ACCOUNT_KINDS: readonly SystemAccountKind[] = ['external', 'promotions', 'fees', 'clearing'];
+const MAX_LINES = 16;
+const MAX_KEY_LENGTH = 191;
+const MAX_TRANSACTION_ATTEMPTS = 5;
+const RETRYABLE_MYSQL_ERRORS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+
+/** Creates the platform's system accounts (external, promotions, fees, clearing) for each currency, once. */
+export async function ensureSystemAccounts(db: Knex, currencies: readonly string[]): Promise<void> {
+  const now = new Date();
+  const rows = currencies.flatMap((currency) =>
+    SYSTEM_ACCOUNT_KINDS.map((kind) => ({
+      id: systemAccountId(kind, currency),
+      kind,
+      user_id: null,
+      system_key: `${kind}:${currency}`,
+      currency,
+      balance: 0,
+      status: 'active' as const,
+      created_at: now,
+      updated_at: now,
+    })),
+  );
+  await db('accounts').insert(rows).onConflict('id').ignore();
+}
+
+/**
+ * Posts a balanced journal atomically and idempotently.
+ *
+ * One short transaction: lock the touched accounts in ascending id order (so two
+ * postings never deadlock on each other), look for the key, check the rules,
+ * insert the journal and its entries, update the balances. A key that was
+ * already posted returns what was recorded, so retries are safe. Pass `trx` to
+ * post inside a caller's transaction (e.g. with its idempotency row).
+ */
+export async function postJournal(db: Knex, request: JournalRequest, trx?: Knex.Transaction): Promise<PostedJournal> {
+  assertBalanced(request);
+  if (trx) return postInTransaction(trx, request);
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await db.transaction((own) => postInTransaction(own, request), { isolationLevel: 'read committed' });
+    } catch (error) {
+      if (isDuplicateKey(error)) return readPostedJournal(db, request);
+      if (attempt >= MAX_TRANSACTION_ATTEMPTS || !isRetryableTransactionError(error)) throw error;
+    }
+  }
+}
+
+function assertBalanced(request: JournalRequest): void {
+  if (request.key.length === 0 || request.key.length > MAX_KEY_LENGTH) {
+    throw new RangeError(`journal key must be 1–${MAX_KEY_LENGTH} characters`);
+  }
+  if (request.lines.length < 2 || request.lines.length > MAX_LINES) {
+    throw new RangeError(`a journal has 2–${MAX_LINES} lines, got ${request.lines.length}`);
+  }
+  let sum = 0;
+  for (const line of request.lines) {
+    assertSafeInteger(line.amount, `amount of ${line.accountId}`);
+    if (line.amount === 0) throw new RangeError('a journal line must move money');
+    sum += line.amount;
+  }
+  if (sum !== 0) throw new DomainError(ErrorType.UnbalancedJournal, `journal ${request.key} sums to ${sum}, not 0`);
+}
+
+async function postInTransaction(trx: Knex.Transaction, request: JournalRequest): Promise<PostedJournal> {
+  const accountIds = [...new Set(request.lines.map((line) => line.accountId))].sort();
+  const accounts = await lockAccounts(trx, accountIds);
+  const existing = await findJournal(trx, request.key);
+  if (existing) return existing;
+
+  const balances = new Map(accounts.map((account) => [account.id, account]));
+  checkRules(request, accountIds, balances);
+
+  const now = new Date();
+  const journalId = newId('jnl');
+  await trx('journals').insert({
+    id: journalId,
+    journal_key: request.key,
+    type: request.type,
+    reference_id: request.referenceId,
+    created_at: now,
+  });
+  const entries: PostedJournal['entries'] = [];
+  for (const line of request.lines) {
+    const account = balances.get(line.accountId);
+    if (!account) throw new Error(`account ${line.accountId} vanished mid-transaction`);
+    account.balance += line.amount;
+    assertSafeInteger(account.balance, `balance of ${account.id}`);
+    entries.push({ id: newId('txn'), accountId: account.id, amount: line.amount, balanceAfter: account.balance });
+  }
+  await trx('entries').insert(
+    entries.map((entry, index) => ({
+      id: entry.id,
+      journal_id: journalId,
+      account_id: entry.accountId,
+      amount: entry.amount,
+      balance_after: entry.balanceAfter,
+      type: request.lines[index]?.type ?? 'reversal',
+      reference_id: request.referenceId,
+      created_at: now,
+    })),
+  );
+  for (const accountId of accountIds) {
+    const account = balances.get(accountId);
+    if (account) await trx('accounts').where({ id: accountId }).update({ balance: account.balance, updated_at: now });
+  }
+  return { journalId, key: request.key, replayed: false, entries };
+}
+
+async function lockAccounts(trx: Knex.Transaction, accountIds: string[]): Promise<LockedAccount[]> {
+  const rows = await trx('accounts')
+    .select('id', 'kind', 'currency', 'balance', 'status')
+    .whereIn('id', accountIds)
+    .orderBy('id', 'asc')
+    .forUpdate();
+  return rows.map((row) => ({
+    id: row.id,
+    kind: row.kind,
+    currency: row.currency,
+    balance: toSafeInteger(row.balance, 'balance'),
+    status: row.status,
+  }));
+}
+
+function checkRules(request: JournalRequest, accountIds: string[], accounts: Map<string, LockedAccount>): void {
+  for (const accountId of accountIds) {
+    if (!accounts.has(accountId)) throw new DomainError(ErrorType.AccountNotFound, `account ${accountId} does not exist`);
+  }
+  const currencies = new Set([...accounts.values()].map((account) => account.currency));
+  if (currencies.size !== 1) {
+    throw new DomainError(ErrorType.CurrencyMismatch, `journal ${request.key} mixes currencies ${[...currencies].join(', ')}`);
+  }
+  for (const accountId of request.requireActive ?? []) {
+    if (accounts.get(accountId)?.status === 'frozen') {
+      throw new DomainError(ErrorType.WalletFrozen, `wallet ${accountId} is frozen`);
+    }
+  }
+  const after = new Map([...accounts.values()].map((account) => [account.id, account.balance]));
+  for (const line of request.lines) after.set(line.accountId, (after.get(line.accountId) ?? 0) + line.amount);
+  for (const [accountId, balance] of after) {
+    if (accounts.get(accountId)?.kind === 'wallet' && balance < 0) {
+      throw new DomainError(ErrorType.InsufficientFunds, `wallet ${accountId} has insufficient funds`);
+    }
+  }
+}
+
+async function findJournal(db: Knex | Knex.Transaction, key: string): Promise<PostedJournal | null> {
+  const journal = await db('journals').select('id').where({ journal_key: key }).first();
+  if (!journal) return null;
+  const rows = await db('entries')
+    .select('id', 'account_id', 'amount', 'balance_after')
+    .where({ journal_id: journal.id })
+    .orderBy('seq', 'asc');
+  return {
+    journalId: journal.id,
+    key,
+    replayed: true,
+    entries: rows.map((row) => ({
+      id: row.id,
+      accountId: row.account_id,
+      amount: toSafeInteger(row.amount, 'amount'),
+      balanceAfter: toSafeInteger(row.balance_after, 'balance_after'),
+    })),
+  };
+}
+
+async function readPostedJournal(db: Knex, request: JournalRequest): Promise<PostedJournal> {
+  const existing = await findJournal(db, request.key);
+  if (!existing) throw new Error(`journal ${request.key} hit a duplicate key but cannot be read back`);
+  return existing;
+}
+
+/** True for MySQL's duplicate-key error (a unique constraint settled a race). */
+export function isDuplicateKey(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ER_DUP_ENTRY';
+}
+
+function isRetryableTransactionError(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && RETRYABLE_MYSQL_ERRORS.has(code);
+}

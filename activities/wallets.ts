@@ -1,0 +1,95 @@
+import type { Knex } from 'knex';
+import { DomainError, ErrorType } from '../domain/errors';
+import { newId } from '../domain/ids';
+import { toSafeInteger } from '../domain/money';
+import type { WalletStatus } from '../domain/types';
+import type { AccountRow } from '../infra/tables';
+import { isDuplicateKey } from './ledger';
+
+/** A user's wallet as the API shows it. */
+export interface Wallet {
+  id: string;
+  userId: string;
+  currency: string;
+  balance: number;
+  status: WalletStatus;
+  createdAt: string;
+}
+
+/** Maps an `accounts` row of kind wallet to a Wallet. */
+export function toWallet(row: AccountRow): Wallet {
+  if (row.kind !== 'wallet' || row.user_id === null) throw new Error(`account ${row.id} is not a wallet`);
+  return {
+    id: row.id,
+    userId: row.user_id,
+    currency: row.currency,
+    balance: toSafeInteger(row.balance, 'balance'),
+    status: row.status,
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+/** Creates the user's wallet in `currency` once; a second call returns the same wallet. */
+export async function createWallet(db: Knex, userId: string, currency: string): Promise<Wallet> {
+  const existing = await findWalletByUser(db, userId, currency);
+  if (existing) return existing;
+  const now = new Date();
+  try {
+    await db('accounts').insert({
+      id: newId('wal'),
+      kind: 'wallet',
+      user_id: userId,
+      system_key: null,
+      currency,
+      balance: 0,
+      status: 'active',
+      created_at: now,
+      updated_at: now,
+    });
+  } catch (error) {
+    if (!isDuplicateKey(error)) throw error;
+  }
+  const created = await findWalletByUser(db, userId, currency);
+  if (!created) throw new Error(`wallet of ${userId} in ${currency} was not created`);
+  return created;
+}
+
+/** The user's wallet in `currency`, or null. */
+export async function findWalletByUser(db: Knex, userId: string, currency: string): Promise<Wallet | null> {
+  const row = await db('accounts').where({ kind: 'wallet', user_id: userId, currency }).first();
+  return row ? toWallet(row) : null;
+}
+
+/** Every wallet of the user, oldest first. */
+export async function listWalletsOfUser(db: Knex, userId: string): Promise<Wallet[]> {
+  const rows = await db('accounts').where({ kind: 'wallet', user_id: userId }).orderBy('seq', 'asc');
+  return rows.map(toWallet);
+}
+
+/** The wallet with this id, or null (system accounts are not wallets). */
+export async function findWallet(db: Knex, walletId: string): Promise<Wallet | null> {
+  const row = await db('accounts').where({ kind: 'wallet', id: walletId }).first();
+  return row ? toWallet(row) : null;
+}
+
+/** Freezes or unfreezes a wallet and records who did it in the audit log; idempotent. */
+export async function setWalletStatus(db: Knex, walletId: string, status: WalletStatus, actorId: string): Promise<Wallet> {
+  return db.transaction(async (trx) => {
+    const row = await trx('accounts').where({ kind: 'wallet', id: walletId }).forUpdate().first();
+    if (!row) throw new DomainError(ErrorType.AccountNotFound, `wallet ${walletId} does not exist`);
+    if (row.status !== status) {
+      const now = new Date();
+      await trx('accounts').where({ id: walletId }).update({ status, updated_at: now });
+      await trx('audit_log').insert({
+        id: newId('aud'),
+        actor_id: actorId,
+        action: status === 'frozen' ? 'wallet.frozen' : 'wallet.unfrozen',
+        resource_type: 'wallet',
+        resource_id: walletId,
+        data: JSON.stringify({ from: row.status, to: status }),
+        created_at: now,
+      });
+    }
+    return toWallet({ ...row, status });
+  });
+}

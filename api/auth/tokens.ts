@@ -1,0 +1,48 @@
+import { errors, jwtVerify, SignJWT } from 'jose';
+import type { Role } from '../../domain/types';
+
+/** Token settings from the configuration. */
+export interface TokenSettings {
+  secret: string;
+  issuer: string;
+  audience: string;
+  ttlSeconds: number;
+}
+
+/** The one algorithm accepted; a token naming another (or `none`) is refused. */
+const ALGORITHM = 'HS256';
+
+/** Who a verified token speaks for. */
+export interface TokenClaims {
+  userId: string;
+  role: Role;
+}
+
+/** Signs an access token for a user. */
+export async function issueAccessToken(settings: TokenSettings, claims: TokenClaims): Promise<string> {
+  return new SignJWT({ role: claims.role })
+    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+    .setSubject(claims.userId)
+    .setIssuer(settings.issuer)
+    .setAudience(settings.audience)
+    .setIssuedAt()
+    .setExpirationTime(`${settings.ttlSeconds}s`)
+    .sign(new TextEncoder().encode(settings.secret));
+}
+
+/** Verifies signature, algorithm, issuer, audience and expiry; returns null for any bad token. */
+export async function verifyAccessToken(settings: TokenSettings, token: string): Promise<TokenClaims | null> {
+  try {
+    const { payload } = await jwtVerify(token, new TextEncoder().encode(settings.secret), {
+      algorithms: [ALGORITHM],
+      issuer: settings.issuer,
+      audience: settings.audience,
+      requiredClaims: ['sub', 'exp', 'iat'],
+    });
+    if (typeof payload.sub !== 'string') return null;
+    return { userId: payload.sub, role: payload.role as Role };
+  } catch (error) {
+    if (error instanceof errors.JOSEError || error instanceof TypeError) return null;
+    throw error;
+  }
+}

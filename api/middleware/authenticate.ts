@@ -1,0 +1,39 @@
+import type { Knex } from 'knex';
+import type { Middleware } from 'koa';
+import type { Role } from '../../domain/types';
+import { verifyAccessToken, type TokenSettings } from '../auth/tokens';
+import { HttpError } from '../errors';
+import { findUserById, type User } from '../users';
+
+/** The state an authenticated route can rely on. */
+export interface AuthenticatedState {
+  requestId: string;
+  user: User;
+}
+
+function unauthorized(): HttpError {
+  return new HttpError(401, 'unauthorized', 'A valid bearer token is required.');
+}
+
+/** Requires `Authorization: Bearer <token>` and loads the user it names (roles come from the database). */
+export function authenticate(db: Knex, settings: TokenSettings): Middleware {
+  return async (ctx, next) => {
+    const match = /^Bearer ([\w-]+\.[\w-]+\.[\w-]*)$/.exec(ctx.get('Authorization'));
+    if (!match?.[1]) throw unauthorized();
+    const claims = await verifyAccessToken(settings, match[1]);
+    if (!claims) throw unauthorized();
+    const user = await findUserById(db, claims.userId);
+    if (!user) throw unauthorized();
+    ctx.state.user = user;
+    await next();
+  };
+}
+
+/** Requires one of `roles`; 403 forbidden otherwise. */
+export function requireRole(...roles: Role[]): Middleware {
+  return async (ctx, next) => {
+    const user = ctx.state.user as User | undefined;
+    if (!user || !roles.includes(user.role)) throw new HttpError(403, 'forbidden', 'Your role may not do this.');
+    await next();
+  };
+}

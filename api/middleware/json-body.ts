@@ -1,0 +1,67 @@
+import type { Middleware } from 'koa';
+import { HttpError } from '../errors';
+
+/** Largest request body accepted, per the contract. */
+export const MAX_BODY_BYTES = 64 * 1024;
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Reads a JSON body on writes: 415 for another content type, 413 past 64 KiB
+ * (counted while reading, so a lying Content-Length cannot get past it),
+ * 400 invalid_json for bytes that do not parse. No body leaves `ctx.request.body` undefined.
+ */
+export function jsonBody(): Middleware {
+  return async (ctx, next) => {
+    if (!WRITE_METHODS.has(ctx.method) || !hasBody(ctx.req.headers)) {
+      await next();
+      return;
+    }
+    if (!ctx.is('application/json')) {
+      throw new HttpError(415, 'unsupported_media_type', 'Send the body as application/json.');
+    }
+    const declared = Number(ctx.get('Content-Length') || 0);
+    if (declared > MAX_BODY_BYTES) throw payloadTooLarge();
+    const raw = await readLimited(ctx.req, MAX_BODY_BYTES);
+    try {
+      ctx.request.body = raw.length === 0 ? undefined : JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new HttpError(400, 'invalid_json', 'The body is not valid JSON.');
+    }
+    await next();
+  };
+}
+
+function hasBody(headers: NodeJS.Dict<string | string[]>): boolean {
+  return headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
+}
+
+function payloadTooLarge(): HttpError {
+  return new HttpError(413, 'payload_too_large', `The body is larger than ${MAX_BODY_BYTES} bytes.`);
+}
+
+/**
+ * Reads at most `limitBytes`. Past the limit it keeps draining (up to a bound) instead of
+ * destroying the socket, so the client still reads the 413 answer.
+ */
+function readLimited(stream: NodeJS.ReadableStream, limitBytes: number): Promise<Buffer> {
+  const drainLimitBytes = limitBytes * 16;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    stream.on('data', (chunk: Buffer | string) => {
+      const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      total += buffer.length;
+      if (total <= limitBytes) chunks.push(buffer);
+      else if (total > drainLimitBytes) reject(payloadTooLarge());
+    });
+    stream.on('end', () => (total > limitBytes ? reject(payloadTooLarge()) : resolve(Buffer.concat(chunks))));
+    stream.on('error', reject);
+  });
+}
+
+declare module 'koa' {
+  interface Request {
+    /** The parsed JSON body of a write, set by jsonBody(). */
+    body?: unknown;
+  }
+}

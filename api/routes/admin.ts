@@ -1,0 +1,35 @@
+import Router from '@koa/router';
+import { reconcile } from '../../activities/reconciliation';
+import { setWalletStatus } from '../../activities/wallets';
+import { DomainError, ErrorType } from '../../domain/errors';
+import type { AppDependencies } from '../dependencies';
+import { notFound } from '../errors';
+import { authenticate, requireRole } from '../middleware/authenticate';
+import type { User } from '../users';
+
+/** Routes of `/v1/admin/*`: admins only. */
+export function adminRoutes(dependencies: AppDependencies): Router {
+  const { db, config } = dependencies;
+  const router = new Router();
+  const adminOnly = [authenticate(db, config.jwt), requireRole('admin')] as const;
+
+  for (const [action, status] of [
+    ['freeze', 'frozen'],
+    ['unfreeze', 'active'],
+  ] as const) {
+    router.post(`/v1/admin/wallets/:id/${action}`, ...adminOnly, async (ctx) => {
+      try {
+        ctx.body = await setWalletStatus(db, String(ctx.params.id), status, (ctx.state.user as User).id);
+      } catch (error) {
+        if (error instanceof DomainError && error.type === ErrorType.AccountNotFound) throw notFound('wallet_not_found');
+        throw error;
+      }
+    });
+  }
+
+  router.get('/v1/admin/reconciliation', ...adminOnly, async (ctx) => {
+    ctx.body = await reconcile(db, { stuckAfterMs: config.stuckAfterMs });
+  });
+
+  return router;
+}

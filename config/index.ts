@@ -1,0 +1,130 @@
+import { z } from 'zod';
+
+/** The development JWT secret; production refuses to start with it. */
+export const DEVELOPMENT_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
+
+const integer = (defaultValue: number, min: number, max: number) =>
+  z.coerce
+    .number()
+    .int('must be a whole number')
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`)
+    .default(defaultValue);
+
+const booleanFlag = (defaultValue: boolean) =>
+  z
+    .enum(['true', 'false'], { message: 'must be true or false' })
+    .default(defaultValue ? 'true' : 'false')
+    .transform((value) => value === 'true');
+
+const currencyCode = z.string().regex(/^[A-Z]{3}$/, 'must be an upper-case ISO 4217 code');
+
+/**
+ * Every environment variable SagaPay reads, with its default and its limits.
+ * `.env.example` documents the same list; keep them in step.
+ */
+const environmentSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    DATABASE_URL: z
+      .string({ message: 'is required (mysql://user:password@host:port/database)' })
+      .regex(/^mysql:\/\//, 'must be a mysql:// URL'),
+    DATABASE_POOL_MAX: integer(10, 1, 200),
+    TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    TASK_QUEUE_PAYMENTS: z.string().min(1).default('payments'),
+    TASK_QUEUE_NOTIFICATIONS: z.string().min(1).default('notifications'),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: integer(3000, 0, 65535),
+    JWT_SECRET: z.string().min(32, 'must be at least 32 characters').default(DEVELOPMENT_JWT_SECRET),
+    JWT_ISSUER: z.string().min(1).default('sagapay'),
+    JWT_AUDIENCE: z.string().min(1).default('sagapay-api'),
+    JWT_TTL_SECONDS: integer(900, 60, 86_400),
+    FEE_BPS: integer(200, 0, 10_000),
+    PROMO_CREDIT: integer(10_000, 0, 100_000_000),
+    DEFAULT_CURRENCY: currencyCode.default('USD'),
+    CURRENCIES: z
+      .string()
+      .default('USD,EUR,GBP,INR')
+      .transform((value) => value.split(',').map((code) => code.trim()))
+      .pipe(z.array(currencyCode).min(1, 'must list at least one currency')),
+    MAX_AMOUNT: integer(100_000_000, 1, Number.MAX_SAFE_INTEGER),
+    PAYMENT_SYNC_WAIT_MS: integer(10_000, 0, 60_000),
+    STUCK_AFTER_MS: integer(300_000, 1_000, 7 * 86_400_000),
+    SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').default('smtp://127.0.0.1:1025'),
+    SAGA_FAULTS: z.enum(['enabled', 'disabled']).default('disabled'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    TRUST_PROXY: booleanFlag(false),
+  })
+  .superRefine((env, context) => {
+    if (!env.CURRENCIES.includes(env.DEFAULT_CURRENCY)) {
+      context.addIssue({ code: 'custom', path: ['DEFAULT_CURRENCY'], message: 'must be one of CURRENCIES' });
+    }
+    if (env.NODE_ENV === 'production' && env.JWT_SECRET === DEVELOPMENT_JWT_SECRET) {
+      context.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'must be set to a secret of your own in production' });
+    }
+    if (env.NODE_ENV === 'production' && env.SAGA_FAULTS === 'enabled') {
+      context.addIssue({ code: 'custom', path: ['SAGA_FAULTS'], message: 'cannot be enabled in production' });
+    }
+  });
+
+type Environment = z.infer<typeof environmentSchema>;
+
+/** The validated configuration every composition root builds its dependencies from. */
+export interface Config {
+  nodeEnv: Environment['NODE_ENV'];
+  databaseUrl: string;
+  databasePoolMax: number;
+  temporal: { address: string; namespace: string; paymentsTaskQueue: string; notificationsTaskQueue: string };
+  http: { host: string; port: number; trustProxy: boolean };
+  jwt: { secret: string; issuer: string; audience: string; ttlSeconds: number };
+  money: { feeBps: number; promoCredit: number; defaultCurrency: string; currencies: string[]; maxAmount: number };
+  paymentSyncWaitMs: number;
+  stuckAfterMs: number;
+  smtpUrl: string;
+  sagaFaultsEnabled: boolean;
+  logLevel: Environment['LOG_LEVEL'];
+}
+
+/** Raised when the environment is invalid; the message lists every bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the environment once; throws ConfigError naming each bad variable. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = environmentSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'} ${issue.message}`));
+  }
+  const env = parsed.data;
+  return {
+    nodeEnv: env.NODE_ENV,
+    databaseUrl: env.DATABASE_URL,
+    databasePoolMax: env.DATABASE_POOL_MAX,
+    temporal: {
+      address: env.TEMPORAL_ADDRESS,
+      namespace: env.TEMPORAL_NAMESPACE,
+      paymentsTaskQueue: env.TASK_QUEUE_PAYMENTS,
+      notificationsTaskQueue: env.TASK_QUEUE_NOTIFICATIONS,
+    },
+    http: { host: env.HOST, port: env.PORT, trustProxy: env.TRUST_PROXY },
+    jwt: { secret: env.JWT_SECRET, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, ttlSeconds: env.JWT_TTL_SECONDS },
+    money: {
+      feeBps: env.FEE_BPS,
+      promoCredit: env.PROMO_CREDIT,
+      defaultCurrency: env.DEFAULT_CURRENCY,
+      currencies: env.CURRENCIES,
+      maxAmount: env.MAX_AMOUNT,
+    },
+    paymentSyncWaitMs: env.PAYMENT_SYNC_WAIT_MS,
+    stuckAfterMs: env.STUCK_AFTER_MS,
+    smtpUrl: env.SMTP_URL,
+    sagaFaultsEnabled: env.SAGA_FAULTS === 'enabled',
+    logLevel: env.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * Error types shared by activities, workflows and the API. Activities throw
+ * non-retryable ApplicationFailures with these types; retry policies list the
+ * same constants; the API maps them to the contract's codes.
+ */
+export const ErrorType = {
+  InsufficientFunds: 'InsufficientFunds',
+  WalletFrozen: 'WalletFrozen',
+  LimitExceeded: 'LimitExceeded',
+  AccountNotFound: 'AccountNotFound',
+  CurrencyMismatch: 'CurrencyMismatch',
+  UnbalancedJournal: 'UnbalancedJournal',
+  InjectedFault: 'InjectedFault',
+} as const;
+
+/** One of the domain error types. */
+export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
+
+/** Business refusals: never retried, mapped to a payment's `failure.code`. */
+export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorTypeName[] = [
+  ErrorType.InsufficientFunds,
+  ErrorType.WalletFrozen,
+  ErrorType.LimitExceeded,
+  ErrorType.AccountNotFound,
+  ErrorType.CurrencyMismatch,
+  ErrorType.UnbalancedJournal,
+  ErrorType.InjectedFault,
+];
+
+/** A domain rule was broken; `type` is one of ErrorType. Thrown by the ledger outside Temporal too. */
+export class DomainError extends Error {
+  constructor(
+    readonly type: ErrorTypeName,
+    message: string,
+  ) {
+    super(message);
+    this.name = type;
+  }
+}

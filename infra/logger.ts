@@ -1,0 +1,40 @@
+import pino, { type Logger } from 'pino';
+
+/** Paths pino blanks out wherever they appear in a log line. */
+const REDACTED_PATHS = [
+  'authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+  'password',
+  '*.password',
+  'passwordHash',
+  '*.passwordHash',
+  'password_hash',
+  '*.password_hash',
+  'accessToken',
+  '*.accessToken',
+  'token',
+  '*.token',
+  'secret',
+  '*.secret',
+];
+
+/** A JSON-lines logger with secrets redacted. */
+export function createLogger(level: string, name: string): Logger {
+  return pino({ name, level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { service: name } });
+}
+
+/**
+ * What may be logged of an error: its name, code and a message. Database errors
+ * carry the failing SQL with its bound values (which could hold a password
+ * hash), so for them only the server's own message is kept; stacks never go out.
+ */
+export function describeError(error: unknown): { name: string; code?: string; message: string } {
+  if (typeof error !== 'object' || error === null) return { name: 'NonError', message: String(error) };
+  const { name, code, sqlMessage, message } = error as { name?: unknown; code?: unknown; sqlMessage?: unknown; message?: unknown };
+  return {
+    name: typeof name === 'string' ? name : 'Error',
+    ...(typeof code === 'string' ? { code } : {}),
+    message: typeof sqlMessage === 'string' ? sqlMessage : typeof message === 'string' ? message : 'unknown error',
+  };
+}

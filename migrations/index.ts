@@ -1,0 +1,24 @@
+import type { Knex } from 'knex';
+import * as createCoreTables from './20261122000100_create_core_tables';
+import * as createSupportTables from './20261122000200_create_support_tables';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+/** Every migration in order. Listed statically so tsx, jest and compiled builds load them alike. */
+const migrations: ReadonlyArray<readonly [name: string, migration: Migration]> = [
+  ['20261122000100_create_core_tables', createCoreTables],
+  ['20261122000200_create_support_tables', createSupportTables],
+];
+
+/** A knex migration source over the static list above. */
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: () => Promise.resolve(migrations.map(([name]) => name)),
+  getMigrationName: (name) => name,
+  getMigration: (name) => {
+    const found = migrations.find(([candidate]) => candidate === name);
+    return found ? Promise.resolve(found[1]) : Promise.reject(new Error(`unknown migration ${name}`));
+  },
+};
