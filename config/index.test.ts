@@ -1,0 +1,63 @@
+import { ConfigError, DEVELOPMENT_JWT_SECRET, loadConfig } from '.';
+
+const base = { DATABASE_URL: 'mysql://sagapay:secret@127.0.0.1:3306/sagapay' };
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('when only DATABASE_URL is set, then the documented defaults apply', () => {
+    const config = loadConfig(base);
+    expect(config.money).toEqual({
+      feeBps: 200,
+      promoCredit: 10_000,
+      defaultCurrency: 'USD',
+      currencies: ['USD', 'EUR', 'GBP', 'INR'],
+      maxAmount: 100_000_000,
+    });
+    expect(config.paymentSyncWaitMs).toBe(10_000);
+    expect(config.temporal).toEqual({
+      address: '127.0.0.1:7233',
+      namespace: 'default',
+      paymentsTaskQueue: 'payments',
+      notificationsTaskQueue: 'notifications',
+    });
+    expect(config.http.port).toBe(3000);
+    expect(config.sagaFaultsEnabled).toBe(false);
+  });
+
+  it('when several variables are bad, then every one is named in the message', () => {
+    const problems = problemsOf({ ...base, FEE_BPS: '2.5', CURRENCIES: 'USD,euro', PORT: '70000', DEFAULT_CURRENCY: 'GBP', SMTP_URL: 'http://x' });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^FEE_BPS must be a whole number/),
+        expect.stringMatching(/^CURRENCIES\.1 must be an upper-case ISO 4217 code/),
+        expect.stringMatching(/^PORT must be at most 65535/),
+        expect.stringMatching(/^SMTP_URL /),
+      ]),
+    );
+  });
+
+  it('when DATABASE_URL is missing, then the message says what it should look like', () => {
+    expect(problemsOf({})).toEqual([expect.stringMatching(/^DATABASE_URL is required \(mysql:\/\//)]);
+  });
+
+  it('when the default currency is not configured, then it is refused', () => {
+    expect(problemsOf({ ...base, CURRENCIES: 'EUR,GBP' })).toEqual(['DEFAULT_CURRENCY must be one of CURRENCIES']);
+  });
+
+  it('when production runs with the development secret or saga faults, then it refuses to start', () => {
+    expect(problemsOf({ ...base, NODE_ENV: 'production' })).toEqual(['JWT_SECRET must be set to a secret of your own in production']);
+    expect(problemsOf({ ...base, NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), SAGA_FAULTS: 'enabled' })).toEqual([
+      'SAGA_FAULTS cannot be enabled in production',
+    ]);
+    expect(loadConfig({ ...base, NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) }).jwt.secret).not.toBe(DEVELOPMENT_JWT_SECRET);
+  });
+});

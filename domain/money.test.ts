@@ -1,0 +1,57 @@
+import { assertSafeInteger, feeRoundHalfUp, formatAmount, toSafeInteger } from './money';
+
+describe('feeRoundHalfUp', () => {
+  it.each([
+    // amount, feeBps, fee, net
+    [10_000, 200, 200, 9_800],
+    [1_234, 200, 25, 1_209], // 24.68 → 25
+    [25, 200, 1, 24], // 0.5 → 1: half rounds up
+    [24, 200, 0, 24], // 0.48 → 0
+    [1, 200, 0, 1],
+    [1, 5_000, 1, 0], // 0.5 → 1
+    [100_000_000, 200, 2_000_000, 98_000_000],
+    [999, 0, 0, 999],
+    [999, 10_000, 999, 0],
+    [Number.MAX_SAFE_INTEGER, 200, 180_143_985_094_820, 8_827_055_269_646_171],
+  ])('when amount is %i and feeBps %i, then fee is %i and net %i', (amount, feeBps, fee, netAmount) => {
+    expect(feeRoundHalfUp(amount, feeBps)).toEqual({ fee, netAmount });
+  });
+
+  it.each([
+    [1.5, 200],
+    [-1, 200],
+    [100, -1],
+    [100, 10_001],
+    [Number.MAX_SAFE_INTEGER + 1, 200],
+    [100, 2.5],
+  ])('when amount is %p and feeBps %p, then it refuses', (amount, feeBps) => {
+    expect(() => feeRoundHalfUp(amount, feeBps)).toThrow();
+  });
+});
+
+describe('formatAmount', () => {
+  it.each([
+    [1_234, 'USD', '12.34'],
+    [5, 'USD', '0.05'],
+    [0, 'EUR', '0.00'],
+    [-1_050, 'GBP', '-10.50'],
+    [1_234, 'JPY', '1234'],
+  ])('when %i %s is formatted, then it reads %s', (amount, currency, text) => {
+    expect(formatAmount(amount, currency)).toBe(text);
+  });
+});
+
+describe('safe integers at the boundaries', () => {
+  it('when a value is a float, string or unsafe, then assertSafeInteger throws', () => {
+    for (const bad of [1.5, '12', Number.NaN, Number.MAX_SAFE_INTEGER + 2, null]) {
+      expect(() => assertSafeInteger(bad, 'amount')).toThrow(/amount must be a safe integer/);
+    }
+  });
+
+  it('when the database returns a decimal string, then toSafeInteger converts it only if safe', () => {
+    expect(toSafeInteger('-42', 'sum')).toBe(-42);
+    expect(toSafeInteger(7, 'sum')).toBe(7);
+    expect(() => toSafeInteger('9007199254740993', 'sum')).toThrow();
+    expect(() => toSafeInteger('1.5', 'sum')).toThrow();
+  });
+});

@@ -1,0 +1,113 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Knex } from 'knex';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createApp } from '../../api/app';
+import { loadConfig, type Config } from '../../config';
+import { newId } from '../../domain/ids';
+import { createDatabase } from '../../infra/database';
+import { buildNotificationsWorker, buildPaymentsWorker } from '../../workers/build';
+
+/**
+ * The real stack a test file works against: the database and Temporal server
+ * that jest's globalSetup started (their addresses arrive in process.env), with
+ * task queues of its own so test files never run each other's tasks.
+ */
+export interface TestStack {
+  config: Config;
+  db: Knex;
+  temporal: Client;
+  connection: Connection;
+  workerConnection: NativeConnection;
+  workers: RunningWorkers;
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+/** A configuration for tests: the global servers, unique task queues, and any overrides. */
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  const suffix = newId('req').slice(4).toLowerCase();
+  return loadConfig({
+    ...process.env,
+    NODE_ENV: 'test',
+    TASK_QUEUE_PAYMENTS: `payments-${suffix}`,
+    TASK_QUEUE_NOTIFICATIONS: `notifications-${suffix}`,
+    PORT: '0',
+    ...overrides,
+  });
+}
+
+/** Workers running in this process, with the promise of their `run()`. */
+export interface RunningWorkers {
+  workers: Worker[];
+  finished: Promise<unknown>;
+}
+
+/** Starts the workers (payments and notifications) of a configuration, running in this process. */
+export async function startWorkers(config: Config, db: Knex, connection: NativeConnection): Promise<RunningWorkers> {
+  const common = { connection, namespace: config.temporal.namespace, db, workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH, shutdownGraceTimeMs: 2_000 };
+  const workers = await Promise.all([
+    buildPaymentsWorker({ ...common, taskQueue: config.temporal.paymentsTaskQueue }),
+    buildNotificationsWorker({ ...common, taskQueue: config.temporal.notificationsTaskQueue }),
+  ]);
+  const finished = Promise.all(workers.map((worker) => worker.run()));
+  // Marks the promise handled now; stopWorkers awaits it and still sees a failure.
+  finished.catch(() => undefined);
+  return { workers, finished };
+}
+
+/** Stops workers and waits until they have drained; rethrows a worker's failure. */
+export async function stopWorkers(running: RunningWorkers): Promise<void> {
+  for (const worker of running.workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+  await running.finished;
+}
+
+/** The API on an ephemeral port plus both workers, against the real database and Temporal. */
+export async function startStack(overrides: Record<string, string> = {}): Promise<TestStack> {
+  const config = testConfig(overrides);
+  const db = createDatabase(config.databaseUrl, 20);
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
+  const workers = await startWorkers(config, db, workerConnection);
+  const reported: unknown[] = [];
+  const app = createApp({ db, temporal, config, report: (error) => reported.push(error) });
+  const server: Server = await new Promise((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    config,
+    db,
+    temporal,
+    connection,
+    workerConnection,
+    workers,
+    baseUrl: `http://127.0.0.1:${port}`,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await stopWorkers(workers);
+      await workerConnection.close();
+      await connection.close();
+      await db.destroy();
+    },
+  };
+}
+
+/** Polls `check` until it is truthy or the deadline passes; never a fixed sleep. */
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  { timeoutMs = 20_000, intervalMs = 50, what = 'condition' }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
