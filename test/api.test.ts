@@ -1,0 +1,318 @@
+import { createHmac } from 'node:crypto';
+import { hashPassword } from '../api/auth/passwords';
+import { insertUser } from '../api/users';
+import { uniqueEmail } from './support/fixtures';
+import { request, type TestResponse } from './support/http';
+import { startStack, waitFor, type TestStack } from './support/stack';
+
+/** The API end to end: the real Koa app, real workers, the real database and Temporal server. */
+let stack: TestStack;
+let adminToken: string;
+
+type Body = Record<string, unknown>;
+interface ErrorBody {
+  error: { code: string; message: string; details?: { fields?: Record<string, string> }; requestId: string };
+}
+interface WalletBody {
+  id: string;
+  userId: string;
+  currency: string;
+  balance: number;
+  status: string;
+}
+
+beforeAll(async () => {
+  stack = await startStack();
+  const email = uniqueEmail('admin');
+  await insertUser(stack.db, { email, passwordHash: await hashPassword('admin-password'), name: 'Admin', phone: null, role: 'admin', currency: 'USD' });
+  adminToken = await login(email, 'admin-password');
+});
+
+afterAll(async () => {
+  await stack.stop();
+});
+
+const call = <T = Body>(method: string, path: string, options?: Parameters<typeof request>[3]) =>
+  request<T>(stack.baseUrl, method, path, options);
+
+async function login(email: string, password: string): Promise<string> {
+  const response = await call<{ accessToken: string }>('POST', '/v1/auth/login', { body: { email, password } });
+  expect(response.status).toBe(200);
+  return response.body.accessToken;
+}
+
+/** Registers a user, logs in and waits for onboarding to have created (and credited) the wallet. */
+async function signUp(options: { role?: 'customer' | 'merchant'; currency?: string } = {}) {
+  const email = uniqueEmail();
+  const registered = await call<{ user: Body }>('POST', '/v1/auth/register', {
+    body: { email, password: 'correct horse battery', name: 'Test User', ...options },
+  });
+  expect(registered.status).toBe(201);
+  const token = await login(email, 'correct horse battery');
+  const wallet = await waitFor(
+    async () => {
+      const me = await call<{ wallets: WalletBody[] }>('GET', '/v1/me', { token });
+      const [first] = me.body.wallets;
+      return first && (options.role === 'merchant' || first.balance > 0) ? first : undefined;
+    },
+    { what: 'the onboarding saga to create the wallet' },
+  );
+  return { email, token, user: registered.body.user, wallet };
+}
+
+function expectError(response: TestResponse<unknown>, status: number, code: string): ErrorBody['error'] {
+  expect(response.status).toBe(status);
+  const { error } = response.body as ErrorBody;
+  expect(error.code).toBe(code);
+  expect(typeof error.message).toBe('string');
+  expect(error.requestId).toBe(response.headers.get('x-request-id'));
+  expect(JSON.stringify(response.body)).not.toMatch(/ at .*\.ts:\d+|argon2|password_?hash/i);
+  return error;
+}
+
+async function balanceOf(token: string, walletId: string): Promise<number> {
+  return (await call<WalletBody>('GET', `/v1/wallets/${walletId}`, { token })).body.balance;
+}
+
+describe('sign-up and onboarding', () => {
+  it('when a customer registers, then the onboarding saga gives them a wallet with the promotional credit', async () => {
+    const { user, token, wallet } = await signUp({ currency: 'EUR' });
+
+    expect(Object.keys(user).sort()).toEqual(['createdAt', 'email', 'id', 'name', 'phone', 'role']);
+    expect(user).toMatchObject({ role: 'customer', name: 'Test User', phone: null });
+    expect(wallet).toMatchObject({ userId: user.id, currency: 'EUR', balance: 10_000, status: 'active' });
+
+    const transactions = await call<{ data: Body[]; hasMore: boolean }>('GET', `/v1/wallets/${wallet.id}/transactions`, { token });
+    expect(transactions.body.data).toEqual([
+      expect.objectContaining({ walletId: wallet.id, amount: 10_000, balanceAfter: 10_000, type: 'promo_credit', referenceId: user.id }),
+    ]);
+
+    const handle = stack.temporal.workflow.getHandle(`onboarding-${String(user.id)}`);
+    await expect(handle.result()).resolves.toMatchObject({ walletId: wallet.id });
+    const history = await handle.fetchHistory();
+    const activityTypes = (history.events ?? []).flatMap((event) => {
+      const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
+      return name ? [name] : [];
+    });
+    expect(activityTypes).toEqual(['createWallet', 'creditPromotion', 'sendWelcome', 'completeOnboarding']);
+    const welcome = await stack.db('notifications').where({ user_id: String(user.id), type: 'welcome' });
+    expect(welcome).toHaveLength(1);
+  });
+
+  it('when a merchant registers, then the wallet starts empty', async () => {
+    const { wallet, user } = await signUp({ role: 'merchant' });
+    expect(wallet.balance).toBe(0);
+    expect(user.role).toBe('merchant');
+  });
+
+  it('when an e-mail is taken (in any case), then register is 409 email_taken', async () => {
+    const { email } = await signUp();
+    const again = await call('POST', '/v1/auth/register', { body: { email: email.toUpperCase(), password: 'another password', name: 'Twin' } });
+    expectError(again, 409, 'email_taken');
+  });
+
+  it('when register gets bad fields, then each is named and nothing is written', async () => {
+    const email = uniqueEmail();
+    const response = await call('POST', '/v1/auth/register', {
+      body: { email, password: 'short', name: '', phone: '555-1234', role: 'admin', currency: 'XYZ' },
+    });
+    const error = expectError(response, 400, 'validation_error');
+    expect(Object.keys(error.details?.fields ?? {}).sort()).toEqual(['currency', 'name', 'password', 'phone', 'role']);
+    expect(await stack.db('users').where({ email }).first()).toBeUndefined();
+  });
+
+  it('when the password is wrong or the e-mail unknown, then login answers the same 401 invalid_credentials', async () => {
+    const { email } = await signUp();
+    const wrong = await call('POST', '/v1/auth/login', { body: { email, password: 'not the password' } });
+    const unknown = await call('POST', '/v1/auth/login', { body: { email: uniqueEmail(), password: 'not the password' } });
+    expect(expectError(wrong, 401, 'invalid_credentials').message).toBe(expectError(unknown, 401, 'invalid_credentials').message);
+  });
+});
+
+describe('tokens', () => {
+  const forge = (header: Body, payload: Body, secret: string) => {
+    const encode = (part: Body) => Buffer.from(JSON.stringify(part)).toString('base64url');
+    const unsigned = `${encode(header)}.${encode(payload)}`;
+    const signature = secret ? createHmac('sha256', secret).update(unsigned).digest('base64url') : '';
+    return `${unsigned}.${signature}`;
+  };
+
+  it('when a token is missing, malformed, forged, alg none or expired, then the answer is 401 unauthorized', async () => {
+    const { user } = await signUp();
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { sub: user.id, role: 'admin', iss: 'sagapay', aud: 'sagapay-api', iat: now, exp: now + 600 };
+    const secret = stack.config.jwt.secret;
+    const tokens = [
+      undefined,
+      'not-a-token',
+      forge({ alg: 'HS256', typ: 'JWT' }, claims, 'some-other-secret-of-at-least-32-chars'),
+      forge({ alg: 'none', typ: 'JWT' }, claims, ''),
+      forge({ alg: 'HS256', typ: 'JWT' }, { ...claims, exp: now - 10, iat: now - 700 }, secret),
+      forge({ alg: 'HS256', typ: 'JWT' }, { ...claims, aud: 'someone-else' }, secret),
+      forge({ alg: 'HS512', typ: 'JWT' }, claims, secret),
+    ];
+    for (const token of tokens) {
+      expectError(await call('GET', '/v1/me', token ? { token } : {}), 401, 'unauthorized');
+    }
+    // The same claims, properly signed, are accepted: the refusals above are about the token, not the user.
+    const genuine = await call<{ user: Body }>('GET', '/v1/me', { token: forge({ alg: 'HS256', typ: 'JWT' }, claims, secret) });
+    expect(genuine.status).toBe(200);
+    expect(genuine.body.user.role).toBe('customer');
+  });
+});
+
+describe('wallets and top-ups', () => {
+  it('when a top-up is replayed with its Idempotency-Key, then the same top-up comes back and money moves once', async () => {
+    const { token, wallet } = await signUp();
+    const headers = { 'Idempotency-Key': `topup-${wallet.id}` };
+    const first = await call<Body>('POST', `/v1/wallets/${wallet.id}/topups`, { token, headers, body: { amount: 2_500, currency: 'USD' } });
+    const replay = await call<Body>('POST', `/v1/wallets/${wallet.id}/topups`, { token, headers, body: { currency: 'USD', amount: 2_500 } });
+
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ walletId: wallet.id, amount: 2_500, currency: 'USD', status: 'succeeded' });
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    expect(replay.status).toBe(201);
+    expect(replay.body).toEqual(first.body);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(await balanceOf(token, wallet.id)).toBe(12_500);
+
+    const reused = await call('POST', `/v1/wallets/${wallet.id}/topups`, { token, headers, body: { amount: 2_501, currency: 'USD' } });
+    expectError(reused, 422, 'idempotency_key_reused');
+    expect(await balanceOf(token, wallet.id)).toBe(12_500);
+  });
+
+  it('when 10 identical top-ups race with one key, then one top-up is made', async () => {
+    const { token, wallet } = await signUp();
+    const headers = { 'Idempotency-Key': 'race' };
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () => call<Body>('POST', `/v1/wallets/${wallet.id}/topups`, { token, headers, body: { amount: 100, currency: 'USD' } })),
+    );
+
+    expect(responses.map((response) => response.status)).toEqual(Array(10).fill(201));
+    expect(new Set(responses.map((response) => response.body.id)).size).toBe(1);
+    expect(responses.filter((response) => response.headers.get('idempotent-replayed') === 'true')).toHaveLength(9);
+    expect(await balanceOf(token, wallet.id)).toBe(10_100);
+  });
+
+  it('when top-ups have no key, then each one is its own', async () => {
+    const { token, wallet } = await signUp();
+    for (let index = 0; index < 2; index += 1) {
+      expect((await call('POST', `/v1/wallets/${wallet.id}/topups`, { token, body: { amount: 1, currency: 'USD' } })).status).toBe(201);
+    }
+    expect(await balanceOf(token, wallet.id)).toBe(10_002);
+  });
+
+  it('when a top-up is malformed, then it is refused with the contract code and the balance is unchanged', async () => {
+    const { token, wallet } = await signUp();
+    const path = `/v1/wallets/${wallet.id}/topups`;
+    for (const amount of [0, -5, 12.5, '100', 100_000_001, 2 ** 53]) {
+      const error = expectError(await call('POST', path, { token, body: { amount, currency: 'USD' } }), 400, 'validation_error');
+      expect(Object.keys(error.details?.fields ?? {})).toEqual(['amount']);
+    }
+    expectError(await call('POST', path, { token, body: { amount: 100, currency: 'usd' } }), 400, 'validation_error');
+    expectError(await call('POST', path, { token, body: { amount: 100, currency: 'EUR' } }), 422, 'currency_mismatch');
+    expectError(await call('POST', path, { token, raw: '{"amount": 100,', headers: { 'content-type': 'application/json' } }), 400, 'invalid_json');
+    expectError(await call('POST', path, { token, raw: 'amount=100', headers: { 'content-type': 'text/plain' } }), 415, 'unsupported_media_type');
+    const huge = JSON.stringify({ amount: 100, currency: 'USD', padding: 'x'.repeat(70 * 1024) });
+    expectError(await call('POST', path, { token, raw: huge, headers: { 'content-type': 'application/json' } }), 413, 'payload_too_large');
+    expectError(await call('POST', path, { token, body: { amount: 100, currency: 'USD' }, headers: { 'Idempotency-Key': 'é'.repeat(3) } }), 400, 'validation_error');
+    expect(await balanceOf(token, wallet.id)).toBe(10_000);
+  });
+
+  it("when a user asks for another user's wallet, then it is 404 wallet_not_found", async () => {
+    const owner = await signUp();
+    const stranger = await signUp();
+    expectError(await call('GET', `/v1/wallets/${owner.wallet.id}`, { token: stranger.token }), 404, 'wallet_not_found');
+    expectError(await call('GET', `/v1/wallets/${owner.wallet.id}/transactions`, { token: stranger.token }), 404, 'wallet_not_found');
+    expectError(
+      await call('POST', `/v1/wallets/${owner.wallet.id}/topups`, { token: stranger.token, body: { amount: 100, currency: 'USD' } }),
+      404,
+      'wallet_not_found',
+    );
+    expectError(await call('GET', '/v1/wallets/wal_does_not_exist', { token: stranger.token }), 404, 'wallet_not_found');
+    expect((await call('GET', `/v1/wallets/${owner.wallet.id}`, { token: adminToken })).status).toBe(200);
+    expect(await balanceOf(owner.token, owner.wallet.id)).toBe(10_000);
+  });
+
+  it('when transactions are paged with limit and startingAfter, then pages are newest first and join up', async () => {
+    const { token, wallet } = await signUp();
+    for (const amount of [1, 2, 3]) await call('POST', `/v1/wallets/${wallet.id}/topups`, { token, body: { amount, currency: 'USD' } });
+    const amounts: number[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query: string = cursor ? `?limit=2&startingAfter=${cursor}` : '?limit=2';
+      const page: TestResponse<{ data: Array<{ amount: number }>; hasMore: boolean; nextCursor: string | null }> = await call(
+        'GET',
+        `/v1/wallets/${wallet.id}/transactions${query}`,
+        { token },
+      );
+      amounts.push(...page.body.data.map((item) => item.amount));
+      cursor = page.body.nextCursor;
+      expect(page.body.hasMore).toBe(cursor !== null);
+      pages += 1;
+    } while (cursor);
+    expect(amounts).toEqual([3, 2, 1, 10_000]);
+    expect(pages).toBe(2);
+    expectError(await call('GET', `/v1/wallets/${wallet.id}/transactions?limit=0`, { token }), 400, 'validation_error');
+    expectError(await call('GET', `/v1/wallets/${wallet.id}/transactions?startingAfter=txn_nope`, { token }), 400, 'validation_error');
+  });
+});
+
+describe('administration', () => {
+  it('when an admin freezes a wallet, then top-ups are refused until it is unfrozen', async () => {
+    const { token, wallet } = await signUp();
+    const frozen = await call<WalletBody>('POST', `/v1/admin/wallets/${wallet.id}/freeze`, { token: adminToken });
+    expect(frozen.status).toBe(200);
+    expect(frozen.body).toMatchObject({ id: wallet.id, status: 'frozen', balance: 10_000 });
+
+    expectError(await call('POST', `/v1/wallets/${wallet.id}/topups`, { token, body: { amount: 100, currency: 'USD' } }), 422, 'wallet_frozen');
+
+    const unfrozen = await call<WalletBody>('POST', `/v1/admin/wallets/${wallet.id}/unfreeze`, { token: adminToken });
+    expect(unfrozen.body.status).toBe('active');
+    expect((await call('POST', `/v1/wallets/${wallet.id}/topups`, { token, body: { amount: 100, currency: 'USD' } })).status).toBe(201);
+    const audit = await stack.db('audit_log').where({ resource_id: wallet.id }).orderBy('seq');
+    expect(audit.map((row) => row.action)).toEqual(['wallet.frozen', 'wallet.unfrozen']);
+  });
+
+  it('when a customer calls an admin path, then it is 403 forbidden; an unknown wallet is 404', async () => {
+    const { token, wallet } = await signUp();
+    expectError(await call('POST', `/v1/admin/wallets/${wallet.id}/freeze`, { token }), 403, 'forbidden');
+    expectError(await call('GET', '/v1/admin/reconciliation', { token }), 403, 'forbidden');
+    expectError(await call('POST', '/v1/admin/wallets/wal_nope/freeze', { token: adminToken }), 404, 'wallet_not_found');
+  });
+
+  it('when the admin asks for reconciliation, then the ledger is balanced', async () => {
+    const report = await call<Body>('GET', '/v1/admin/reconciliation', { token: adminToken });
+    expect(report.status).toBe(200);
+    expect(report.body).toMatchObject({
+      ok: true,
+      sumOfAllAccounts: 0,
+      unbalancedJournals: 0,
+      walletsOutOfSync: 0,
+      negativeUserWallets: 0,
+      stuckSagas: 0,
+    });
+  });
+});
+
+describe('conventions', () => {
+  it('when a client sends X-Request-Id, then it is echoed; otherwise one is minted', async () => {
+    const echoed = await call('GET', '/healthz', { headers: { 'X-Request-Id': 'trace-123' } });
+    expect(echoed.headers.get('x-request-id')).toBe('trace-123');
+    const minted = await call('GET', '/healthz');
+    expect(minted.headers.get('x-request-id')).toMatch(/^req_/);
+    expect(minted.body).toEqual({ status: 'ok' });
+  });
+
+  it('when the database and Temporal answer, then /readyz is 200', async () => {
+    const ready = await call('GET', '/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body).toEqual({ status: 'ok', checks: { database: 'ok', temporal: 'ok' } });
+  });
+
+  it('when a route does not exist or the method is wrong, then the error shape is kept', async () => {
+    expectError(await call('GET', '/v1/nothing-here'), 404, 'not_found');
+    expectError(await call('DELETE', '/v1/auth/login'), 405, 'method_not_allowed');
+  });
+});
