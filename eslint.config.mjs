@@ -28,6 +28,7 @@ export default tseslint.config(
   {
     // Workflow code is replayed: it must stay deterministic and free of I/O.
     files: ['workflows/**/*.ts'],
+    ignores: ['workflows/**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

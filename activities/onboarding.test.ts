@@ -40,7 +40,11 @@ describe('onboarding activities', () => {
 
   it('when creditPromotion runs twice, then the promotion moves once, from the promotions account', async () => {
     const user = await newUser();
-    const { walletId } = (await environment.run(activities().createWallet, { userId: user.id, currency: 'USD' })) as { walletId: string };
+    const createWallet = activities().createWallet;
+    const { walletId } = await environment.run<Parameters<typeof createWallet>, { walletId: string }, typeof createWallet>(createWallet, {
+      userId: user.id,
+      currency: 'USD',
+    });
     const promotionsBefore = await balanceOf(db, systemAccountId('promotions', 'USD'));
 
     const first = await environment.run(activities().creditPromotion, { userId: user.id, walletId, currency: 'USD', amount: 10_000 });

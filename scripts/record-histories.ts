@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     connection: workerConnection,
     taskQueue: queues.paymentsTaskQueue,
     workflowsPath: require.resolve('../workflows'),
-    activities: createPaymentActivities({ db }),
+    activities: createPaymentActivities({ db, paymentDailyLimit: 1_000_000 }),
   });
   const notifications = await Worker.create({
     connection: workerConnection,

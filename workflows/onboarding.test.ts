@@ -1,9 +1,13 @@
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { NotificationActivities, PaymentActivities } from '../activities';
+
+type OnboardingActivities = Pick<PaymentActivities, 'createWallet' | 'creditPromotion' | 'completeOnboarding'> &
+  Pick<NotificationActivities, 'sendWelcome'>;
 import { newId } from '../domain/ids';
 import type { OnboardingInput } from '../domain/types';
-import { currentStepQuery, onboardingWorkflow } from './onboarding';
+import { onboardingWorkflow } from './onboarding';
+import { currentStepQuery } from './queries';
 import { SagaStatusKey } from './search-attributes';
 
 /**
@@ -29,8 +33,8 @@ afterAll(async () => {
 
 type Calls = string[];
 
-function stubActivities(calls: Calls, overrides: Partial<PaymentActivities & NotificationActivities> = {}) {
-  const activities: PaymentActivities & NotificationActivities = {
+function stubActivities(calls: Calls, overrides: Partial<OnboardingActivities> = {}) {
+  const activities: OnboardingActivities = {
     createWallet: (input) => {
       calls.push(`createWallet ${input.userId} ${input.currency}`);
       return Promise.resolve({ walletId: 'wal_stub' });

@@ -46,7 +46,7 @@ export interface RunningWorkers {
 
 /** Starts the workers (payments and notifications) of a configuration, running in this process. */
 export async function startWorkers(config: Config, db: Knex, connection: NativeConnection): Promise<RunningWorkers> {
-  const common = { connection, namespace: config.temporal.namespace, db, workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH, shutdownGraceTimeMs: 2_000 };
+  const common = { connection, namespace: config.temporal.namespace, db, paymentDailyLimit: config.paymentDailyLimit, workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH, shutdownGraceTimeMs: 2_000 };
   const workers = await Promise.all([
     buildPaymentsWorker({ ...common, taskQueue: config.temporal.paymentsTaskQueue }),
     buildNotificationsWorker({ ...common, taskQueue: config.temporal.notificationsTaskQueue }),
@@ -106,7 +106,7 @@ export async function waitFor<T>(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
-    if (value) return value as NonNullable<T>;
+    if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }

@@ -1,0 +1,192 @@
+/**
+ * `npm run dev`: the whole stack on one machine. Starts a private MariaDB (unless DATABASE_URL is
+ * set) and the Temporal dev server, both keeping their data under `.data/`, migrates, then runs
+ * the payments worker, the notifications worker and the API until Ctrl-C or until one of them dies.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConfigError, loadConfig } from '../config';
+import { startMariaDb, type MariaDbServer } from './lib/mariadb';
+import { prepareDatabase } from './lib/migrations';
+import { spawnManaged, waitFor, type ExitStatus, type ManagedProcess } from './lib/processes';
+import { startTemporalDevServer, type TemporalDevServer } from './lib/temporal-server';
+
+const PROJECT_ROOT = resolve(__dirname, '..');
+const DATA_DIR = join(PROJECT_ROOT, '.data');
+const DEFAULT_DATABASE_PORT = 3307;
+const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
+const DEFAULT_TEMPORAL_UI_PORT = 8233;
+const READY_TIMEOUT_MS = 120_000;
+const API_GRACE_MS = 15_000;
+/** Workers finish their in-flight tasks on SIGTERM; give them time before SIGKILL. */
+const WORKER_GRACE_MS = 30_000;
+
+/** Entry points started as children, in start order; the API is stopped first, the workers after it. */
+const CHILDREN = [
+  { name: 'payments', file: 'workers/payments.ts' },
+  { name: 'notifications', file: 'workers/notifications.ts' },
+  { name: 'api', file: 'api/server.ts' },
+] as const;
+
+interface Stack {
+  database?: MariaDbServer;
+  temporal?: TemporalDevServer;
+  children: ManagedProcess[];
+}
+
+const stack: Stack = { children: [] };
+let shuttingDown = false;
+let forcedSignals = 0;
+
+async function main(): Promise<void> {
+  loadDotEnv();
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  // Fail on a bad .env before starting anything; DATABASE_URL may legitimately be unset here.
+  loadConfig({ ...env, DATABASE_URL: env.DATABASE_URL || 'mysql://placeholder@127.0.0.1/sagapay' });
+
+  if (!env.DATABASE_URL) {
+    const port = integerFromEnv('DEV_DATABASE_PORT', DEFAULT_DATABASE_PORT);
+    say(`Starting a private MariaDB on 127.0.0.1:${port} (data in .data/mariadb)…`);
+    const startedAt = Date.now();
+    stack.database = await startMariaDb({ dataDir: join(DATA_DIR, 'mariadb'), port, ephemeral: false });
+    say(`MariaDB ready in ${secondsSince(startedAt)} s`);
+    watch('MariaDB', stack.database.exited);
+    env.DATABASE_URL = stack.database.databaseUrl;
+  }
+
+  const temporalAddress = env.TEMPORAL_ADDRESS || DEFAULT_TEMPORAL_ADDRESS;
+  const temporalPort = localPort(temporalAddress);
+  if (temporalPort === undefined) {
+    say(`TEMPORAL_ADDRESS=${temporalAddress} is not on this machine: using that server, not starting one`);
+  } else {
+    say(`Starting the Temporal dev server on ${temporalAddress} (workflows kept in .data/temporal.db)…`);
+    const startedAt = Date.now();
+    stack.temporal = await startTemporalDevServer({
+      port: temporalPort,
+      uiPort: integerFromEnv('DEV_TEMPORAL_UI_PORT', DEFAULT_TEMPORAL_UI_PORT),
+      dbFilename: join(DATA_DIR, 'temporal.db'),
+      logDir: DATA_DIR,
+    });
+    say(`Temporal ready in ${secondsSince(startedAt)} s`);
+    watch('Temporal', stack.temporal.exited);
+    env.TEMPORAL_ADDRESS = stack.temporal.address;
+  }
+
+  const config = loadConfig(env);
+  const { applied } = await prepareDatabase(config.databaseUrl, config.money.currencies);
+  say(applied.length === 0 ? 'Migrations: up to date' : `Migrations: applied ${applied.join(', ')}`);
+
+  const tsx = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
+  for (const { name, file } of CHILDREN) {
+    if (shuttingDown) return;
+    const child = spawnManaged(name, tsx, [file], { env, cwd: PROJECT_ROOT });
+    stack.children.push(child);
+    watch(name, child.exited);
+  }
+
+  const readyUrl = `http://${config.http.host}:${config.http.port}/readyz`;
+  await waitFor(async () => (await fetch(readyUrl)).status === 200, {
+    timeoutMs: READY_TIMEOUT_MS,
+    intervalMs: 250,
+    what: `the API to answer 200 on ${readyUrl}`,
+    failIf: () => (shuttingDown ? 'shutting down' : undefined),
+  });
+  printBanner(config.http.host, config.http.port, env.DATABASE_URL ?? config.databaseUrl);
+}
+
+/** Any part of the stack exiting on its own takes everything down: a half-running stack misleads. */
+function watch(name: string, exited: Promise<ExitStatus>): void {
+  void exited.then((status) => {
+    if (shuttingDown) return;
+    const how = status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code}`;
+    say(`${name} ${how}; stopping everything`);
+    void shutdown(1);
+  });
+}
+
+/** Stops the API, then the workers, then Temporal, then MariaDB, and exits. */
+async function shutdown(exitCode: number): Promise<void> {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  const running = (name: string) => stack.children.filter((child) => child.name === name);
+  try {
+    await Promise.all(running('api').map((child) => child.stop(API_GRACE_MS)));
+    await Promise.all(stack.children.filter((child) => child.name !== 'api').map((child) => child.stop(WORKER_GRACE_MS)));
+    await stack.temporal?.stop();
+    await stack.database?.stop();
+    say('Stopped.');
+  } catch (error) {
+    say(`Error while stopping: ${(error as Error).message}`);
+    exitCode = exitCode || 1;
+  }
+  process.exit(exitCode);
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (shuttingDown) {
+    forcedSignals += 1;
+    if (forcedSignals >= 2) process.exit(130);
+    say(`Still stopping; ${signal} once more to stop waiting (what is left gets SIGTERM)`);
+    return;
+  }
+  say(`${signal}: stopping…`);
+  void shutdown(signal === 'SIGINT' ? 130 : 143);
+}
+
+/** Loads `.env` from the project root; variables already in the environment win. */
+function loadDotEnv(): void {
+  const path = join(PROJECT_ROOT, '.env');
+  if (existsSync(path)) process.loadEnvFile(path);
+}
+
+function integerFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1 || value > 65_535) throw new Error(`${name} must be a port number, got "${raw}"`);
+  return value;
+}
+
+/** The port of a host:port on this machine, or undefined for a remote address. */
+function localPort(address: string): number | undefined {
+  const match = /^(127\.0\.0\.1|localhost):(\d+)$/.exec(address);
+  return match?.[2] === undefined ? undefined : Number(match[2]);
+}
+
+function maskPassword(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  if (url.password) url.password = '****';
+  return url.toString();
+}
+
+function printBanner(host: string, port: number, databaseUrl: string): void {
+  const lines = [
+    '',
+    `SagaPay is running (ready ${process.uptime().toFixed(1)} s after start)`,
+    `  API               http://${host}:${port}`,
+    stack.temporal?.uiUrl ? `  Temporal Web UI   ${stack.temporal.uiUrl}` : undefined,
+    `  Temporal          ${stack.temporal?.address ?? process.env.TEMPORAL_ADDRESS} (namespace ${process.env.TEMPORAL_NAMESPACE || 'default'})`,
+    `  Database          ${maskPassword(databaseUrl)}`,
+    stack.database ? `  MariaDB log       ${stack.database.logFile}` : undefined,
+    stack.temporal ? `  Temporal log      ${stack.temporal.logFile}` : undefined,
+    'Press Ctrl-C to stop.',
+    '',
+  ];
+  say(lines.filter((line) => line !== undefined).join('\n'));
+}
+
+function secondsSince(startMs: number): string {
+  return ((Date.now() - startMs) / 1000).toFixed(1);
+}
+
+function say(message: string): void {
+  process.stdout.write(`${message}\n`);
+}
+
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+main().catch((error: unknown) => {
+  if (shuttingDown) return;
+  say(error instanceof ConfigError ? error.message : `npm run dev failed: ${error instanceof Error ? error.message : String(error)}`);
+  void shutdown(1);
+});

@@ -1,0 +1,88 @@
+import { existsSync } from 'node:fs';
+import { Connection } from '@temporalio/client';
+import { createConnection } from 'mysql2/promise';
+import { SEARCH_ATTRIBUTES } from '../../domain/search-attributes';
+import { freePort, waitFor } from './processes';
+
+/** IndexedValueType wire values from temporal/api/enums/v1/common.proto. */
+const INDEXED_VALUE_TYPES: Record<string, number> = { Text: 1, Keyword: 2, Int: 3, Double: 4, Bool: 5, Datetime: 6, KeywordList: 7 };
+
+function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: did test/global-setup.ts run?`);
+  return value;
+}
+
+describe('the test stack started by globalSetup', () => {
+  test('when a test reads DATABASE_URL, then the database answers SELECT 1 with the app user', async () => {
+    const connection = await createConnection(requiredEnv('DATABASE_URL'));
+    try {
+      const [rows] = await connection.query('SELECT 1 AS one');
+      expect(rows).toEqual([{ one: 1 }]);
+    } finally {
+      await connection.end();
+    }
+  });
+
+  test('when the schema is listed, then the migrations have run', async () => {
+    const connection = await createConnection(requiredEnv('DATABASE_URL'));
+    try {
+      const [rows] = await connection.query('SELECT COUNT(*) AS applied FROM knex_migrations');
+      const [row] = rows as Array<{ applied: number }>;
+      expect(row?.applied).toBeGreaterThan(0);
+    } finally {
+      await connection.end();
+    }
+  });
+
+  test('when the Temporal server is asked, then every custom search attribute is registered with its type', async () => {
+    const connection = await Connection.connect({ address: requiredEnv('TEMPORAL_ADDRESS') });
+    try {
+      const response = await connection.operatorService.listSearchAttributes({ namespace: requiredEnv('TEMPORAL_NAMESPACE') });
+      const registered = response.customAttributes ?? {};
+      for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) {
+        expect({ name, type: registered[name] }).toEqual({ name, type: INDEXED_VALUE_TYPES[type] });
+      }
+    } finally {
+      await connection.close();
+    }
+  });
+
+  test('when a test runs, then it sees the environment globalSetup prepared', () => {
+    expect(existsSync(requiredEnv('WORKFLOW_BUNDLE_PATH'))).toBe(true);
+    expect(process.env.NODE_ENV).toBe('test');
+    expect(process.env.LOG_LEVEL).toBeDefined();
+  });
+});
+
+describe('waitFor', () => {
+  test('when the probe never succeeds, then it fails after the deadline naming what it waited for and the last error', async () => {
+    const startedAt = Date.now();
+    const waiting = waitFor(
+      () => {
+        throw new Error('still closed');
+      },
+      { timeoutMs: 200, intervalMs: 20, what: 'the door' },
+    );
+    await expect(waiting).rejects.toThrow(/timed out after 200 ms waiting for the door; last error: still closed/);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(200);
+  });
+
+  test('when failIf reports a problem, then it stops waiting at once', async () => {
+    const waiting = waitFor(() => false, { timeoutMs: 10_000, what: 'the door', failIf: () => 'the house burned down' });
+    await expect(waiting).rejects.toThrow('gave up waiting for the door: the house burned down');
+  });
+
+  test('when the probe returns a value, then that value is the result', async () => {
+    let attempts = 0;
+    const result = await waitFor(() => (++attempts >= 3 ? 'open' : undefined), { timeoutMs: 5_000, intervalMs: 1, what: 'the door' });
+    expect({ result, attempts }).toEqual({ result: 'open', attempts: 3 });
+  });
+});
+
+describe('freePort', () => {
+  test('when asked twice, then it returns usable port numbers', async () => {
+    const ports = [await freePort(), await freePort()];
+    for (const port of ports) expect(port).toBeGreaterThan(0);
+  });
+});
