@@ -74,11 +74,23 @@ export async function ensureSystemAccounts(db: Knex, currencies: readonly string
 export async function postJournal(db: Knex, request: JournalRequest, trx?: Knex.Transaction): Promise<PostedJournal> {
   assertBalanced(request);
   if (trx) return postInTransaction(trx, request);
+  try {
+    return await inTransaction(db, (own) => postInTransaction(own, request));
+  } catch (error) {
+    if (isDuplicateKey(error)) return readPostedJournal(db, request);
+    throw error;
+  }
+}
+
+/**
+ * Runs `work` in a short READ COMMITTED transaction, again from the start when
+ * InnoDB picks it as a deadlock victim or a lock wait times out.
+ */
+export async function inTransaction<T>(db: Knex, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await db.transaction((own) => postInTransaction(own, request), { isolationLevel: 'read committed' });
+      return await db.transaction(work, { isolationLevel: 'read committed' });
     } catch (error) {
-      if (isDuplicateKey(error)) return readPostedJournal(db, request);
       if (attempt >= MAX_TRANSACTION_ATTEMPTS || !isRetryableTransactionError(error)) throw error;
     }
   }

@@ -1,7 +1,10 @@
 import { log } from '@temporalio/activity';
 import type { Knex } from 'knex';
+import { DomainError, ErrorType } from '../domain/errors';
 import { newId } from '../domain/ids';
 import { formatAmount } from '../domain/money';
+import { withDomainFailures } from './failures';
+import { loadPaymentRecord, recordStep } from './payment-records';
 
 /** Notification types as the API shows them. */
 export type NotificationType =
@@ -64,5 +67,51 @@ export function createNotificationActivities({ db }: { db: Knex }) {
       log.info('welcome notification recorded', { userId: input.userId, notificationId });
       return { notificationId };
     },
+
+    /** Step notify of the payment saga: the payer hears the outcome; on success the merchant hears of the money. */
+    notifyPayment: withDomainFailures(async ({ paymentId }: { paymentId: string }): Promise<{ notificationIds: string[] }> => {
+      const payment = await loadPaymentRecord(db, paymentId);
+      if (payment.faultStep === 'notify') throw new DomainError(ErrorType.InjectedFault, `fault drill: step notify of ${paymentId} failed on purpose`);
+      const row = await db('payments').select('failure_code', 'failure_message').where({ id: paymentId }).first();
+      const merchant = await db('users').select('name').where({ id: payment.merchantId }).first();
+      const money = `${formatAmount(payment.amount, payment.currency)} ${payment.currency}`;
+      const merchantName = merchant?.name ?? 'the merchant';
+      const data = { paymentId, amount: payment.amount, currency: payment.currency };
+      const messages: NotificationMessage[] =
+        payment.status === 'succeeded'
+          ? [
+              {
+                userId: payment.payerId,
+                type: 'payment_succeeded',
+                title: 'Payment sent',
+                body: `You paid ${money} to ${merchantName}.`,
+                data,
+                dedupeKey: `${paymentId}:payment_succeeded`,
+              },
+              {
+                userId: payment.merchantId,
+                type: 'payment_received',
+                title: 'Payment received',
+                body: `You received ${money} (fee ${formatAmount(payment.fee, payment.currency)} ${payment.currency}, net ${formatAmount(payment.netAmount, payment.currency)} ${payment.currency}).`,
+                data: { ...data, fee: payment.fee, netAmount: payment.netAmount },
+                dedupeKey: `${paymentId}:payment_received`,
+              },
+            ]
+          : [
+              {
+                userId: payment.payerId,
+                type: 'payment_failed',
+                title: 'Payment failed',
+                body: `Your payment of ${money} to ${merchantName} failed; no money left your wallet.`,
+                data: { ...data, failureCode: row?.failure_code ?? null },
+                dedupeKey: `${paymentId}:payment_failed`,
+              },
+            ];
+      const notificationIds: string[] = [];
+      for (const message of messages) notificationIds.push(await recordInAppNotification(db, message));
+      await recordStep(db, paymentId, 'notify', 'completed');
+      log.info('payment notifications recorded', { paymentId, count: notificationIds.length });
+      return { notificationIds };
+    }),
   };
 }

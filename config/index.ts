@@ -50,6 +50,7 @@ const environmentSchema = z
       .pipe(z.array(currencyCode).min(1, 'must list at least one currency')),
     MAX_AMOUNT: integer(100_000_000, 1, Number.MAX_SAFE_INTEGER),
     PAYMENT_SYNC_WAIT_MS: integer(10_000, 0, 60_000),
+    PAYMENT_DAILY_LIMIT: integer(1_000_000, 1, Number.MAX_SAFE_INTEGER),
     STUCK_AFTER_MS: integer(300_000, 1_000, 7 * 86_400_000),
     SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').default('smtp://127.0.0.1:1025'),
     SAGA_FAULTS: z.enum(['enabled', 'disabled']).default('disabled'),
@@ -80,6 +81,8 @@ export interface Config {
   jwt: { secret: string; issuer: string; audience: string; ttlSeconds: number };
   money: { feeBps: number; promoCredit: number; defaultCurrency: string; currencies: string[]; maxAmount: number };
   paymentSyncWaitMs: number;
+  /** Most a payer may pay in one currency over the last 24 hours (minor units). */
+  paymentDailyLimit: number;
   stuckAfterMs: number;
   smtpUrl: string;
   sagaFaultsEnabled: boolean;
@@ -122,6 +125,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxAmount: env.MAX_AMOUNT,
     },
     paymentSyncWaitMs: env.PAYMENT_SYNC_WAIT_MS,
+    paymentDailyLimit: env.PAYMENT_DAILY_LIMIT,
     stuckAfterMs: env.STUCK_AFTER_MS,
     smtpUrl: env.SMTP_URL,
     sagaFaultsEnabled: env.SAGA_FAULTS === 'enabled',

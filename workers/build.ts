@@ -8,6 +8,8 @@ export interface WorkerDependencies {
   namespace: string;
   taskQueue: string;
   db: Knex;
+  /** Most a payer may pay in one currency over 24 hours, in minor units. */
+  paymentDailyLimit: number;
   /** A prebuilt workflow bundle (tests, production images); without it the workflows are bundled at start. */
   workflowBundlePath?: string;
   shutdownGraceTimeMs?: number;
@@ -24,7 +26,7 @@ export function buildPaymentsWorker(dependencies: WorkerDependencies): Promise<W
     namespace: dependencies.namespace,
     taskQueue: dependencies.taskQueue,
     ...workflowSource(dependencies.workflowBundlePath),
-    activities: createPaymentActivities({ db: dependencies.db }),
+    activities: createPaymentActivities({ db: dependencies.db, paymentDailyLimit: dependencies.paymentDailyLimit }),
     shutdownGraceTime: dependencies.shutdownGraceTimeMs ?? 10_000,
   });
 }

@@ -32,6 +32,7 @@ export async function runWorkerProcess(
       namespace: config.temporal.namespace,
       taskQueue: taskQueueOf(config),
       db,
+      paymentDailyLimit: config.paymentDailyLimit,
       workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH || undefined,
     };
     await beforeStart(dependencies, config);

@@ -1,11 +1,9 @@
-import { defineQuery, log, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { log, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { NotificationActivities, PaymentActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors';
 import type { OnboardingInput, OnboardingResult } from '../domain/types';
+import { currentStepQuery } from './queries';
 import { SagaStatusKey } from './search-attributes';
-
-/** Answers with the step the saga is on, for operators and tests. */
-export const currentStepQuery = defineQuery<string>('currentStep');
 
 const money = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '30 seconds',

@@ -1,0 +1,112 @@
+import type { Knex } from 'knex';
+import { toSafeInteger } from '../domain/money';
+import type { PaymentStatus, StepStatus } from '../domain/payments';
+import type { PaymentRow } from '../infra/tables';
+
+/** One entry of a saga's step timeline. */
+export interface SagaStep {
+  name: string;
+  status: StepStatus;
+  at: string;
+}
+
+/** A payment as the API shows it. */
+export interface Payment {
+  id: string;
+  status: PaymentStatus;
+  amount: number;
+  fee: number;
+  netAmount: number;
+  currency: string;
+  sourceWalletId: string;
+  merchantId: string;
+  merchantWalletId: string;
+  description: string | null;
+  failure: { code: string; message: string } | null;
+  steps: SagaStep[];
+  workflowId: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A payment row with its amounts checked: what saga activities work from. */
+export interface PaymentRecord {
+  id: string;
+  payerId: string;
+  merchantId: string;
+  sourceWalletId: string;
+  merchantWalletId: string;
+  amount: number;
+  fee: number;
+  netAmount: number;
+  currency: string;
+  status: PaymentStatus;
+  faultStep: string | null;
+  createdAt: Date;
+}
+
+/** Reads a payment row and checks its money invariants; throws if it is missing. */
+export async function loadPaymentRecord(db: Knex | Knex.Transaction, paymentId: string, options: { forUpdate?: boolean } = {}): Promise<PaymentRecord> {
+  const query = db('payments').where({ id: paymentId });
+  const row = await (options.forUpdate ? query.forUpdate() : query).first();
+  if (!row) throw new Error(`payment ${paymentId} does not exist`);
+  const amount = toSafeInteger(row.amount, 'amount');
+  const fee = toSafeInteger(row.fee, 'fee');
+  const netAmount = toSafeInteger(row.net_amount, 'net_amount');
+  if (fee + netAmount !== amount || fee < 0 || amount <= 0) throw new Error(`payment ${paymentId} has inconsistent amounts`);
+  return {
+    id: row.id,
+    payerId: row.payer_id,
+    merchantId: row.merchant_id,
+    sourceWalletId: row.source_wallet_id,
+    merchantWalletId: row.merchant_wallet_id,
+    amount,
+    fee,
+    netAmount,
+    currency: row.currency,
+    status: row.status,
+    faultStep: row.fault_step,
+    createdAt: row.created_at,
+  };
+}
+
+/** Records a step's status; recording the same status again is harmless (activities retry). */
+export async function recordStep(db: Knex | Knex.Transaction, sagaId: string, name: string, status: StepStatus): Promise<void> {
+  await db('saga_steps')
+    .insert({ saga_id: sagaId, name, status, at: new Date() })
+    .onConflict(['saga_id', 'name'])
+    .merge(['status', 'at']);
+}
+
+/** The step timeline of a saga, in the order the steps first happened. */
+export async function listSteps(db: Knex, sagaId: string): Promise<SagaStep[]> {
+  const rows = await db('saga_steps').where({ saga_id: sagaId }).orderBy('seq', 'asc');
+  return rows.map((row) => ({ name: row.name, status: row.status, at: row.at.toISOString() }));
+}
+
+/** Maps a payment row and its steps to the API's Payment. */
+export function toPayment(row: PaymentRow, steps: SagaStep[]): Payment {
+  return {
+    id: row.id,
+    status: row.status,
+    amount: toSafeInteger(row.amount, 'amount'),
+    fee: toSafeInteger(row.fee, 'fee'),
+    netAmount: toSafeInteger(row.net_amount, 'net_amount'),
+    currency: row.currency,
+    sourceWalletId: row.source_wallet_id,
+    merchantId: row.merchant_id,
+    merchantWalletId: row.merchant_wallet_id,
+    description: row.description,
+    failure: row.failure_code ? { code: row.failure_code, message: row.failure_message ?? '' } : null,
+    steps,
+    workflowId: row.workflow_id,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+/** The payment with its steps, or null. */
+export async function findPayment(db: Knex, paymentId: string): Promise<Payment | null> {
+  const row = await db('payments').where({ id: paymentId }).first();
+  return row ? toPayment(row, await listSteps(db, paymentId)) : null;
+}

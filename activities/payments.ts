@@ -1,0 +1,179 @@
+import { log } from '@temporalio/activity';
+import type { Knex } from 'knex';
+import { DomainError, ErrorType } from '../domain/errors';
+import { newId } from '../domain/ids';
+import { toSafeInteger } from '../domain/money';
+import type { StepStatus } from '../domain/payments';
+import { systemAccountId } from '../domain/types';
+import { withDomainFailures } from './failures';
+import { inTransaction, postJournal, type PostingLine } from './ledger';
+import { loadPaymentRecord, recordStep, type PaymentRecord } from './payment-records';
+
+/** What the payment saga's activities need. */
+export interface PaymentActivityDependencies {
+  db: Knex;
+  /** Most a payer may pay in one currency over 24 hours, in minor units. */
+  paymentDailyLimit: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Fails the step on purpose when the fault drill named it for this payment. */
+function injectFault(payment: PaymentRecord, step: string): void {
+  if (payment.faultStep === step) {
+    throw new DomainError(ErrorType.InjectedFault, `fault drill: step ${step} of ${payment.id} failed on purpose`);
+  }
+}
+
+/**
+ * The payment saga's money activities. Every one is idempotent: journals are
+ * keyed `<paymentId>:<step>`, and a step's timeline entry is written in the
+ * same transaction as the money it moves.
+ */
+export function createPaymentSagaActivities({ db, paymentDailyLimit }: PaymentActivityDependencies) {
+  /** Posts one step's journal and records the step, atomically. */
+  async function moveMoney(payment: PaymentRecord, step: string, lines: PostingLine[], options: { requireActive?: string[]; timeline: [string, StepStatus] }) {
+    return inTransaction(db, async (trx) => {
+      const posted = await postJournal(
+        db,
+        { key: `${payment.id}:${step}`, type: step, referenceId: payment.id, lines, requireActive: options.requireActive ?? [] },
+        trx,
+      );
+      await recordStep(trx, payment.id, ...options.timeline);
+      return posted;
+    });
+  }
+
+  return {
+    /** Step validate: both wallets active, the payer's funds, and the payer's 24-hour limit. */
+    validatePayment: withDomainFailures(async ({ paymentId }: { paymentId: string }): Promise<void> => {
+      const payment = await loadPaymentRecord(db, paymentId);
+      injectFault(payment, 'validate');
+      const wallets = await db('accounts').select('id', 'status', 'balance').whereIn('id', [payment.sourceWalletId, payment.merchantWalletId]);
+      if (wallets.length !== 2) throw new DomainError(ErrorType.AccountNotFound, `a wallet of payment ${paymentId} is missing`);
+      if (wallets.some((wallet) => wallet.status === 'frozen')) throw new DomainError(ErrorType.WalletFrozen, 'a wallet of this payment is frozen');
+      const source = wallets.find((wallet) => wallet.id === payment.sourceWalletId);
+      if (!source || toSafeInteger(source.balance, 'balance') < payment.amount) {
+        throw new DomainError(ErrorType.InsufficientFunds, 'the payer has insufficient funds');
+      }
+      const spent = await db('payments')
+        .sum({ total: 'amount' })
+        .where({ payer_id: payment.payerId, currency: payment.currency })
+        .whereIn('status', ['processing', 'succeeded'])
+        .andWhere('created_at', '>', new Date(payment.createdAt.getTime() - DAY_MS))
+        .andWhereNot({ id: paymentId })
+        .first();
+      const spentAmount = toSafeInteger(spent?.total ?? 0, 'daily total');
+      if (spentAmount + payment.amount > paymentDailyLimit) {
+        throw new DomainError(ErrorType.LimitExceeded, 'the payment exceeds the payer’s 24-hour limit');
+      }
+      await inTransaction(db, async (trx) => {
+        await trx('payments').where({ id: paymentId, status: 'pending' }).update({ status: 'processing', updated_at: new Date() });
+        await recordStep(trx, paymentId, 'validate', 'completed');
+      });
+    }),
+
+    /** Step debit_payer: payer → clearing. */
+    debitPayer: withDomainFailures(async ({ paymentId }: { paymentId: string }): Promise<{ journalId: string }> => {
+      const payment = await loadPaymentRecord(db, paymentId);
+      injectFault(payment, 'debit_payer');
+      const clearing = systemAccountId('clearing', payment.currency);
+      const posted = await moveMoney(
+        payment,
+        'debit_payer',
+        [
+          { accountId: payment.sourceWalletId, amount: -payment.amount, type: 'payment_debit' },
+          { accountId: clearing, amount: payment.amount, type: 'payment_debit' },
+        ],
+        { requireActive: [payment.sourceWalletId], timeline: ['debit_payer', 'completed'] },
+      );
+      log.info('payer debited', { paymentId, journalId: posted.journalId, replayed: posted.replayed });
+      return { journalId: posted.journalId };
+    }),
+
+    /** Step credit_merchant: clearing → merchant (amount − fee) and clearing → platform fees (fee). */
+    creditMerchant: withDomainFailures(async ({ paymentId }: { paymentId: string }): Promise<{ journalId: string }> => {
+      const payment = await loadPaymentRecord(db, paymentId);
+      injectFault(payment, 'credit_merchant');
+      const lines: PostingLine[] = [
+        { accountId: systemAccountId('clearing', payment.currency), amount: -payment.amount, type: 'payment_credit' },
+        { accountId: payment.merchantWalletId, amount: payment.netAmount, type: 'payment_credit' },
+      ];
+      if (payment.fee > 0) lines.push({ accountId: systemAccountId('fees', payment.currency), amount: payment.fee, type: 'fee' });
+      const posted = await moveMoney(payment, 'credit_merchant', lines, {
+        requireActive: [payment.merchantWalletId],
+        timeline: ['credit_merchant', 'completed'],
+      });
+      log.info('merchant credited', { paymentId, journalId: posted.journalId, replayed: posted.replayed });
+      return { journalId: posted.journalId };
+    }),
+
+    /** Step write_ledger: the payment is final and succeeded, with its audit record. */
+    writeLedger: withDomainFailures(async ({ paymentId }: { paymentId: string }): Promise<void> => {
+      const payment = await loadPaymentRecord(db, paymentId);
+      injectFault(payment, 'write_ledger');
+      await inTransaction(db, async (trx) => {
+        const current = await loadPaymentRecord(trx, paymentId, { forUpdate: true });
+        if (current.status === 'succeeded') return;
+        const now = new Date();
+        await trx('payments').where({ id: paymentId }).update({ status: 'succeeded', updated_at: now });
+        await trx('audit_log').insert({
+          id: newId('aud'),
+          actor_id: payment.payerId,
+          action: 'payment.succeeded',
+          resource_type: 'payment',
+          resource_id: paymentId,
+          data: JSON.stringify({ amount: payment.amount, fee: payment.fee, netAmount: payment.netAmount, currency: payment.currency }),
+          created_at: now,
+        });
+        await recordStep(trx, paymentId, 'write_ledger', 'completed');
+      });
+    }),
+
+    /** Compensation of credit_merchant: merchant → clearing (net) and fees → clearing (fee). Retried until it succeeds. */
+    reverseMerchantCredit: async ({ paymentId }: { paymentId: string }): Promise<{ journalId: string }> => {
+      const payment = await loadPaymentRecord(db, paymentId);
+      const lines: PostingLine[] = [
+        { accountId: payment.merchantWalletId, amount: -payment.netAmount, type: 'reversal' },
+        { accountId: systemAccountId('clearing', payment.currency), amount: payment.amount, type: 'reversal' },
+      ];
+      if (payment.fee > 0) lines.push({ accountId: systemAccountId('fees', payment.currency), amount: -payment.fee, type: 'reversal' });
+      const posted = await moveMoney(payment, 'reverse_merchant_credit', lines, { timeline: ['credit_merchant', 'compensated'] });
+      log.info('merchant credit reversed', { paymentId, journalId: posted.journalId, replayed: posted.replayed });
+      return { journalId: posted.journalId };
+    },
+
+    /** Compensation of debit_payer: clearing → payer. Retried until it succeeds; a frozen wallet still gets its money back. */
+    refundPayer: async ({ paymentId }: { paymentId: string }): Promise<{ journalId: string }> => {
+      const payment = await loadPaymentRecord(db, paymentId);
+      const posted = await moveMoney(
+        payment,
+        'refund_payer',
+        [
+          { accountId: systemAccountId('clearing', payment.currency), amount: -payment.amount, type: 'payment_refund' },
+          { accountId: payment.sourceWalletId, amount: payment.amount, type: 'payment_refund' },
+        ],
+        { timeline: ['debit_payer', 'compensated'] },
+      );
+      log.info('payer refunded', { paymentId, journalId: posted.journalId, replayed: posted.replayed });
+      return { journalId: posted.journalId };
+    },
+
+    /** Ends a payment `failed` with its failure code, and marks the step that failed. */
+    failPayment: async (input: { paymentId: string; step: string; code: string; message: string }): Promise<void> => {
+      await inTransaction(db, async (trx) => {
+        const current = await loadPaymentRecord(trx, input.paymentId, { forUpdate: true });
+        if (current.status === 'succeeded') throw new Error(`payment ${input.paymentId} already succeeded; it cannot fail`);
+        await trx('payments')
+          .where({ id: input.paymentId })
+          .update({ status: 'failed', failure_code: input.code, failure_message: input.message.slice(0, 255), updated_at: new Date() });
+        await recordStep(trx, input.paymentId, input.step, 'failed');
+      });
+    },
+
+    /** Records a step's status on its own (the notify step's failure). */
+    recordPaymentStep: async (input: { paymentId: string; step: string; status: StepStatus }): Promise<void> => {
+      await recordStep(db, input.paymentId, input.step, input.status);
+    },
+  };
+}
