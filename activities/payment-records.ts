@@ -84,6 +84,19 @@ export async function listSteps(db: Knex, sagaId: string): Promise<SagaStep[]> {
   return rows.map((row) => ({ name: row.name, status: row.status, at: row.at.toISOString() }));
 }
 
+/** The step timelines of several sagas in one query, by saga id. */
+export async function listStepsOf(db: Knex, sagaIds: string[]): Promise<Map<string, SagaStep[]>> {
+  const timelines = new Map<string, SagaStep[]>();
+  if (sagaIds.length === 0) return timelines;
+  const rows = await db('saga_steps').whereIn('saga_id', sagaIds).orderBy('seq', 'asc');
+  for (const row of rows) {
+    const timeline = timelines.get(row.saga_id) ?? [];
+    timeline.push({ name: row.name, status: row.status, at: row.at.toISOString() });
+    timelines.set(row.saga_id, timeline);
+  }
+  return timelines;
+}
+
 /** Maps a payment row and its steps to the API's Payment. */
 export function toPayment(row: PaymentRow, steps: SagaStep[]): Payment {
   return {

@@ -6,6 +6,7 @@ import { requestId } from './middleware/request-id';
 import { adminRoutes } from './routes/admin';
 import { authRoutes } from './routes/auth';
 import { healthRoutes } from './routes/health';
+import { paymentRoutes } from './routes/payments';
 import { walletRoutes } from './routes/wallets';
 
 /** Builds the Koa app; it binds no port, so tests can drive `app.callback()` directly. */
@@ -15,7 +16,7 @@ export function createApp(dependencies: AppDependencies): Koa {
   app.use(requestId());
   app.use(errorHandler(dependencies.report));
   app.use(jsonBody());
-  for (const router of [healthRoutes(dependencies), authRoutes(dependencies), walletRoutes(dependencies), adminRoutes(dependencies)]) {
+  for (const router of [healthRoutes(dependencies), authRoutes(dependencies), walletRoutes(dependencies), paymentRoutes(dependencies), adminRoutes(dependencies)]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

@@ -1,7 +1,10 @@
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { formatAmount } from '../domain/money';
+import type { PaymentInput } from '../domain/payments';
 import type { OnboardingInput } from '../domain/types';
 import type { onboardingWorkflow } from '../workflows/onboarding';
-import { CustomerIdKey, SagaStatusKey } from '../workflows/search-attributes';
+import type { paymentWorkflow } from '../workflows/payment';
+import { CustomerIdKey, MerchantIdKey, PaymentIdKey, SagaStatusKey } from '../workflows/search-attributes';
 
 /** Where sagas run: the task queues of this deployment. */
 export interface SagaSettings {
@@ -34,6 +37,38 @@ export async function startOnboarding(
       staticSummary: `onboard ${input.role} ${input.userId}: ${input.currency} wallet${input.role === 'customer' && input.promoCredit > 0 ? ' + promo credit' : ''}`,
       typedSearchAttributes: [
         { key: CustomerIdKey, value: input.userId },
+        { key: SagaStatusKey, value: 'running' },
+      ],
+    });
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+  }
+}
+
+/** The workflow id of a payment's saga. */
+export function paymentWorkflowId(paymentId: string): string {
+  return `payment-${paymentId}`;
+}
+
+/**
+ * Starts `payment-<paymentId>` (or finds it running). Operators find it in the
+ * Web UI by its summary ("pay 12.34 USD to Acme") or by the PaymentId,
+ * CustomerId, MerchantId and SagaStatus search attributes.
+ */
+export async function startPayment(client: Client, settings: SagaSettings, input: Omit<PaymentInput, 'notificationsTaskQueue'>): Promise<void> {
+  try {
+    await client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', {
+      taskQueue: settings.paymentsTaskQueue,
+      workflowId: paymentWorkflowId(input.paymentId),
+      args: [{ ...input, notificationsTaskQueue: settings.notificationsTaskQueue }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      staticSummary: `pay ${formatAmount(input.amount, input.currency)} ${input.currency} to ${input.merchantName}`,
+      staticDetails: `payment ${input.paymentId}: payer ${input.payerId} → merchant ${input.merchantId}; fee ${formatAmount(input.fee, input.currency)}, net ${formatAmount(input.netAmount, input.currency)} ${input.currency}`,
+      typedSearchAttributes: [
+        { key: PaymentIdKey, value: input.paymentId },
+        { key: CustomerIdKey, value: input.payerId },
+        { key: MerchantIdKey, value: input.merchantId },
         { key: SagaStatusKey, value: 'running' },
       ],
     });

@@ -1,78 +1,29 @@
 import { createHmac } from 'node:crypto';
-import { hashPassword } from '../api/auth/passwords';
-import { insertUser } from '../api/users';
 import { uniqueEmail } from './support/fixtures';
-import { request, type TestResponse } from './support/http';
-import { startStack, waitFor, type TestStack } from './support/stack';
+import type { TestResponse } from './support/http';
+import { actorsOf, expectError, type WalletBody } from './support/actors';
+import { startStack, type TestStack } from './support/stack';
 
 /** The API end to end: the real Koa app, real workers, the real database and Temporal server. */
 let stack: TestStack;
 let adminToken: string;
+let actors: ReturnType<typeof actorsOf>;
 
 type Body = Record<string, unknown>;
-interface ErrorBody {
-  error: { code: string; message: string; details?: { fields?: Record<string, string> }; requestId: string };
-}
-interface WalletBody {
-  id: string;
-  userId: string;
-  currency: string;
-  balance: number;
-  status: string;
-}
 
 beforeAll(async () => {
   stack = await startStack();
-  const email = uniqueEmail('admin');
-  await insertUser(stack.db, { email, passwordHash: await hashPassword('admin-password'), name: 'Admin', phone: null, role: 'admin', currency: 'USD' });
-  adminToken = await login(email, 'admin-password');
+  actors = actorsOf(stack);
+  adminToken = await actors.admin();
 });
 
 afterAll(async () => {
   await stack.stop();
 });
 
-const call = <T = Body>(method: string, path: string, options?: Parameters<typeof request>[3]) =>
-  request<T>(stack.baseUrl, method, path, options);
-
-async function login(email: string, password: string): Promise<string> {
-  const response = await call<{ accessToken: string }>('POST', '/v1/auth/login', { body: { email, password } });
-  expect(response.status).toBe(200);
-  return response.body.accessToken;
-}
-
-/** Registers a user, logs in and waits for onboarding to have created (and credited) the wallet. */
-async function signUp(options: { role?: 'customer' | 'merchant'; currency?: string } = {}) {
-  const email = uniqueEmail();
-  const registered = await call<{ user: Body }>('POST', '/v1/auth/register', {
-    body: { email, password: 'correct horse battery', name: 'Test User', ...options },
-  });
-  expect(registered.status).toBe(201);
-  const token = await login(email, 'correct horse battery');
-  const wallet = await waitFor(
-    async () => {
-      const me = await call<{ wallets: WalletBody[] }>('GET', '/v1/me', { token });
-      const [first] = me.body.wallets;
-      return first && (options.role === 'merchant' || first.balance > 0) ? first : undefined;
-    },
-    { what: 'the onboarding saga to create the wallet' },
-  );
-  return { email, token, user: registered.body.user, wallet };
-}
-
-function expectError(response: TestResponse<unknown>, status: number, code: string): ErrorBody['error'] {
-  expect(response.status).toBe(status);
-  const { error } = response.body as ErrorBody;
-  expect(error.code).toBe(code);
-  expect(typeof error.message).toBe('string');
-  expect(error.requestId).toBe(response.headers.get('x-request-id'));
-  expect(JSON.stringify(response.body)).not.toMatch(/ at .*\.ts:\d+|argon2|password_?hash/i);
-  return error;
-}
-
-async function balanceOf(token: string, walletId: string): Promise<number> {
-  return (await call<WalletBody>('GET', `/v1/wallets/${walletId}`, { token })).body.balance;
-}
+const call = <T = Body>(method: string, path: string, options?: Parameters<ReturnType<typeof actorsOf>['call']>[2]) => actors.call<T>(method, path, options);
+const signUp = (options?: Parameters<ReturnType<typeof actorsOf>['signUp']>[0]) => actors.signUp(options);
+const balanceOf = (token: string, walletId: string) => actors.balanceOf(token, walletId);
 
 describe('sign-up and onboarding', () => {
   it('when a customer registers, then the onboarding saga gives them a wallet with the promotional credit', async () => {

@@ -1,0 +1,170 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import { findPayment, listSteps, listStepsOf, toPayment, type Payment } from '../../activities/payment-records';
+import { findWallet, findWalletByUser, type Wallet } from '../../activities/wallets';
+import { newId } from '../../domain/ids';
+import { feeRoundHalfUp } from '../../domain/money';
+import { isFinalStatus, PAYMENT_STEPS, type PaymentStep } from '../../domain/payments';
+import type { PaymentRow } from '../../infra/tables';
+import type { AppDependencies } from '../dependencies';
+import { HttpError, notFound, validationError } from '../errors';
+import { createOnce, readIdempotencyKey, requestHash } from '../idempotency';
+import { authenticate } from '../middleware/authenticate';
+import { paginate } from '../pagination';
+import { paymentWorkflowId, startPayment } from '../sagas';
+import { findUserById, type User } from '../users';
+import { amountSchema, currencySchema, listQuerySchema, parseInput } from '../validation';
+
+const FIRST_POLL_MS = 20;
+const MAX_POLL_MS = 200;
+
+/** Polls the payment until its status is final or `waitMs` has passed; returns what it last read. */
+async function waitForFinal(db: Knex, paymentId: string, waitMs: number): Promise<Payment> {
+  const deadline = Date.now() + waitMs;
+  for (let pollMs = FIRST_POLL_MS; ; pollMs = Math.min(pollMs * 2, MAX_POLL_MS)) {
+    const payment = await findPayment(db, paymentId);
+    if (!payment) throw new Error(`payment ${paymentId} vanished`);
+    const remainingMs = deadline - Date.now();
+    if (isFinalStatus(payment.status) || remainingMs <= 0) return payment;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, remainingMs)));
+  }
+}
+
+/** Routes of `/v1/payments`. */
+export function paymentRoutes(dependencies: AppDependencies): Router {
+  const { db, config, temporal } = dependencies;
+  const router = new Router();
+  const auth = authenticate(db, config.jwt);
+  const createSchema = z.object({
+    merchantId: z.string({ message: 'must be a merchant id' }).min(1, 'must be a merchant id').max(64),
+    amount: amountSchema(config.money.maxAmount),
+    currency: currencySchema(config.money.currencies),
+    description: z.string({ message: 'must be a string' }).max(200, 'must be at most 200 characters').nullish(),
+    sourceWalletId: z.string({ message: 'must be a wallet id' }).min(1).max(64).optional(),
+  });
+  const listSchema = listQuerySchema.extend({
+    role: z.enum(['payer', 'merchant'], { message: 'must be payer or merchant' }).optional(),
+    status: z.enum(['pending', 'processing', 'succeeded', 'failed'], { message: 'must be pending, processing, succeeded or failed' }).optional(),
+  });
+  const sagaSettings = { paymentsTaskQueue: config.temporal.paymentsTaskQueue, notificationsTaskQueue: config.temporal.notificationsTaskQueue };
+
+  /** The fault drill's step, when the server allows drills and the request asks for one. */
+  function faultStepOf(ctx: Context): PaymentStep | null {
+    const header = ctx.get('X-Saga-Fault');
+    if (!config.sagaFaultsEnabled || header === '') return null;
+    if (!(PAYMENT_STEPS as readonly string[]).includes(header)) {
+      throw validationError({ 'X-Saga-Fault': `must be one of ${PAYMENT_STEPS.join(', ')}` });
+    }
+    return header as PaymentStep;
+  }
+
+  /** The payer's wallet to pay from: the one named, or their wallet in the currency. */
+  async function sourceWalletOf(user: User, currency: string, sourceWalletId: string | undefined): Promise<Wallet> {
+    if (sourceWalletId !== undefined) {
+      const wallet = await findWallet(db, sourceWalletId);
+      if (!wallet || wallet.userId !== user.id) throw notFound('wallet_not_found');
+      if (wallet.currency !== currency) throw new HttpError(422, 'currency_mismatch', `Wallet ${wallet.id} holds ${wallet.currency}, not ${currency}.`);
+      return wallet;
+    }
+    const wallet = await findWalletByUser(db, user.id, currency);
+    if (!wallet) throw new HttpError(422, 'currency_mismatch', `You have no ${currency} wallet.`);
+    return wallet;
+  }
+
+  router.post('/v1/payments', auth, async (ctx) => {
+    const user = ctx.state.user as User;
+    const input = parseInput(createSchema, ctx.request.body);
+    const key = readIdempotencyKey(ctx.get('Idempotency-Key') || undefined);
+    const faultStep = faultStepOf(ctx);
+    const merchant = await findUserById(db, input.merchantId);
+    if (!merchant || merchant.role !== 'merchant') throw notFound('merchant_not_found');
+    if (merchant.id === user.id) throw new HttpError(422, 'self_payment', 'You cannot pay yourself.');
+    const source = await sourceWalletOf(user, input.currency, input.sourceWalletId);
+    const merchantWallet = await findWalletByUser(db, merchant.id, input.currency);
+    if (!merchantWallet) throw new HttpError(422, 'currency_mismatch', `The merchant does not accept ${input.currency}.`);
+    const { fee, netAmount } = feeRoundHalfUp(input.amount, config.money.feeBps);
+
+    const paymentId = newId('pay');
+    const { resource: storedId, replayed } = await createOnce(
+      db,
+      { userId: user.id, key, hash: requestHash('POST', '/v1/payments', { body: ctx.request.body, faultStep }), resourceType: 'payment' },
+      paymentId,
+      async (trx) => {
+        const now = new Date();
+        await trx('payments').insert({
+          id: paymentId,
+          payer_id: user.id,
+          source_wallet_id: source.id,
+          merchant_id: merchant.id,
+          merchant_wallet_id: merchantWallet.id,
+          amount: input.amount,
+          fee,
+          net_amount: netAmount,
+          currency: input.currency,
+          description: input.description ?? null,
+          status: 'pending',
+          failure_code: null,
+          failure_message: null,
+          fault_step: faultStep,
+          workflow_id: paymentWorkflowId(paymentId),
+          created_at: now,
+          updated_at: now,
+        });
+        return paymentId;
+      },
+      (existingId) => Promise.resolve(existingId),
+    );
+    const stored = await findPayment(db, storedId);
+    if (!stored) throw new Error(`payment ${storedId} of an idempotency key is missing`);
+    // A replay starts the saga too: the first request may have died between its commit and this call.
+    await startPayment(temporal, sagaSettings, {
+      paymentId: stored.id,
+      payerId: user.id,
+      merchantId: stored.merchantId,
+      merchantName: merchant.name,
+      amount: stored.amount,
+      fee: stored.fee,
+      netAmount: stored.netAmount,
+      currency: stored.currency,
+    });
+    const respondAsync = /\brespond-async\b/i.test(ctx.get('Prefer'));
+    const payment = respondAsync ? stored : await waitForFinal(db, stored.id, config.paymentSyncWaitMs);
+    if (replayed) ctx.set('Idempotent-Replayed', 'true');
+    if (isFinalStatus(payment.status)) {
+      ctx.status = 201;
+    } else {
+      ctx.status = 202;
+      ctx.set('Location', `/v1/payments/${payment.id}`);
+    }
+    ctx.body = payment;
+  });
+
+  router.get('/v1/payments/:id', auth, async (ctx) => {
+    const user = ctx.state.user as User;
+    const row = await db('payments').where({ id: String(ctx.params.id) }).first();
+    const visible = row && (user.role === 'admin' || row.payer_id === user.id || row.merchant_id === user.id);
+    if (!row || !visible) throw notFound();
+    ctx.body = toPayment(row, await listSteps(db, row.id));
+  });
+
+  router.get('/v1/payments', auth, async (ctx) => {
+    const user = ctx.state.user as User;
+    const query = parseInput(listSchema, ctx.query);
+    const rows = db('payments').where((builder) => {
+      if (query.role === 'payer') void builder.where({ payer_id: user.id });
+      else if (query.role === 'merchant') void builder.where({ merchant_id: user.id });
+      else void builder.where({ payer_id: user.id }).orWhere({ merchant_id: user.id });
+    });
+    if (query.status) void rows.andWhere({ status: query.status });
+    const page = await paginate<PaymentRow, PaymentRow>(rows, query, (row) => row);
+    const steps = await listStepsOf(
+      db,
+      page.data.map((row) => row.id),
+    );
+    ctx.body = { ...page, data: page.data.map((row) => toPayment(row, steps.get(row.id) ?? [])) };
+  });
+
+  return router;
+}

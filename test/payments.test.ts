@@ -1,0 +1,352 @@
+import { systemAccountId } from '../domain/types';
+import { currentStepQuery } from '../workflows/queries';
+import { MerchantIdKey, PaymentIdKey, SagaStatusKey } from '../workflows/search-attributes';
+import { actorsOf, expectError, type Actor } from './support/actors';
+import { balanceOf as accountBalance } from './support/fixtures';
+import { startStack, waitFor, type TestStack } from './support/stack';
+
+/**
+ * The payment saga on the real stack: API → Temporal → workers → MariaDB.
+ * Each test ends with the reconciliation check (afterEach).
+ */
+let stack: TestStack;
+let actors: ReturnType<typeof actorsOf>;
+let adminToken: string;
+let merchant: Actor;
+
+interface PaymentBody {
+  id: string;
+  status: string;
+  amount: number;
+  fee: number;
+  netAmount: number;
+  currency: string;
+  sourceWalletId: string;
+  merchantId: string;
+  merchantWalletId: string;
+  description: string | null;
+  failure: { code: string; message: string } | null;
+  steps: Array<{ name: string; status: string; at: string }>;
+  workflowId: string;
+}
+
+const DAILY_LIMIT = 60_000;
+
+beforeAll(async () => {
+  stack = await startStack({ SAGA_FAULTS: 'enabled', PAYMENT_DAILY_LIMIT: String(DAILY_LIMIT) });
+  actors = actorsOf(stack);
+  adminToken = await actors.admin();
+  merchant = await actors.signUp({ role: 'merchant', name: 'Acme' });
+});
+
+afterEach(async () => {
+  const report = await actors.call('GET', '/v1/admin/reconciliation', { token: adminToken });
+  expect(report.body).toMatchObject({ ok: true, sumOfAllAccounts: 0, unbalancedJournals: 0, walletsOutOfSync: 0, negativeUserWallets: 0, stuckSagas: 0 });
+});
+
+afterAll(async () => {
+  await stack.stop();
+});
+
+function pay(payer: Actor, body: Record<string, unknown>, headers: Record<string, string> = {}) {
+  return actors.call<PaymentBody>('POST', '/v1/payments', { token: payer.token, headers, body: { merchantId: merchant.user.id, currency: 'USD', ...body } });
+}
+
+/** The payment once its saga has finished, notify step included. */
+async function settled(payer: Actor, payment: PaymentBody): Promise<PaymentBody> {
+  await stack.temporal.workflow.getHandle(payment.workflowId).result();
+  return (await actors.call<PaymentBody>('GET', `/v1/payments/${payment.id}`, { token: payer.token })).body;
+}
+
+const stepsOf = (payment: PaymentBody) => payment.steps.map((step) => `${step.name}:${step.status}`);
+
+async function journalsOf(paymentId: string) {
+  const rows = await stack.db('entries as e')
+    .join('journals as j', 'j.id', 'e.journal_id')
+    .select('j.journal_key', 'e.account_id', 'e.amount', 'e.type')
+    .where('j.reference_id', paymentId)
+    .orderBy('e.seq', 'asc');
+  return rows.map((row: { journal_key: string; account_id: string; amount: number; type: string }) => [
+    row.journal_key.slice(paymentId.length + 1),
+    row.account_id,
+    Number(row.amount),
+    row.type,
+  ]);
+}
+
+async function activityNamesOf(workflowId: string): Promise<string[]> {
+  const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
+  return (history.events ?? []).flatMap((event) => {
+    const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
+    return name ? [name] : [];
+  });
+}
+
+async function notificationTypes(userId: string, paymentId: string): Promise<string[]> {
+  const rows = await stack.db('notifications').select('type').where({ user_id: userId }).andWhere('dedupe_key', 'like', `${paymentId}:%`);
+  return rows.map((row) => row.type);
+}
+
+describe('a payment that succeeds', () => {
+  it('when a customer pays 12.34 USD, then the merchant gets 12.09, the platform 0.25, and every step is recorded', async () => {
+    const payer = await actors.signUp();
+    const feesBefore = await accountBalance(stack.db, systemAccountId('fees', 'USD'));
+    const merchantBefore = await actors.balanceOf(merchant.token, merchant.wallet.id);
+
+    const response = await pay(payer, { amount: 1_234, description: 'Coffee beans' });
+
+    expect(response.status).toBe(201);
+    const payment = response.body;
+    expect(payment).toMatchObject({
+      status: 'succeeded',
+      amount: 1_234,
+      fee: 25,
+      netAmount: 1_209,
+      currency: 'USD',
+      sourceWalletId: payer.wallet.id,
+      merchantId: merchant.user.id,
+      merchantWalletId: merchant.wallet.id,
+      description: 'Coffee beans',
+      failure: null,
+      workflowId: `payment-${payment.id}`,
+    });
+    expect(payment.id).toMatch(/^pay_/);
+    const final = await settled(payer, payment);
+    expect(stepsOf(final)).toEqual(['validate:completed', 'debit_payer:completed', 'credit_merchant:completed', 'write_ledger:completed', 'notify:completed']);
+
+    expect(await actors.balanceOf(payer.token, payer.wallet.id)).toBe(10_000 - 1_234);
+    expect(await actors.balanceOf(merchant.token, merchant.wallet.id)).toBe(merchantBefore + 1_209);
+    expect((await accountBalance(stack.db, systemAccountId('fees', 'USD'))) - feesBefore).toBe(25);
+    const clearing = systemAccountId('clearing', 'USD');
+    expect(await journalsOf(payment.id)).toEqual([
+      ['debit_payer', payer.wallet.id, -1_234, 'payment_debit'],
+      ['debit_payer', clearing, 1_234, 'payment_debit'],
+      ['credit_merchant', clearing, -1_234, 'payment_credit'],
+      ['credit_merchant', merchant.wallet.id, 1_209, 'payment_credit'],
+      ['credit_merchant', systemAccountId('fees', 'USD'), 25, 'fee'],
+    ]);
+    expect(await notificationTypes(payer.user.id, payment.id)).toEqual(['payment_succeeded']);
+    expect(await notificationTypes(merchant.user.id, payment.id)).toEqual(['payment_received']);
+
+    const handle = stack.temporal.workflow.getHandle(payment.workflowId);
+    await expect(handle.result()).resolves.toEqual({ status: 'succeeded', failure: null, compensated: [], notified: true });
+    expect(await activityNamesOf(payment.workflowId)).toEqual(['validatePayment', 'debitPayer', 'creditMerchant', 'writeLedger', 'notifyPayment']);
+    expect(await handle.query(currentStepQuery)).toBe('completed');
+    const description = await handle.describe();
+    expect(description.typedSearchAttributes.get(PaymentIdKey)).toBe(payment.id);
+    expect(description.typedSearchAttributes.get(MerchantIdKey)).toBe(merchant.user.id);
+    expect(description.typedSearchAttributes.get(SagaStatusKey)).toBe('succeeded');
+    expect(await description.staticSummary()).toBe('pay 12.34 USD to Acme');
+  });
+});
+
+describe('business refusals end the payment failed, with nothing moved', () => {
+  it('when the payer lacks funds, then the payment fails insufficient_funds', async () => {
+    const payer = await actors.signUp();
+    const response = await pay(payer, { amount: 10_001 });
+
+    expect(response.status).toBe(201);
+    expect(response.body).toMatchObject({ status: 'failed', failure: { code: 'insufficient_funds' } });
+    expect(stepsOf(await settled(payer, response.body))).toEqual(['validate:failed', 'notify:completed']);
+    expect(await actors.balanceOf(payer.token, payer.wallet.id)).toBe(10_000);
+    expect(await journalsOf(response.body.id)).toEqual([]);
+    expect(await notificationTypes(payer.user.id, response.body.id)).toEqual(['payment_failed']);
+    expect(await notificationTypes(merchant.user.id, response.body.id)).toEqual([]);
+  });
+
+  it('when the payer wallet is frozen, then the payment fails wallet_frozen', async () => {
+    const payer = await actors.signUp();
+    await actors.call('POST', `/v1/admin/wallets/${payer.wallet.id}/freeze`, { token: adminToken });
+
+    const response = await pay(payer, { amount: 500 });
+
+    expect(response.body).toMatchObject({ status: 'failed', failure: { code: 'wallet_frozen' } });
+    expect(stepsOf(await settled(payer, response.body))).toEqual(['validate:failed', 'notify:completed']);
+    expect(await actors.balanceOf(payer.token, payer.wallet.id)).toBe(10_000);
+    expect(await journalsOf(response.body.id)).toEqual([]);
+  });
+
+  it('when the payment would pass the 24-hour limit, then it fails limit_exceeded', async () => {
+    const payer = await actors.signUp();
+    await actors.call('POST', `/v1/wallets/${payer.wallet.id}/topups`, { token: payer.token, body: { amount: DAILY_LIMIT, currency: 'USD' } });
+
+    const first = await pay(payer, { amount: DAILY_LIMIT - 100 });
+    const second = await pay(payer, { amount: 101 });
+    const third = await pay(payer, { amount: 100 });
+
+    expect(first.body.status).toBe('succeeded');
+    expect(second.body).toMatchObject({ status: 'failed', failure: { code: 'limit_exceeded' } });
+    expect(third.body.status).toBe('succeeded');
+    expect(await actors.balanceOf(payer.token, payer.wallet.id)).toBe(10_000 + DAILY_LIMIT - DAILY_LIMIT);
+  });
+});
+
+describe('a step that fails for good is compensated in reverse', () => {
+  it('when credit_merchant fails, then the payer is refunded and the payment fails', async () => {
+    const payer = await actors.signUp();
+    const merchantBefore = await actors.balanceOf(merchant.token, merchant.wallet.id);
+
+    const response = await pay(payer, { amount: 700 }, { 'X-Saga-Fault': 'credit_merchant' });
+
+    expect(response.body).toMatchObject({ status: 'failed', failure: { code: 'injected_fault' } });
+    expect(stepsOf(await settled(payer, response.body))).toEqual(['validate:completed', 'debit_payer:compensated', 'credit_merchant:failed', 'notify:completed']);
+    expect(await actors.balanceOf(payer.token, payer.wallet.id)).toBe(10_000);
+    expect(await actors.balanceOf(merchant.token, merchant.wallet.id)).toBe(merchantBefore);
+    const clearing = systemAccountId('clearing', 'USD');
+    expect(await journalsOf(response.body.id)).toEqual([
+      ['debit_payer', payer.wallet.id, -700, 'payment_debit'],
+      ['debit_payer', clearing, 700, 'payment_debit'],
+      ['refund_payer', clearing, -700, 'payment_refund'],
+      ['refund_payer', payer.wallet.id, 700, 'payment_refund'],
+    ]);
+    const outcome = await stack.temporal.workflow.getHandle(response.body.workflowId).result();
+    expect(outcome).toMatchObject({ status: 'failed', compensated: ['refund_payer'] });
+    expect(await activityNamesOf(response.body.workflowId)).toEqual([
+      'validatePayment',
+      'debitPayer',
+      'creditMerchant',
+      'refundPayer',
+      'failPayment',
+      'notifyPayment',
+    ]);
+  });
+
+  it('when write_ledger fails, then the merchant credit is reversed before the payer is refunded', async () => {
+    const payer = await actors.signUp();
+    const merchantBefore = await actors.balanceOf(merchant.token, merchant.wallet.id);
+    const feesBefore = await accountBalance(stack.db, systemAccountId('fees', 'USD'));
+
+    const response = await pay(payer, { amount: 1_000 }, { 'X-Saga-Fault': 'write_ledger' });
+
+    expect(response.body).toMatchObject({ status: 'failed', failure: { code: 'injected_fault' } });
+    expect(stepsOf(await settled(payer, response.body))).toEqual([
+      'validate:completed',
+      'debit_payer:compensated',
+      'credit_merchant:compensated',
+      'write_ledger:failed',
+      'notify:completed',
+    ]);
+    expect(await actors.balanceOf(payer.token, payer.wallet.id)).toBe(10_000);
+    expect(await actors.balanceOf(merchant.token, merchant.wallet.id)).toBe(merchantBefore);
+    expect(await accountBalance(stack.db, systemAccountId('fees', 'USD'))).toBe(feesBefore);
+    const journals = await journalsOf(response.body.id);
+    expect([...new Set(journals.map(([key]) => key))]).toEqual(['debit_payer', 'credit_merchant', 'reverse_merchant_credit', 'refund_payer']);
+    expect(journals.filter(([key]) => key === 'reverse_merchant_credit')).toEqual([
+      ['reverse_merchant_credit', merchant.wallet.id, -980, 'reversal'],
+      ['reverse_merchant_credit', systemAccountId('clearing', 'USD'), 1_000, 'reversal'],
+      ['reverse_merchant_credit', systemAccountId('fees', 'USD'), -20, 'reversal'],
+    ]);
+    expect(await activityNamesOf(response.body.workflowId)).toEqual([
+      'validatePayment',
+      'debitPayer',
+      'creditMerchant',
+      'writeLedger',
+      'reverseMerchantCredit',
+      'refundPayer',
+      'failPayment',
+      'notifyPayment',
+    ]);
+    expect(await notificationTypes(payer.user.id, response.body.id)).toEqual(['payment_failed']);
+  });
+
+  it('when notify fails, then the money stays moved and only the notify step is failed', async () => {
+    const payer = await actors.signUp();
+    const merchantBefore = await actors.balanceOf(merchant.token, merchant.wallet.id);
+
+    const response = await pay(payer, { amount: 300 }, { 'X-Saga-Fault': 'notify' });
+    expect(response.body.status).toBe('succeeded');
+    const outcome = await stack.temporal.workflow.getHandle(response.body.workflowId).result();
+    expect(outcome).toEqual({ status: 'succeeded', failure: null, compensated: [], notified: false });
+
+    const final = (await actors.call<PaymentBody>('GET', `/v1/payments/${response.body.id}`, { token: payer.token })).body;
+    expect(final.status).toBe('succeeded');
+    expect(stepsOf(final)).toEqual(['validate:completed', 'debit_payer:completed', 'credit_merchant:completed', 'write_ledger:completed', 'notify:failed']);
+    expect(await actors.balanceOf(payer.token, payer.wallet.id)).toBe(9_700);
+    expect(await actors.balanceOf(merchant.token, merchant.wallet.id)).toBe(merchantBefore + 294);
+    expect(await notificationTypes(payer.user.id, response.body.id)).toEqual([]);
+  });
+});
+
+describe('pre-checks refuse before anything is created', () => {
+  it('when the merchant, currency or payer is wrong, then the contract codes come back and no payment exists', async () => {
+    const payer = await actors.signUp();
+    const otherCustomer = await actors.signUp();
+    const euroMerchant = await actors.signUp({ role: 'merchant', currency: 'EUR' });
+    const count = async () => Number((await stack.db('payments').where({ payer_id: payer.user.id }).count({ n: '*' }))[0]?.n);
+
+    expectError(await pay(payer, { amount: 100, merchantId: 'usr_nope' }), 404, 'merchant_not_found');
+    expectError(await pay(payer, { amount: 100, merchantId: otherCustomer.user.id }), 404, 'merchant_not_found');
+    expectError(await pay(payer, { amount: 100, currency: 'EUR' }), 422, 'currency_mismatch');
+    expectError(await pay(payer, { amount: 100, merchantId: euroMerchant.user.id, currency: 'USD' }), 422, 'currency_mismatch');
+    expectError(await pay(payer, { amount: 100, sourceWalletId: otherCustomer.wallet.id }), 404, 'wallet_not_found');
+    expectError(await pay(merchant, { amount: 100 }), 422, 'self_payment');
+    for (const body of [{ amount: 0 }, { amount: 1.5 }, { amount: '100' }, { amount: 100, description: 'x'.repeat(201) }, { amount: 100, currency: 'XYZ' }]) {
+      expectError(await pay(payer, body), 400, 'validation_error');
+    }
+    expectError(await pay(payer, { amount: 100 }, { 'X-Saga-Fault': 'teleport' }), 400, 'validation_error');
+    expect(await count()).toBe(0);
+    expect(await actors.balanceOf(payer.token, payer.wallet.id)).toBe(10_000);
+  });
+});
+
+describe('idempotency', () => {
+  it('when 20 identical requests race with one key, then there is one payment and one debit', async () => {
+    const payer = await actors.signUp();
+    const headers = { 'Idempotency-Key': `order-${payer.user.id}` };
+
+    const responses = await Promise.all(Array.from({ length: 20 }, () => pay(payer, { amount: 400 }, headers)));
+
+    expect(new Set(responses.map((response) => response.body.id)).size).toBe(1);
+    expect(responses.filter((response) => response.headers.get('idempotent-replayed') === 'true')).toHaveLength(19);
+    expect(responses.every((response) => response.status === 201 && response.body.status === 'succeeded')).toBe(true);
+    expect(await stack.db('payments').where({ payer_id: payer.user.id }).count({ n: '*' })).toEqual([{ n: 1 }]);
+    expect(await actors.balanceOf(payer.token, payer.wallet.id)).toBe(9_600);
+
+    const reused = await pay(payer, { amount: 401 }, headers);
+    expectError(reused, 422, 'idempotency_key_reused');
+  });
+
+  it('when the client asks to respond async, then it gets 202 with Location, and the payment completes', async () => {
+    const payer = await actors.signUp();
+    const response = await pay(payer, { amount: 250 }, { Prefer: 'respond-async' });
+
+    expect(response.status).toBe(202);
+    expect(response.headers.get('location')).toBe(`/v1/payments/${response.body.id}`);
+    expect(['pending', 'processing']).toContain(response.body.status);
+    const final = await waitFor(async () => {
+      const current = await actors.call<PaymentBody>('GET', `/v1/payments/${response.body.id}`, { token: payer.token });
+      return current.body.status === 'succeeded' ? current.body : undefined;
+    });
+    expect(final.netAmount).toBe(245);
+  });
+});
+
+describe('reading payments', () => {
+  it('when the payer, the merchant, an admin or a stranger reads a payment, then only the stranger gets 404', async () => {
+    const payer = await actors.signUp();
+    const stranger = await actors.signUp();
+    const { body: payment } = await pay(payer, { amount: 100 });
+
+    for (const token of [payer.token, merchant.token, adminToken]) {
+      expect((await actors.call('GET', `/v1/payments/${payment.id}`, { token })).status).toBe(200);
+    }
+    expectError(await actors.call('GET', `/v1/payments/${payment.id}`, { token: stranger.token }), 404, 'not_found');
+  });
+
+  it('when payments are listed with role and status, then only the matching ones come back, newest first', async () => {
+    const payer = await actors.signUp();
+    const ok = await pay(payer, { amount: 100 });
+    const failed = await pay(payer, { amount: 50_000 });
+    const list = (query: string, token = payer.token) =>
+      actors.call<{ data: PaymentBody[]; hasMore: boolean }>('GET', `/v1/payments${query}`, { token }).then((response) => response.body);
+
+    expect((await list('?role=payer')).data.map((payment) => payment.id)).toEqual([failed.body.id, ok.body.id]);
+    expect((await list('?role=payer&status=failed')).data.map((payment) => payment.id)).toEqual([failed.body.id]);
+    expect((await list('?role=merchant')).data).toEqual([]);
+    expect((await list('?limit=1')).hasMore).toBe(true);
+    const merchantView = await list('?role=merchant&status=succeeded&limit=100', merchant.token);
+    expect(merchantView.data.map((payment) => payment.id)).toContain(ok.body.id);
+    expect(merchantView.data.map((payment) => payment.id)).not.toContain(failed.body.id);
+    expectError(await actors.call('GET', '/v1/payments?role=boss', { token: payer.token }), 400, 'validation_error');
+  });
+});
