@@ -1,3 +1,4 @@
+import type { paymentWorkflow } from '../workflows/payment';
 import { systemAccountId } from '../domain/types';
 import { currentStepQuery } from '../workflows/queries';
 import { MerchantIdKey, PaymentIdKey, SagaStatusKey } from '../workflows/search-attributes';
@@ -199,7 +200,7 @@ describe('a step that fails for good is compensated in reverse', () => {
       ['refund_payer', clearing, -700, 'payment_refund'],
       ['refund_payer', payer.wallet.id, 700, 'payment_refund'],
     ]);
-    const outcome = await stack.temporal.workflow.getHandle(response.body.workflowId).result();
+    const outcome: unknown = await stack.temporal.workflow.getHandle<typeof paymentWorkflow>(response.body.workflowId).result();
     expect(outcome).toMatchObject({ status: 'failed', compensated: ['refund_payer'] });
     expect(await activityNamesOf(response.body.workflowId)).toEqual([
       'validatePayment',
@@ -255,7 +256,7 @@ describe('a step that fails for good is compensated in reverse', () => {
 
     const response = await pay(payer, { amount: 300 }, { 'X-Saga-Fault': 'notify' });
     expect(response.body.status).toBe('succeeded');
-    const outcome = await stack.temporal.workflow.getHandle(response.body.workflowId).result();
+    const outcome: unknown = await stack.temporal.workflow.getHandle<typeof paymentWorkflow>(response.body.workflowId).result();
     expect(outcome).toEqual({ status: 'succeeded', failure: null, compensated: [], notified: false });
 
     const final = (await actors.call<PaymentBody>('GET', `/v1/payments/${response.body.id}`, { token: payer.token })).body;
