@@ -18,8 +18,15 @@ function recordedHistories(): Array<{ file: string; history: unknown }> {
 }
 
 describe('replay of recorded histories', () => {
-  it('when there are recorded histories, then the onboarding saga is among them', () => {
-    expect(recordedHistories().map(({ file }) => file)).toContain('onboarding-customer.json');
+  it('when there are recorded histories, then onboarding and the payment saga (success, compensation, refusal) are among them', () => {
+    expect(recordedHistories().map(({ file }) => file)).toEqual(
+      expect.arrayContaining([
+        'onboarding-customer.json',
+        'payment-succeeded.json',
+        'payment-compensated-write-ledger.json',
+        'payment-refused-insufficient-funds.json',
+      ]),
+    );
   });
 
   it.each(recordedHistories().map(({ file, history }) => [file, history] as const))(
