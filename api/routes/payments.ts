@@ -18,7 +18,7 @@ import { findUserById, type User } from '../users';
 import { amountSchema, currencySchema, listQuerySchema, parseInput } from '../validation';
 
 const FIRST_POLL_MS = 20;
-const MAX_POLL_MS = 200;
+const MAX_POLL_MS = 50;
 
 /** Polls the payment until its status is final or `waitMs` has passed; returns what it last read. */
 async function waitForFinal(db: Knex, paymentId: string, waitMs: number): Promise<Payment> {
