@@ -19,6 +19,11 @@ export interface JournalRequest {
   lines: PostingLine[];
   /** Accounts that must be active (not frozen) for this movement; compensations pass none. */
   requireActive?: string[];
+  /**
+   * Changes to accounts' held money, posted with the journal: a saga holds what it
+   * credits until it finishes, and its compensation takes back the hold with the money.
+   */
+  holds?: Array<{ accountId: string; amount: number }>;
 }
 
 /** What a posting recorded (or had recorded, when `replayed`). */
@@ -34,6 +39,7 @@ interface LockedAccount {
   kind: AccountKind;
   currency: string;
   balance: number;
+  held: number;
   status: 'active' | 'frozen';
 }
 
@@ -54,6 +60,7 @@ export async function ensureSystemAccounts(db: Knex, currencies: readonly string
       system_key: `${kind}:${currency}`,
       currency,
       balance: 0,
+      held: 0,
       status: 'active' as const,
       created_at: now,
       updated_at: now,
@@ -150,16 +157,20 @@ async function postInTransaction(trx: Knex.Transaction, request: JournalRequest)
       created_at: now,
     })),
   );
+  for (const hold of request.holds ?? []) {
+    const account = balances.get(hold.accountId);
+    if (account) account.held += hold.amount;
+  }
   for (const accountId of accountIds) {
     const account = balances.get(accountId);
-    if (account) await trx('accounts').where({ id: accountId }).update({ balance: account.balance, updated_at: now });
+    if (account) await trx('accounts').where({ id: accountId }).update({ balance: account.balance, held: account.held, updated_at: now });
   }
   return { journalId, key: request.key, replayed: false, entries };
 }
 
 async function lockAccounts(trx: Knex.Transaction, accountIds: string[]): Promise<LockedAccount[]> {
   const rows = await trx('accounts')
-    .select('id', 'kind', 'currency', 'balance', 'status')
+    .select('id', 'kind', 'currency', 'balance', 'held', 'status')
     .whereIn('id', accountIds)
     .orderBy('id', 'asc')
     .forUpdate();
@@ -168,6 +179,7 @@ async function lockAccounts(trx: Knex.Transaction, accountIds: string[]): Promis
     kind: row.kind,
     currency: row.currency,
     balance: toSafeInteger(row.balance, 'balance'),
+    held: toSafeInteger(row.held, 'held'),
     status: row.status,
   }));
 }
@@ -185,10 +197,18 @@ function checkRules(request: JournalRequest, accountIds: string[], accounts: Map
       throw new DomainError(ErrorType.WalletFrozen, `wallet ${accountId} is frozen`);
     }
   }
-  const after = new Map([...accounts.values()].map((account) => [account.id, account.balance]));
-  for (const line of request.lines) after.set(line.accountId, (after.get(line.accountId) ?? 0) + line.amount);
-  for (const [accountId, balance] of after) {
-    if (accounts.get(accountId)?.kind === 'wallet' && balance < 0) {
+  const balanceAfter = new Map([...accounts.values()].map((account) => [account.id, account.balance]));
+  const heldAfter = new Map([...accounts.values()].map((account) => [account.id, account.held]));
+  for (const line of request.lines) balanceAfter.set(line.accountId, (balanceAfter.get(line.accountId) ?? 0) + line.amount);
+  for (const hold of request.holds ?? []) {
+    if (!accounts.has(hold.accountId)) throw new Error(`hold on ${hold.accountId}, which the journal does not touch`);
+    heldAfter.set(hold.accountId, (heldAfter.get(hold.accountId) ?? 0) + hold.amount);
+  }
+  for (const [accountId, balance] of balanceAfter) {
+    const held = heldAfter.get(accountId) ?? 0;
+    if (held < 0) throw new Error(`hold of ${accountId} would go below zero`);
+    // A wallet never goes negative, and never spends what an unfinished saga holds.
+    if (accounts.get(accountId)?.kind === 'wallet' && balance < held) {
       throw new DomainError(ErrorType.InsufficientFunds, `wallet ${accountId} has insufficient funds`);
     }
   }
@@ -218,6 +238,16 @@ async function readPostedJournal(db: Knex, request: JournalRequest): Promise<Pos
   const existing = await findJournal(db, request.key);
   if (!existing) throw new Error(`journal ${request.key} hit a duplicate key but cannot be read back`);
   return existing;
+}
+
+/** Releases money a finished saga held on a wallet, inside the caller's transaction (which makes it happen once). */
+export async function releaseHold(trx: Knex.Transaction, accountId: string, amount: number): Promise<void> {
+  assertSafeInteger(amount, 'hold amount');
+  const row = await trx('accounts').select('held').where({ id: accountId }).forUpdate().first();
+  if (!row) throw new DomainError(ErrorType.AccountNotFound, `account ${accountId} does not exist`);
+  const held = toSafeInteger(row.held, 'held') - amount;
+  if (held < 0) throw new Error(`releasing ${amount} from ${accountId} would take its hold below zero`);
+  await trx('accounts').where({ id: accountId }).update({ held, updated_at: new Date() });
 }
 
 /** True for MySQL's duplicate-key error (a unique constraint settled a race). */

@@ -6,7 +6,7 @@ import { toSafeInteger } from '../domain/money';
 import type { StepStatus } from '../domain/payments';
 import { systemAccountId } from '../domain/types';
 import { withDomainFailures } from './failures';
-import { inTransaction, postJournal, type PostingLine } from './ledger';
+import { inTransaction, postJournal, releaseHold, type JournalRequest, type PostingLine } from './ledger';
 import { loadPaymentRecord, recordStep, type PaymentRecord } from './payment-records';
 
 /** What the payment saga's activities need. */
@@ -32,11 +32,16 @@ function injectFault(payment: PaymentRecord, step: string): void {
  */
 export function createPaymentSagaActivities({ db, paymentDailyLimit }: PaymentActivityDependencies) {
   /** Posts one step's journal and records the step, atomically. */
-  async function moveMoney(payment: PaymentRecord, step: string, lines: PostingLine[], options: { requireActive?: string[]; timeline: [string, StepStatus] }) {
+  async function moveMoney(
+    payment: PaymentRecord,
+    step: string,
+    lines: PostingLine[],
+    options: Pick<JournalRequest, 'requireActive' | 'holds'> & { timeline: [string, StepStatus] },
+  ) {
     return inTransaction(db, async (trx) => {
       const posted = await postJournal(
         db,
-        { key: `${payment.id}:${step}`, type: step, referenceId: payment.id, lines, requireActive: options.requireActive ?? [] },
+        { key: `${payment.id}:${step}`, type: step, referenceId: payment.id, lines, requireActive: options.requireActive ?? [], holds: options.holds ?? [] },
         trx,
       );
       await recordStep(trx, payment.id, ...options.timeline);
@@ -45,29 +50,32 @@ export function createPaymentSagaActivities({ db, paymentDailyLimit }: PaymentAc
   }
 
   return {
-    /** Step validate: both wallets active, the payer's funds, and the payer's 24-hour limit. */
+    /**
+     * Step validate: both wallets active, the payer's spendable funds, and the payer's
+     * 24-hour limit. The payer's wallet row is locked while the limit is summed and the
+     * payment turns `processing`, so two payments of one payer cannot both slip under it.
+     */
     validatePayment: withDomainFailures(async ({ paymentId }: { paymentId: string }): Promise<void> => {
       const payment = await loadPaymentRecord(db, paymentId);
       injectFault(payment, 'validate');
-      const wallets = await db('accounts').select('id', 'status', 'balance').whereIn('id', [payment.sourceWalletId, payment.merchantWalletId]);
-      if (wallets.length !== 2) throw new DomainError(ErrorType.AccountNotFound, `a wallet of payment ${paymentId} is missing`);
-      if (wallets.some((wallet) => wallet.status === 'frozen')) throw new DomainError(ErrorType.WalletFrozen, 'a wallet of this payment is frozen');
-      const source = wallets.find((wallet) => wallet.id === payment.sourceWalletId);
-      if (!source || toSafeInteger(source.balance, 'balance') < payment.amount) {
-        throw new DomainError(ErrorType.InsufficientFunds, 'the payer has insufficient funds');
-      }
-      const spent = await db('payments')
-        .sum({ total: 'amount' })
-        .where({ payer_id: payment.payerId, currency: payment.currency })
-        .whereIn('status', ['processing', 'succeeded'])
-        .andWhere('created_at', '>', new Date(payment.createdAt.getTime() - DAY_MS))
-        .andWhereNot({ id: paymentId })
-        .first();
-      const spentAmount = toSafeInteger(spent?.total ?? 0, 'daily total');
-      if (spentAmount + payment.amount > paymentDailyLimit) {
-        throw new DomainError(ErrorType.LimitExceeded, 'the payment exceeds the payer’s 24-hour limit');
-      }
       await inTransaction(db, async (trx) => {
+        const source = await trx('accounts').select('status', 'balance', 'held').where({ id: payment.sourceWalletId }).forUpdate().first();
+        const target = await trx('accounts').select('status').where({ id: payment.merchantWalletId }).first();
+        if (!source || !target) throw new DomainError(ErrorType.AccountNotFound, `a wallet of payment ${paymentId} is missing`);
+        if (source.status === 'frozen' || target.status === 'frozen') throw new DomainError(ErrorType.WalletFrozen, 'a wallet of this payment is frozen');
+        if (toSafeInteger(source.balance, 'balance') - toSafeInteger(source.held, 'held') < payment.amount) {
+          throw new DomainError(ErrorType.InsufficientFunds, 'the payer has insufficient funds');
+        }
+        const spent = await trx('payments')
+          .sum({ total: 'amount' })
+          .where({ payer_id: payment.payerId, currency: payment.currency })
+          .whereIn('status', ['processing', 'succeeded'])
+          .andWhere('created_at', '>', new Date(payment.createdAt.getTime() - DAY_MS))
+          .andWhereNot({ id: paymentId })
+          .first();
+        if (toSafeInteger(spent?.total ?? 0, 'daily total') + payment.amount > paymentDailyLimit) {
+          throw new DomainError(ErrorType.LimitExceeded, 'the payment exceeds the payer’s 24-hour limit');
+        }
         await trx('payments').where({ id: paymentId, status: 'pending' }).update({ status: 'processing', updated_at: new Date() });
         await recordStep(trx, paymentId, 'validate', 'completed');
       });
@@ -91,10 +99,15 @@ export function createPaymentSagaActivities({ db, paymentDailyLimit }: PaymentAc
       return { journalId: posted.journalId };
     }),
 
-    /** Step credit_merchant: clearing → merchant (amount − fee) and clearing → platform fees (fee). */
+    /**
+     * Step credit_merchant: clearing → merchant (amount − fee) and clearing → platform fees (fee).
+     * The merchant's share stays held until write_ledger, so reverse_merchant_credit can always take it back.
+     */
     creditMerchant: withDomainFailures(async ({ paymentId }: { paymentId: string }): Promise<{ journalId: string }> => {
       const payment = await loadPaymentRecord(db, paymentId);
       injectFault(payment, 'credit_merchant');
+      const debited = await db('journals').select('id').where({ journal_key: `${paymentId}:debit_payer` }).first();
+      if (!debited) throw new Error(`payment ${paymentId}: credit_merchant before debit_payer`);
       const lines: PostingLine[] = [
         { accountId: systemAccountId('clearing', payment.currency), amount: -payment.amount, type: 'payment_credit' },
         { accountId: payment.merchantWalletId, amount: payment.netAmount, type: 'payment_credit' },
@@ -102,20 +115,23 @@ export function createPaymentSagaActivities({ db, paymentDailyLimit }: PaymentAc
       if (payment.fee > 0) lines.push({ accountId: systemAccountId('fees', payment.currency), amount: payment.fee, type: 'fee' });
       const posted = await moveMoney(payment, 'credit_merchant', lines, {
         requireActive: [payment.merchantWalletId],
+        holds: [{ accountId: payment.merchantWalletId, amount: payment.netAmount }],
         timeline: ['credit_merchant', 'completed'],
       });
       log.info('merchant credited', { paymentId, journalId: posted.journalId, replayed: posted.replayed });
       return { journalId: posted.journalId };
     }),
 
-    /** Step write_ledger: the payment is final and succeeded, with its audit record. */
+    /** Step write_ledger: the payment is final and succeeded, with its audit record; the merchant's share is released. */
     writeLedger: withDomainFailures(async ({ paymentId }: { paymentId: string }): Promise<void> => {
       const payment = await loadPaymentRecord(db, paymentId);
       injectFault(payment, 'write_ledger');
       await inTransaction(db, async (trx) => {
         const current = await loadPaymentRecord(trx, paymentId, { forUpdate: true });
         if (current.status === 'succeeded') return;
+        if (current.status !== 'processing') throw new Error(`payment ${paymentId} is ${current.status}; only a processing payment can succeed`);
         const now = new Date();
+        await releaseHold(trx, payment.merchantWalletId, payment.netAmount);
         await trx('payments').where({ id: paymentId }).update({ status: 'succeeded', updated_at: now });
         await trx('audit_log').insert({
           id: newId('aud'),
@@ -138,7 +154,10 @@ export function createPaymentSagaActivities({ db, paymentDailyLimit }: PaymentAc
         { accountId: systemAccountId('clearing', payment.currency), amount: payment.amount, type: 'reversal' },
       ];
       if (payment.fee > 0) lines.push({ accountId: systemAccountId('fees', payment.currency), amount: -payment.fee, type: 'reversal' });
-      const posted = await moveMoney(payment, 'reverse_merchant_credit', lines, { timeline: ['credit_merchant', 'compensated'] });
+      const posted = await moveMoney(payment, 'reverse_merchant_credit', lines, {
+        holds: [{ accountId: payment.merchantWalletId, amount: -payment.netAmount }],
+        timeline: ['credit_merchant', 'compensated'],
+      });
       log.info('merchant credit reversed', { paymentId, journalId: posted.journalId, replayed: posted.replayed });
       return { journalId: posted.journalId };
     },

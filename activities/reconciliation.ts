@@ -47,7 +47,8 @@ export async function reconcile(db: Knex, options: { stuckAfterMs: number; now?:
   const outOfSync: Array<{ id: string }> = await db('accounts as a')
     .leftJoin(db('entries').select('account_id').sum({ total: 'amount' }).groupBy('account_id').as('e'), 'e.account_id', 'a.id')
     .select('a.id')
-    .whereRaw('a.balance <> COALESCE(e.total, 0)');
+    // Out of sync: the balance differs from its entries, or the held money is negative or more than the balance.
+    .whereRaw("a.balance <> COALESCE(e.total, 0) OR a.held < 0 OR (a.kind = 'wallet' AND a.held > a.balance)");
 
   const negative: Array<{ id: string }> = await db('accounts').select('id').where({ kind: 'wallet' }).andWhere('balance', '<', 0);
 

@@ -42,6 +42,7 @@ export async function createWallet(db: Knex, userId: string, currency: string): 
       system_key: null,
       currency,
       balance: 0,
+      held: 0,
       status: 'active',
       created_at: now,
       updated_at: now,

@@ -26,9 +26,17 @@ const FAILURE_CODES: Partial<Record<ErrorTypeName, string>> = {
   [ErrorType.CurrencyMismatch]: 'currency_mismatch',
 };
 
-/** Maps an activity failure's type to the payment's `failure.code`. */
-export function failureCodeOf(errorType: string | undefined): string {
-  return (errorType && FAILURE_CODES[errorType as ErrorTypeName]) || 'processing_error';
+/** What a payer reads when a step failed for a technical reason: never the internal error's text. */
+export const PROCESSING_ERROR_MESSAGE = 'the payment could not be processed';
+
+/**
+ * The payment's `failure` for an activity failure's type and message. Only
+ * business refusals (and the fault drill) keep their message; anything else
+ * becomes `processing_error` with a fixed text, so no internal detail reaches a client.
+ */
+export function paymentFailureOf(errorType: string | undefined, message: string): { code: string; message: string } {
+  const code = errorType ? FAILURE_CODES[errorType as ErrorTypeName] : undefined;
+  return code ? { code, message } : { code: 'processing_error', message: PROCESSING_ERROR_MESSAGE };
 }
 
 /** Input of the payment saga `payment-<paymentId>`: readable in the Web UI, no secrets. */

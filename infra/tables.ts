@@ -29,6 +29,8 @@ export interface AccountRow {
   system_key: string | null;
   currency: string;
   balance: BigIntColumn;
+  /** Credited by an unfinished saga: counted in `balance` but not spendable yet. */
+  held: BigIntColumn;
   status: 'active' | 'frozen';
   created_at: Date;
   updated_at: Date;

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as createCoreTables from './20261122000100_create_core_tables';
 import * as createSupportTables from './20261122000200_create_support_tables';
 import * as createPayments from './20261122000300_create_payments';
+import * as addAccountHolds from './20261122000400_add_account_holds';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -13,6 +14,7 @@ const migrations: ReadonlyArray<readonly [name: string, migration: Migration]> =
   ['20261122000100_create_core_tables', createCoreTables],
   ['20261122000200_create_support_tables', createSupportTables],
   ['20261122000300_create_payments', createPayments],
+  ['20261122000400_add_account_holds', addAccountHolds],
 ];
 
 /** A knex migration source over the static list above. */

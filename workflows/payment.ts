@@ -9,7 +9,7 @@ import {
 } from '@temporalio/workflow';
 import type { NotificationActivities, PaymentActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors';
-import { failureCodeOf, type PaymentInput, type PaymentOutcome } from '../domain/payments';
+import { paymentFailureOf, type PaymentInput, type PaymentOutcome } from '../domain/payments';
 import { currentStepQuery } from './queries';
 import { SagaStatusKey } from './search-attributes';
 
@@ -34,8 +34,7 @@ const compensation = proxyActivities<PaymentActivities>({
 /** Why a step failed, as the payment's `failure`. */
 function failureOf(error: unknown): { code: string; message: string } {
   const cause = error instanceof ActivityFailure ? error.cause : error;
-  if (cause instanceof ApplicationFailure) return { code: failureCodeOf(cause.type ?? undefined), message: cause.message };
-  return { code: 'processing_error', message: 'the payment could not be processed' };
+  return cause instanceof ApplicationFailure ? paymentFailureOf(cause.type ?? undefined, cause.message) : paymentFailureOf(undefined, '');
 }
 
 /**

@@ -7,6 +7,7 @@ import { createApp } from '../../api/app';
 import { loadConfig, type Config } from '../../config';
 import { newId } from '../../domain/ids';
 import { createDatabase } from '../../infra/database';
+import { describeError } from '../../infra/logger';
 import { buildNotificationsWorker, buildPaymentsWorker } from '../../workers/build';
 
 /**
@@ -45,16 +46,8 @@ export interface RunningWorkers {
 }
 
 /** Starts the workers (payments and notifications) of a configuration, running in this process. */
-export async function startWorkers(config: Config, db: Knex, connection: NativeConnection): Promise<RunningWorkers> {
-  const common = { connection, namespace: config.temporal.namespace, db, paymentDailyLimit: config.paymentDailyLimit, workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH, shutdownGraceTimeMs: 2_000 };
-  const workers = await Promise.all([
-    buildPaymentsWorker({ ...common, taskQueue: config.temporal.paymentsTaskQueue }),
-    buildNotificationsWorker({ ...common, taskQueue: config.temporal.notificationsTaskQueue }),
-  ]);
-  const finished = Promise.all(workers.map((worker) => worker.run()));
-  // Marks the promise handled now; stopWorkers awaits it and still sees a failure.
-  finished.catch(() => undefined);
-  return { workers, finished };
+export function startWorkers(config: Config, db: Knex, connection: NativeConnection): Promise<RunningWorkers> {
+  return startWorkersOf(config, db, connection, { payments: true, notifications: true });
 }
 
 /** Stops workers and waits until they have drained; rethrows a worker's failure. */
@@ -64,15 +57,62 @@ export async function stopWorkers(running: RunningWorkers): Promise<void> {
 }
 
 /** The API on an ephemeral port plus both workers, against the real database and Temporal. */
-export async function startStack(overrides: Record<string, string> = {}): Promise<TestStack> {
+export function startStack(overrides: Record<string, string> = {}): Promise<TestStack> {
+  return startStackWith(overrides);
+}
+
+/** Polls `check` until it is truthy or the deadline passes; never a fixed sleep. */
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  { timeoutMs = 20_000, intervalMs = 50, what = 'condition' }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** Which in-process workers `startStackWith` runs. */
+export interface StackOptions {
+  /**
+   * false: no payments worker in this process. The test runs its own on
+   * `config.temporal.paymentsTaskQueue` (e.g. a child process it can kill); until one
+   * polls there, no saga moves, sign-ups included (onboarding runs on that queue too).
+   */
+  paymentsWorker?: boolean;
+}
+
+/** Starts a subset of a configuration's workers in this process (`startWorkers` starts both). */
+export async function startWorkersOf(
+  config: Config,
+  db: Knex,
+  connection: NativeConnection,
+  kinds: { payments: boolean; notifications: boolean },
+): Promise<RunningWorkers> {
+  const common = { connection, namespace: config.temporal.namespace, db, paymentDailyLimit: config.paymentDailyLimit, workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH, shutdownGraceTimeMs: 2_000 };
+  const workers = await Promise.all([
+    ...(kinds.payments ? [buildPaymentsWorker({ ...common, taskQueue: config.temporal.paymentsTaskQueue })] : []),
+    ...(kinds.notifications ? [buildNotificationsWorker({ ...common, taskQueue: config.temporal.notificationsTaskQueue })] : []),
+  ]);
+  const finished = Promise.all(workers.map((worker) => worker.run()));
+  // Marks the promise handled now; stopWorkers awaits it and still sees a failure.
+  finished.catch(() => undefined);
+  return { workers, finished };
+}
+
+/** `startStack` with a choice of in-process workers; `stop()` stops only what it started. */
+export async function startStackWith(overrides: Record<string, string> = {}, { paymentsWorker = true }: StackOptions = {}): Promise<TestStack> {
   const config = testConfig(overrides);
   const db = createDatabase(config.databaseUrl, 20);
   const connection = await Connection.connect({ address: config.temporal.address });
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
   const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
-  const workers = await startWorkers(config, db, workerConnection);
-  const reported: unknown[] = [];
-  const app = createApp({ db, temporal, config, report: (error) => reported.push(error) });
+  const workers = await startWorkersOf(config, db, workerConnection, { payments: paymentsWorker, notifications: true });
+  // A 5xx in a test is a bug worth seeing: its cause goes to the test output.
+  const app = createApp({ db, temporal, config, report: (error) => console.error('api answered 5xx:', describeError(error)) });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
@@ -96,18 +136,4 @@ export async function startStack(overrides: Record<string, string> = {}): Promis
       await db.destroy();
     },
   };
-}
-
-/** Polls `check` until it is truthy or the deadline passes; never a fixed sleep. */
-export async function waitFor<T>(
-  check: () => T | Promise<T>,
-  { timeoutMs = 20_000, intervalMs = 50, what = 'condition' }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
 }
