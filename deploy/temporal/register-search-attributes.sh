@@ -1,0 +1,50 @@
+#!/bin/sh
+# Registers SagaPay's custom search attributes (domain/search-attributes.ts) in the Temporal
+# namespace, so operators can filter sagas by them in the Web UI. Creates only the missing ones,
+# so it can run at every `docker compose up`. Needs TEMPORAL_ADDRESS; run by temporal-setup.
+set -eu
+
+namespace="${TEMPORAL_NAMESPACE:-default}"
+attributes="PaymentId CustomerId MerchantId SagaStatus"
+
+tries=0
+until temporal operator namespace describe --namespace "$namespace" >/dev/null 2>&1; do
+  tries=$((tries + 1))
+  if [ "$tries" -ge 60 ]; then
+    echo "namespace '$namespace' not found at ${TEMPORAL_ADDRESS:-?} after 2 minutes" >&2
+    exit 1
+  fi
+  sleep 2
+done
+
+# Prints the names of the attributes the namespace does not have yet.
+missing() {
+  registered="$(temporal operator search-attribute list --namespace "$namespace")"
+  for name in $attributes; do
+    printf '%s\n' "$registered" | grep -qw "$name" || printf '%s ' "$name"
+  done
+}
+
+todo="$(missing)"
+if [ -z "$todo" ]; then
+  echo "search attributes already registered in '$namespace': $attributes"
+  exit 0
+fi
+
+set --
+for name in $todo; do
+  set -- "$@" --name "$name" --type Keyword
+done
+echo "registering search attributes in '$namespace': $todo"
+temporal operator search-attribute create --namespace "$namespace" "$@"
+
+tries=0
+while [ -n "$(missing)" ]; do
+  tries=$((tries + 1))
+  if [ "$tries" -ge 30 ]; then
+    echo "search attributes still missing in '$namespace': $(missing)" >&2
+    exit 1
+  fi
+  sleep 1
+done
+echo "search attributes registered in '$namespace': $attributes"
