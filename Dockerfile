@@ -1,9 +1,9 @@
 # One image for every SagaPay process. The default command serves the API; compose (or any
 # orchestrator) picks the process with the command:
-#   node_modules/.bin/tsx api/server.ts              API (this image's default)
-#   node_modules/.bin/tsx workers/payments.ts        payments worker (uses the prebuilt workflow bundle)
-#   node_modules/.bin/tsx workers/notifications.ts   notifications worker
-#   node_modules/.bin/tsx scripts/migrate.ts         migrations + system accounts (one-shot)
+#   node --import tsx api/server.ts              API (this image's default)
+#   node --import tsx workers/payments.ts        payments worker (uses the prebuilt workflow bundle)
+#   node --import tsx workers/notifications.ts   notifications worker
+#   node --import tsx scripts/migrate.ts         migrations + system accounts (one-shot)
 #
 # Install scripts never run (npm ci --ignore-scripts, as package.json's allowScripts intends):
 # the native parts (@node-rs/argon2, @temporalio/core-bridge, esbuild, @swc/core) come prebuilt
@@ -49,6 +49,6 @@ COPY . .
 COPY --from=bundle /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
 USER node
 EXPOSE 3000
-# tsx runs the TypeScript sources directly and passes SIGTERM/SIGINT on to the process,
-# which shuts down gracefully. Health checks live in docker-compose.yml (the API: GET /readyz).
-CMD ["node_modules/.bin/tsx", "api/server.ts"]
+# `node --import tsx` loads the TypeScript sources inside the node process itself, so SIGTERM
+# reaches the process that shuts down gracefully (the tsx launcher as PID 1 would relay it). Health checks live in docker-compose.yml (the API: GET /readyz).
+CMD ["node", "--import", "tsx", "api/server.ts"]

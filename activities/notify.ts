@@ -3,8 +3,12 @@ import type { Knex } from 'knex';
 import { DomainError, ErrorType } from '../domain/errors';
 import { newId } from '../domain/ids';
 import { formatAmount } from '../domain/money';
+import { enqueueEmail } from './delivery-outbox';
+import { renderEmail } from './email-templates';
 import { withDomainFailures } from './failures';
-import { loadPaymentRecord, recordStep } from './payment-records';
+import { findPayment, loadPaymentRecord, recordStep } from './payment-records';
+import { loadTransferRecord } from './transfer-records';
+import { recordWebhookEvent } from './webhooks';
 
 /** Notification types as the API shows them. */
 export type NotificationType =
@@ -13,7 +17,8 @@ export type NotificationType =
   | 'payment_failed'
   | 'payment_received'
   | 'transfer_sent'
-  | 'transfer_received';
+  | 'transfer_received'
+  | 'transfer_failed';
 
 /** What one in-app notification says; `dedupeKey` makes recording it idempotent. */
 export interface NotificationMessage {
@@ -25,29 +30,41 @@ export interface NotificationMessage {
   dedupeKey: string;
 }
 
-/** Records an in-app notification once per dedupe key; returns its id. */
+/**
+ * Records an in-app notification and its e-mail (a `channel: 'email'` row, status
+ * `pending`, rendered from the templates) in one transaction, once per dedupe key;
+ * queues the e-mail's delivery for when the running activity ends (see
+ * delivery-outbox.ts). Returns the in-app notification's id.
+ */
 export async function recordInAppNotification(db: Knex, message: NotificationMessage): Promise<string> {
   const now = new Date();
-  await db('notifications')
-    .insert({
-      id: newId('ntf'),
-      user_id: message.userId,
-      type: message.type,
-      channel: 'in_app',
-      title: message.title,
-      body: message.body,
-      data: JSON.stringify(message.data),
-      status: 'delivered',
-      attempts: 1,
-      dedupe_key: message.dedupeKey,
-      created_at: now,
-      updated_at: now,
-    })
-    .onConflict('dedupe_key')
-    .ignore();
-  const row = await db('notifications').select('id').where({ dedupe_key: message.dedupeKey }).first();
-  if (!row) throw new Error(`notification ${message.dedupeKey} was not recorded`);
-  return String(row.id);
+  const emailKey = `${message.dedupeKey}:email`;
+  const common = { user_id: message.userId, type: message.type, data: JSON.stringify(message.data), created_at: now, updated_at: now };
+  await db.transaction(async (trx) => {
+    const recipient = await trx('users').select('name').where({ id: message.userId }).first();
+    const email = renderEmail({ ...message, recipientName: recipient?.name ?? 'there' });
+    await trx('notifications')
+      .insert({ ...common, id: newId('ntf'), channel: 'in_app', title: message.title, body: message.body, status: 'delivered', attempts: 1, dedupe_key: message.dedupeKey })
+      .onConflict('dedupe_key')
+      .ignore();
+    await trx('notifications')
+      .insert({ ...common, id: newId('ntf'), channel: 'email', title: email.subject, body: email.text, status: 'pending', attempts: 0, dedupe_key: emailKey })
+      .onConflict('dedupe_key')
+      .ignore();
+  });
+  const rows = await db('notifications').select('id', 'channel').whereIn('dedupe_key', [message.dedupeKey, emailKey]);
+  const inApp = rows.find((row) => row.channel === 'in_app');
+  const email = rows.find((row) => row.channel === 'email');
+  if (!inApp || !email) throw new Error(`notification ${message.dedupeKey} was not recorded`);
+  enqueueEmail(email.id);
+  return inApp.id;
+}
+
+/** The merchant's webhook event of a finished payment (`payment.succeeded` or `payment.failed`), when they have an endpoint. */
+async function recordPaymentEvent(db: Knex, paymentId: string): Promise<void> {
+  const payment = await findPayment(db, paymentId);
+  if (!payment || (payment.status !== 'succeeded' && payment.status !== 'failed')) return;
+  await recordWebhookEvent(db, { merchantId: payment.merchantId, type: `payment.${payment.status}`, data: payment, dedupeKey: `${paymentId}:webhook` });
 }
 
 /** The activities of the notifications task queue. */
@@ -72,11 +89,11 @@ export function createNotificationActivities({ db }: { db: Knex }) {
     notifyPayment: withDomainFailures(async ({ paymentId }: { paymentId: string }): Promise<{ notificationIds: string[] }> => {
       const payment = await loadPaymentRecord(db, paymentId);
       if (payment.faultStep === 'notify') throw new DomainError(ErrorType.InjectedFault, `fault drill: step notify of ${paymentId} failed on purpose`);
-      const row = await db('payments').select('failure_code', 'failure_message').where({ id: paymentId }).first();
+      const row = await db('payments').select('failure_code', 'failure_message', 'description').where({ id: paymentId }).first();
       const merchant = await db('users').select('name').where({ id: payment.merchantId }).first();
       const money = `${formatAmount(payment.amount, payment.currency)} ${payment.currency}`;
       const merchantName = merchant?.name ?? 'the merchant';
-      const data = { paymentId, amount: payment.amount, currency: payment.currency };
+      const data = { paymentId, amount: payment.amount, currency: payment.currency, merchantName, description: row?.description ?? null };
       const messages: NotificationMessage[] =
         payment.status === 'succeeded'
           ? [
@@ -109,8 +126,57 @@ export function createNotificationActivities({ db }: { db: Knex }) {
             ];
       const notificationIds: string[] = [];
       for (const message of messages) notificationIds.push(await recordInAppNotification(db, message));
+      await recordPaymentEvent(db, paymentId);
       await recordStep(db, paymentId, 'notify', 'completed');
       log.info('payment notifications recorded', { paymentId, count: notificationIds.length });
+      return { notificationIds };
+    }),
+
+    /**
+     * Step notify of the transfer saga: on success the sender hears `transfer_sent` and the
+     * recipient `transfer_received`; on failure only the sender hears, by `transfer_failed`.
+     */
+    notifyTransfer: withDomainFailures(async ({ transferId }: { transferId: string }): Promise<{ notificationIds: string[] }> => {
+      const transfer = await loadTransferRecord(db, transferId);
+      if (transfer.faultStep === 'notify') throw new DomainError(ErrorType.InjectedFault, `fault drill: step notify of ${transferId} failed on purpose`);
+      const people = await db('users').select('id', 'name').whereIn('id', [transfer.senderId, transfer.recipientId]);
+      const nameOf = (userId: string, fallback: string) => people.find((person) => person.id === userId)?.name ?? fallback;
+      const money = `${formatAmount(transfer.amount, transfer.currency)} ${transfer.currency}`;
+      const data = { transferId, amount: transfer.amount, currency: transfer.currency };
+      const messages: NotificationMessage[] =
+        transfer.status === 'succeeded'
+          ? [
+              {
+                userId: transfer.senderId,
+                type: 'transfer_sent',
+                title: 'Transfer sent',
+                body: `You sent ${money} to ${nameOf(transfer.recipientId, 'the recipient')}.`,
+                data: { ...data, recipientId: transfer.recipientId },
+                dedupeKey: `${transferId}:transfer_sent`,
+              },
+              {
+                userId: transfer.recipientId,
+                type: 'transfer_received',
+                title: 'Money received',
+                body: `${nameOf(transfer.senderId, 'Someone')} sent you ${money}.${transfer.note ? ` Note: ${transfer.note}` : ''}`,
+                data: { ...data, senderId: transfer.senderId, note: transfer.note },
+                dedupeKey: `${transferId}:transfer_received`,
+              },
+            ]
+          : [
+              {
+                userId: transfer.senderId,
+                type: 'transfer_failed',
+                title: 'Transfer failed',
+                body: `Your transfer of ${money} to ${nameOf(transfer.recipientId, 'the recipient')} failed; your balance is unchanged.`,
+                data: { ...data, recipientId: transfer.recipientId, failureCode: transfer.failureCode },
+                dedupeKey: `${transferId}:transfer_failed`,
+              },
+            ];
+      const notificationIds: string[] = [];
+      for (const message of messages) notificationIds.push(await recordInAppNotification(db, message));
+      await recordStep(db, transferId, 'notify', 'completed');
+      log.info('transfer notifications recorded', { transferId, count: notificationIds.length });
       return { notificationIds };
     }),
   };

@@ -64,7 +64,7 @@ describe('onboarding activities', () => {
     const second = await environment.run(activities().sendWelcome, input);
 
     expect(second).toEqual(first);
-    const rows = await db('notifications').where({ user_id: user.id });
+    const rows = await db('notifications').where({ user_id: user.id, channel: 'in_app' });
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ type: 'welcome', channel: 'in_app', title: 'Welcome to SagaPay' });
     expect(rows[0]?.body).toBe('Your USD wallet is ready. We added 100.00 USD to get you started.');

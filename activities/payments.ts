@@ -8,6 +8,7 @@ import { systemAccountId } from '../domain/types';
 import { withDomainFailures } from './failures';
 import { inTransaction, postJournal, releaseHold, type JournalRequest, type PostingLine } from './ledger';
 import { loadPaymentRecord, recordStep, type PaymentRecord } from './payment-records';
+import { recordSagaFinished } from './saga-metrics';
 
 /** What the payment saga's activities need. */
 export interface PaymentActivityDependencies {
@@ -58,6 +59,8 @@ export function createPaymentSagaActivities({ db, paymentDailyLimit }: PaymentAc
     validatePayment: withDomainFailures(async ({ paymentId }: { paymentId: string }): Promise<void> => {
       const payment = await loadPaymentRecord(db, paymentId);
       injectFault(payment, 'validate');
+      // A retry after this step committed must not judge the payment again (a frozen wallet since then is debit_payer's business).
+      if (payment.status !== 'pending') return;
       await inTransaction(db, async (trx) => {
         const source = await trx('accounts').select('status', 'balance', 'held').where({ id: payment.sourceWalletId }).forUpdate().first();
         const target = await trx('accounts').select('status').where({ id: payment.merchantWalletId }).first();
@@ -126,9 +129,9 @@ export function createPaymentSagaActivities({ db, paymentDailyLimit }: PaymentAc
     writeLedger: withDomainFailures(async ({ paymentId }: { paymentId: string }): Promise<void> => {
       const payment = await loadPaymentRecord(db, paymentId);
       injectFault(payment, 'write_ledger');
-      await inTransaction(db, async (trx) => {
+      const finished = await inTransaction(db, async (trx) => {
         const current = await loadPaymentRecord(trx, paymentId, { forUpdate: true });
-        if (current.status === 'succeeded') return;
+        if (current.status === 'succeeded') return false;
         if (current.status !== 'processing') throw new Error(`payment ${paymentId} is ${current.status}; only a processing payment can succeed`);
         const now = new Date();
         await releaseHold(trx, payment.merchantWalletId, payment.netAmount);
@@ -143,7 +146,9 @@ export function createPaymentSagaActivities({ db, paymentDailyLimit }: PaymentAc
           created_at: now,
         });
         await recordStep(trx, paymentId, 'write_ledger', 'completed');
+        return true;
       });
+      if (finished) recordSagaFinished('payment', 'succeeded', payment.createdAt);
     }),
 
     /** Compensation of credit_merchant: merchant → clearing (net) and fees → clearing (fee). Retried until it succeeds. */
@@ -180,14 +185,16 @@ export function createPaymentSagaActivities({ db, paymentDailyLimit }: PaymentAc
 
     /** Ends a payment `failed` with its failure code, and marks the step that failed. */
     failPayment: async (input: { paymentId: string; step: string; code: string; message: string }): Promise<void> => {
-      await inTransaction(db, async (trx) => {
+      const finished = await inTransaction(db, async (trx) => {
         const current = await loadPaymentRecord(trx, input.paymentId, { forUpdate: true });
         if (current.status === 'succeeded') throw new Error(`payment ${input.paymentId} already succeeded; it cannot fail`);
         await trx('payments')
           .where({ id: input.paymentId })
           .update({ status: 'failed', failure_code: input.code, failure_message: input.message.slice(0, 255), updated_at: new Date() });
         await recordStep(trx, input.paymentId, input.step, 'failed');
+        return current.status === 'failed' ? null : current.createdAt;
       });
+      if (finished) recordSagaFinished('payment', 'failed', finished);
     },
 
     /** Records a step's status on its own (the notify step's failure). */

@@ -25,6 +25,7 @@ interface SagaSource {
 const SAGA_SOURCES: readonly SagaSource[] = [
   { table: 'users', statusColumn: 'onboarding_status', pendingStatuses: ['pending'], workflowIdPrefix: 'onboarding-' },
   { table: 'payments', statusColumn: 'status', pendingStatuses: ['pending', 'processing'], workflowIdPrefix: 'payment-' },
+  { table: 'transfers', statusColumn: 'status', pendingStatuses: ['pending', 'processing'], workflowIdPrefix: 'transfer-' },
 ];
 
 const SAMPLE_LIMIT = 10;

@@ -1,22 +1,54 @@
+import type Router from '@koa/router';
 import Koa from 'koa';
+import { version as API_VERSION } from '../package.json';
 import type { AppDependencies } from './dependencies';
+import { apiMetricsOf, httpMetrics } from './metrics';
+import { accessLog } from './middleware/access-log';
 import { errorHandler } from './middleware/errors';
 import { jsonBody } from './middleware/json-body';
+import { ApiDocs } from './openapi/registry';
 import { requestId } from './middleware/request-id';
 import { adminRoutes } from './routes/admin';
 import { authRoutes } from './routes/auth';
+import { docsRoutes } from './routes/docs';
 import { healthRoutes } from './routes/health';
+import { merchantWebhookRoutes } from './routes/merchant-webhook';
+import { metricsRoutes } from './routes/metrics';
+import { notificationRoutes } from './routes/notifications';
 import { paymentRoutes } from './routes/payments';
+import { transferRoutes } from './routes/transfers';
 import { walletRoutes } from './routes/wallets';
+
+/** Every router of the API, and the documentation their routes registered on the way. */
+export function buildRouters(dependencies: AppDependencies): { routers: Router[]; docs: ApiDocs } {
+  const docs = new ApiDocs();
+  const routers = [
+    healthRoutes(dependencies, docs),
+    metricsRoutes(dependencies, docs),
+    authRoutes(dependencies, docs),
+    walletRoutes(dependencies, docs),
+    paymentRoutes(dependencies, docs),
+    transferRoutes(dependencies, docs),
+    notificationRoutes(dependencies, docs),
+    merchantWebhookRoutes(dependencies, docs),
+    adminRoutes(dependencies, docs),
+  ];
+  routers.push(docsRoutes(docs, API_VERSION));
+  return { routers, docs };
+}
 
 /** Builds the Koa app; it binds no port, so tests can drive `app.callback()` directly. */
 export function createApp(dependencies: AppDependencies): Koa {
-  const app = new Koa({ proxy: dependencies.config.http.trustProxy });
+  // Behind a proxy, the client address is the last X-Forwarded-For entry (the one our proxy
+  // appended): a client can put anything in front of it, which would let it dodge per-IP limits.
+  const app = new Koa({ proxy: dependencies.config.http.trustProxy, maxIpsCount: 1 });
   app.silent = true;
   app.use(requestId());
+  if (dependencies.logger) app.use(accessLog(dependencies.logger));
+  app.use(httpMetrics(apiMetricsOf(dependencies)));
   app.use(errorHandler(dependencies.report));
   app.use(jsonBody());
-  for (const router of [healthRoutes(dependencies), authRoutes(dependencies), walletRoutes(dependencies), paymentRoutes(dependencies), adminRoutes(dependencies)]) {
+  for (const router of buildRouters(dependencies).routers) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

@@ -1,9 +1,11 @@
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { formatAmount } from '../domain/money';
 import type { PaymentInput } from '../domain/payments';
+import type { TransferInput } from '../domain/transfers';
 import type { OnboardingInput } from '../domain/types';
 import type { onboardingWorkflow } from '../workflows/onboarding';
 import type { paymentWorkflow } from '../workflows/payment';
+import type { transferWorkflow } from '../workflows/transfer';
 import { CustomerIdKey, MerchantIdKey, PaymentIdKey, SagaStatusKey } from '../workflows/search-attributes';
 
 /** Where sagas run: the task queues of this deployment. */
@@ -69,6 +71,36 @@ export async function startPayment(client: Client, settings: SagaSettings, input
         { key: PaymentIdKey, value: input.paymentId },
         { key: CustomerIdKey, value: input.payerId },
         { key: MerchantIdKey, value: input.merchantId },
+        { key: SagaStatusKey, value: 'running' },
+      ],
+    });
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+  }
+}
+
+/** The workflow id of a transfer's saga. */
+export function transferWorkflowId(transferId: string): string {
+  return `transfer-${transferId}`;
+}
+
+/**
+ * Starts `transfer-<transferId>` (or finds it running). Operators find it in the
+ * Web UI by its summary ("send 12.34 USD to Bea"), its workflow id, or the
+ * CustomerId (the sender) and SagaStatus search attributes.
+ */
+export async function startTransfer(client: Client, settings: SagaSettings, input: Omit<TransferInput, 'notificationsTaskQueue'>): Promise<void> {
+  try {
+    await client.workflow.start<typeof transferWorkflow>('transferWorkflow', {
+      taskQueue: settings.paymentsTaskQueue,
+      workflowId: transferWorkflowId(input.transferId),
+      args: [{ ...input, notificationsTaskQueue: settings.notificationsTaskQueue }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      staticSummary: `send ${formatAmount(input.amount, input.currency)} ${input.currency} to ${input.recipientName}`,
+      staticDetails: `transfer ${input.transferId}: sender ${input.senderId} → recipient ${input.recipientId}; no fee`,
+      typedSearchAttributes: [
+        { key: CustomerIdKey, value: input.senderId },
         { key: SagaStatusKey, value: 'running' },
       ],
     });

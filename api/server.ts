@@ -1,8 +1,10 @@
 import { Client, Connection } from '@temporalio/client';
-import type { Server } from 'node:http';
+import { Redis } from 'ioredis';
+import type { Server, ServerResponse } from 'node:http';
 import { ConfigError, loadConfig } from '../config';
 import { createDatabase } from '../infra/database';
 import { createLogger, describeError } from '../infra/logger';
+import { createRedisRateLimitStore } from '../infra/rate-limit-stores';
 import { createApp } from './app';
 
 /** How long in-flight requests get to finish after SIGTERM before the process exits anyway. */
@@ -15,28 +17,45 @@ function main(): void {
   const db = createDatabase(config.databaseUrl, config.databasePoolMax);
   const connection = Connection.lazy({ address: config.temporal.address });
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  // Rate limits count in Redis when it is configured. No offline queue and short timeouts:
+  // while Redis is away a limit fails open at once instead of holding requests.
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500, connectTimeout: 2_000 })
+    : undefined;
+  redis?.on('error', (error: unknown) => logger.warn({ error: describeError(error) }, 'redis unavailable: rate limits fail open'));
   const app = createApp({
     db,
     temporal,
     config,
+    logger,
+    rateLimitStore: redis ? createRedisRateLimitStore(redis) : undefined,
     report: (error, requestId) => logger.error({ requestId, error: describeError(error) }, 'request failed'),
   });
   const server: Server = app.listen(config.http.port, config.http.host, () => {
-    logger.info({ url: `http://${config.http.host}:${config.http.port}` }, 'api listening');
+    logger.info({ url: `http://${config.http.host}:${config.http.port}`, rateLimitStore: redis ? 'redis' : 'database' }, 'api listening');
   });
 
+  // Answers being written: once stopping, each closes its connection when done (no keep-alive),
+  // so the server closes as soon as the last one is answered instead of when clients let go.
+  const answering = new Set<ServerResponse>();
   let stopping = false;
+  server.on('request', (_request, response: ServerResponse) => {
+    answering.add(response);
+    response.once('close', () => answering.delete(response));
+    if (stopping) response.setHeader('Connection', 'close');
+  });
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'api stopping: finishing in-flight requests');
+    logger.info({ signal, inFlight: answering.size }, 'api stopping: finishing in-flight requests');
+    for (const response of answering) if (!response.headersSent) response.setHeader('Connection', 'close');
     const forced = setTimeout(() => {
       logger.warn('api grace period over: closing remaining connections');
       server.closeAllConnections();
     }, SHUTDOWN_GRACE_MS);
     forced.unref();
     server.close(() => {
-      void Promise.allSettled([db.destroy(), connection.close()]).then(() => {
+      void Promise.allSettled([db.destroy(), connection.close(), redis?.quit()]).then(() => {
         logger.info('api stopped');
         process.exit(0);
       });

@@ -19,6 +19,27 @@ const booleanFlag = (defaultValue: boolean) =>
 
 const currencyCode = z.string().regex(/^[A-Z]{3}$/, 'must be an upper-case ISO 4217 code');
 
+/** One rate limit: at most `limit` requests per `windowMs` for one key (an IP, an e-mail, a user). */
+export interface RateLimitRule {
+  limit: number;
+  windowMs: number;
+}
+
+const WINDOW_UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000 } as const;
+
+/** `<count>/<window>` such as `10/15m` (count 1–1000000, window 1s–24h), or `off`. */
+const rateLimitRule = (defaultValue: string) =>
+  z
+    .string()
+    .default(defaultValue)
+    .refine((value) => /^(off|[1-9]\d{0,6}\/[1-9]\d{0,4}[smh])$/.test(value), 'must be <count>/<window> such as 10/15m (s, m or h), or off')
+    .transform((value): RateLimitRule | null => {
+      const match = /^(\d+)\/(\d+)([smh])$/.exec(value);
+      if (!match?.[1] || !match[2] || !match[3]) return null;
+      return { limit: Number(match[1]), windowMs: Number(match[2]) * WINDOW_UNIT_MS[match[3] as keyof typeof WINDOW_UNIT_MS] };
+    })
+    .refine((rule) => rule === null || (rule.limit <= 1_000_000 && rule.windowMs <= 86_400_000), 'must be at most 1000000 per 24h');
+
 /**
  * Every environment variable SagaPay reads, with its default and its limits.
  * `.env.example` documents the same list; keep them in step.
@@ -53,9 +74,21 @@ const environmentSchema = z
     PAYMENT_DAILY_LIMIT: integer(1_000_000, 1, Number.MAX_SAFE_INTEGER),
     STUCK_AFTER_MS: integer(300_000, 1_000, 7 * 86_400_000),
     SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').default('smtp://127.0.0.1:1025'),
+    MAIL_FROM: z.string().min(3).max(200).regex(/^[^\r\n]+$/, 'must be one line').default('SagaPay <notifications@sagapay.localhost>'),
+    WEBHOOK_ALLOW_PRIVATE: booleanFlag(false),
     SAGA_FAULTS: z.enum(['enabled', 'disabled']).default('disabled'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     TRUST_PROXY: booleanFlag(false),
+    RATE_LIMIT_LOGIN_PER_IP: rateLimitRule('100/15m'),
+    RATE_LIMIT_LOGIN_PER_EMAIL: rateLimitRule('10/15m'),
+    RATE_LIMIT_REGISTER_PER_IP: rateLimitRule('20/1h'),
+    RATE_LIMIT_MONEY_PER_USER: rateLimitRule('60/1m'),
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+    METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+    METRICS_PORT_PAYMENTS_WORKER: integer(9464, 0, 65535),
+    METRICS_PORT_NOTIFICATIONS_WORKER: integer(9465, 0, 65535),
+    WORKER_METRICS_PORT: z.coerce.number().int('must be a whole number').min(0, 'must be at least 0').max(65535, 'must be at most 65535').optional(),
+    WORKER_SHUTDOWN_GRACE_MS: integer(10_000, 0, 300_000),
   })
   .superRefine((env, context) => {
     if (!env.CURRENCIES.includes(env.DEFAULT_CURRENCY)) {
@@ -85,8 +118,24 @@ export interface Config {
   paymentDailyLimit: number;
   stuckAfterMs: number;
   smtpUrl: string;
+  /** The From of every e-mail, e.g. `SagaPay <notifications@example.com>`. */
+  mailFrom: string;
+  /** Lets webhook URLs point at loopback and private addresses (development and tests only). */
+  webhookAllowPrivate: boolean;
   sagaFaultsEnabled: boolean;
   logLevel: Environment['LOG_LEVEL'];
+  /** Per-key request limits; null turns one off. Counted in Redis when `redisUrl` is set, else in the database. */
+  rateLimits: {
+    loginPerIp: RateLimitRule | null;
+    loginPerEmail: RateLimitRule | null;
+    registerPerIp: RateLimitRule | null;
+    moneyPerUser: RateLimitRule | null;
+  };
+  redisUrl: string | undefined;
+  /** Where each worker process serves the Temporal SDK's Prometheus metrics; port 0 turns it off. */
+  workerMetrics: { host: string; paymentsPort: number; notificationsPort: number; portOverride: number | undefined };
+  /** How long a stopping worker lets in-flight activities finish before cancelling them. */
+  workerShutdownGraceMs: number;
 }
 
 /** Raised when the environment is invalid; the message lists every bad variable. */
@@ -128,7 +177,23 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     paymentDailyLimit: env.PAYMENT_DAILY_LIMIT,
     stuckAfterMs: env.STUCK_AFTER_MS,
     smtpUrl: env.SMTP_URL,
+    mailFrom: env.MAIL_FROM,
+    webhookAllowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
     sagaFaultsEnabled: env.SAGA_FAULTS === 'enabled',
     logLevel: env.LOG_LEVEL,
+    rateLimits: {
+      loginPerIp: env.RATE_LIMIT_LOGIN_PER_IP,
+      loginPerEmail: env.RATE_LIMIT_LOGIN_PER_EMAIL,
+      registerPerIp: env.RATE_LIMIT_REGISTER_PER_IP,
+      moneyPerUser: env.RATE_LIMIT_MONEY_PER_USER,
+    },
+    redisUrl: env.REDIS_URL,
+    workerMetrics: {
+      host: env.METRICS_HOST,
+      paymentsPort: env.METRICS_PORT_PAYMENTS_WORKER,
+      notificationsPort: env.METRICS_PORT_NOTIFICATIONS_WORKER,
+      portOverride: env.WORKER_METRICS_PORT,
+    },
+    workerShutdownGraceMs: env.WORKER_SHUTDOWN_GRACE_MS,
   };
 }

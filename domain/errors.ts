@@ -11,6 +11,10 @@ export const ErrorType = {
   CurrencyMismatch: 'CurrencyMismatch',
   UnbalancedJournal: 'UnbalancedJournal',
   InjectedFault: 'InjectedFault',
+  /** The SMTP server refused the message or its recipient for good (a 5xx answer): retrying cannot help. */
+  EmailRejected: 'EmailRejected',
+  /** A webhook event whose merchant no longer has an endpoint: nothing to deliver to. */
+  WebhookEndpointMissing: 'WebhookEndpointMissing',
 } as const;
 
 /** One of the domain error types. */

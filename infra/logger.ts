@@ -1,10 +1,13 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 /** Paths pino blanks out wherever they appear in a log line. */
 const REDACTED_PATHS = [
   'authorization',
   'headers.authorization',
   'req.headers.authorization',
+  'headers.cookie',
+  'req.headers.cookie',
+  'headers["set-cookie"]',
   'password',
   '*.password',
   'passwordHash',
@@ -17,11 +20,16 @@ const REDACTED_PATHS = [
   '*.token',
   'secret',
   '*.secret',
+  'webhookSecret',
+  '*.webhookSecret',
+  'refreshToken',
+  '*.refreshToken',
 ];
 
-/** A JSON-lines logger with secrets redacted. */
-export function createLogger(level: string, name: string): Logger {
-  return pino({ name, level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { service: name } });
+/** A JSON-lines logger with secrets redacted; to stdout unless a destination is given (tests capture it). */
+export function createLogger(level: string, name: string, destination?: DestinationStream): Logger {
+  const options = { name, level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { service: name } };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /**

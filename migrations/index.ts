@@ -3,6 +3,9 @@ import * as createCoreTables from './20261122000100_create_core_tables';
 import * as createSupportTables from './20261122000200_create_support_tables';
 import * as createPayments from './20261122000300_create_payments';
 import * as addAccountHolds from './20261122000400_add_account_holds';
+import * as createTransfers from './20261122000500_create_transfers';
+import * as createRateLimitCounters from './20261122000600_create_rate_limit_counters';
+import * as createWebhooks from './20261122000700_create_webhooks';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -15,6 +18,9 @@ const migrations: ReadonlyArray<readonly [name: string, migration: Migration]> =
   ['20261122000200_create_support_tables', createSupportTables],
   ['20261122000300_create_payments', createPayments],
   ['20261122000400_add_account_holds', addAccountHolds],
+  ['20261122000500_create_transfers', createTransfers],
+  ['20261122000600_create_rate_limit_counters', createRateLimitCounters],
+  ['20261122000700_create_webhooks', createWebhooks],
 ];
 
 /** A knex migration source over the static list above. */

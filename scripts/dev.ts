@@ -1,14 +1,15 @@
 /**
  * `npm run dev`: the whole stack on one machine. Starts a private MariaDB (unless DATABASE_URL is
- * set) and the Temporal dev server, both keeping their data under `.data/`, migrates, then runs
- * the payments worker, the notifications worker and the API until Ctrl-C or until one of them dies.
+ * set) and the Temporal dev server, both keeping their data under `.data/`, and a mail catcher with a
+ * web inbox (maildev, unless SMTP_URL points elsewhere), migrates, then runs the payments worker,
+ * the notifications worker and the API until Ctrl-C or until one of them dies.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, loadConfig } from '../config';
 import { startMariaDb, type MariaDbServer } from './lib/mariadb';
 import { prepareDatabase } from './lib/migrations';
-import { spawnManaged, waitFor, type ExitStatus, type ManagedProcess } from './lib/processes';
+import { assertPortFree, isPortOpen, spawnManaged, waitFor, type ExitStatus, type ManagedProcess } from './lib/processes';
 import { startTemporalDevServer, type TemporalDevServer } from './lib/temporal-server';
 
 const PROJECT_ROOT = resolve(__dirname, '..');
@@ -16,6 +17,8 @@ const DATA_DIR = join(PROJECT_ROOT, '.data');
 const DEFAULT_DATABASE_PORT = 3307;
 const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
 const DEFAULT_TEMPORAL_UI_PORT = 8233;
+const DEFAULT_MAIL_WEB_PORT = 1080;
+const MAIL_CATCHER_READY_TIMEOUT_MS = 30_000;
 const READY_TIMEOUT_MS = 120_000;
 const API_GRACE_MS = 15_000;
 /** Workers finish their in-flight tasks on SIGTERM; give them time before SIGKILL. */
@@ -28,9 +31,17 @@ const CHILDREN = [
   { name: 'api', file: 'api/server.ts' },
 ] as const;
 
+/** The dev mail catcher: every e-mail the stack sends lands in its web inbox. */
+interface MailCatcher {
+  process: ManagedProcess;
+  smtpPort: number;
+  inboxUrl: string;
+}
+
 interface Stack {
   database?: MariaDbServer;
   temporal?: TemporalDevServer;
+  mailCatcher?: MailCatcher;
   children: ManagedProcess[];
 }
 
@@ -72,6 +83,16 @@ async function main(): Promise<void> {
     env.TEMPORAL_ADDRESS = stack.temporal.address;
   }
 
+  // Webhooks of local test receivers (http://127.0.0.1:…) are fine on a developer's machine.
+  env.WEBHOOK_ALLOW_PRIVATE ||= 'true';
+  const smtpPort = localSmtpPort(env.SMTP_URL || 'smtp://127.0.0.1:1025');
+  if (smtpPort === undefined) {
+    say('SMTP_URL is not a plain smtp:// address on this machine: using that server, not starting a mail catcher');
+  } else {
+    stack.mailCatcher = await startMailCatcher(smtpPort, integerFromEnv('DEV_MAIL_WEB_PORT', DEFAULT_MAIL_WEB_PORT));
+    say(`Mail catcher ready: SMTP on 127.0.0.1:${smtpPort}, inbox ${stack.mailCatcher.inboxUrl}`);
+  }
+
   const config = loadConfig(env);
   const { applied } = await prepareDatabase(config.databaseUrl, config.money.currencies);
   say(applied.length === 0 ? 'Migrations: up to date' : `Migrations: applied ${applied.join(', ')}`);
@@ -94,6 +115,32 @@ async function main(): Promise<void> {
   printBanner(config.http.host, config.http.port, env.DATABASE_URL ?? config.databaseUrl);
 }
 
+/** Starts maildev on 127.0.0.1 (mails kept in .data/maildev) and waits until both its ports answer. */
+async function startMailCatcher(smtpPort: number, webPort: number): Promise<MailCatcher> {
+  await assertPortFree(smtpPort, 'the mail catcher\'s SMTP');
+  await assertPortFree(webPort, 'the mail catcher\'s web inbox');
+  const mailDirectory = join(DATA_DIR, 'maildev');
+  mkdirSync(mailDirectory, { recursive: true });
+  const maildev = join(PROJECT_ROOT, 'node_modules', '.bin', 'maildev');
+  const args = ['--smtp', String(smtpPort), '--web', String(webPort), '--ip', '127.0.0.1', '--mail-directory', mailDirectory];
+  const child = spawnManaged('maildev', maildev, args, { cwd: PROJECT_ROOT, logFile: join(DATA_DIR, 'maildev.log') });
+  watch('maildev', child.exited);
+  await waitFor(async () => (await isPortOpen(smtpPort)) && (await isPortOpen(webPort)), {
+    timeoutMs: MAIL_CATCHER_READY_TIMEOUT_MS,
+    intervalMs: 100,
+    what: `maildev to listen on ${smtpPort} and ${webPort}`,
+    failIf: () => (child.hasExited() ? 'maildev exited (see .data/maildev.log)' : shuttingDown ? 'shutting down' : undefined),
+  });
+  return { process: child, smtpPort, inboxUrl: `http://127.0.0.1:${webPort}` };
+}
+
+/** The port of an smtp:// URL on this machine (default 25), or undefined for a remote or smtps:// one. */
+function localSmtpPort(smtpUrl: string): number | undefined {
+  const url = new URL(smtpUrl);
+  if (url.protocol !== 'smtp:' || !['127.0.0.1', 'localhost'].includes(url.hostname)) return undefined;
+  return url.port === '' ? 25 : Number(url.port);
+}
+
 /** Any part of the stack exiting on its own takes everything down: a half-running stack misleads. */
 function watch(name: string, exited: Promise<ExitStatus>): void {
   void exited.then((status) => {
@@ -112,6 +159,7 @@ async function shutdown(exitCode: number): Promise<void> {
   try {
     await Promise.all(running('api').map((child) => child.stop(API_GRACE_MS)));
     await Promise.all(stack.children.filter((child) => child.name !== 'api').map((child) => child.stop(WORKER_GRACE_MS)));
+    await stack.mailCatcher?.process.stop();
     await stack.temporal?.stop();
     await stack.database?.stop();
     say('Stopped.');
@@ -165,6 +213,7 @@ function printBanner(host: string, port: number, databaseUrl: string): void {
     `SagaPay is running (ready ${process.uptime().toFixed(1)} s after start)`,
     `  API               http://${host}:${port}`,
     stack.temporal?.uiUrl ? `  Temporal Web UI   ${stack.temporal.uiUrl}` : undefined,
+    stack.mailCatcher ? `  Mail inbox        ${stack.mailCatcher.inboxUrl} (every e-mail sent, caught; SMTP 127.0.0.1:${stack.mailCatcher.smtpPort})` : undefined,
     `  Temporal          ${stack.temporal?.address ?? process.env.TEMPORAL_ADDRESS} (namespace ${process.env.TEMPORAL_NAMESPACE || 'default'})`,
     `  Database          ${maskPassword(databaseUrl)}`,
     stack.database ? `  MariaDB log       ${stack.database.logFile}` : undefined,

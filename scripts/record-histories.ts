@@ -4,23 +4,28 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createPaymentActivities, createNotificationActivities } from '../activities';
-import { startOnboarding, startPayment, paymentWorkflowId } from '../api/sagas';
+import { createPaymentActivities, createNotificationQueueActivities } from '../activities';
+import { temporalDeliveryStarter } from '../activities/delivery-starter';
+import { startOnboarding, startPayment, paymentWorkflowId, startTransfer, transferWorkflowId } from '../api/sagas';
 import { insertUser } from '../api/users';
 import { findWalletByUser } from '../activities/wallets';
+import { EMAIL_RETRY_POLICY, WEBHOOK_RETRY_POLICY, withRetryOverride } from '../domain/deliveries';
 import { newId } from '../domain/ids';
 import { feeRoundHalfUp } from '../domain/money';
 import type { Role } from '../domain/types';
 import type { Knex } from 'knex';
 import { createDatabase } from '../infra/database';
+import { createSmtpMailer } from '../infra/mailer';
 import { startMariaDb } from './lib/mariadb';
 import { prepareDatabase } from './lib/migrations';
+import { recordDeliveryHistories, startDeliveryRecordingKit } from './lib/record-deliveries';
 import { startTemporalDevServer } from './lib/temporal-server';
 
 /**
  * Records real workflow histories into test/histories/ for the replay tests.
  * Run it when a workflow changes on purpose (and keep the old files: running
  * sagas recorded before a change must still replay): `npx tsx scripts/record-histories.ts`.
+ * Name files to write only those (`… email-delivery-retried.json`); the others are run, not written.
  */
 async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'sagapay-record-'));
@@ -39,17 +44,33 @@ async function main(): Promise<void> {
     workflowsPath: require.resolve('../workflows'),
     activities: createPaymentActivities({ db, paymentDailyLimit: 1_000_000 }),
   });
+  const kit = await startDeliveryRecordingKit();
+  // Retries of deliveries in fractions of a second, so the retried recordings take no time.
+  const deliveryRetry = { initialIntervalMs: 100, maximumIntervalMs: 500 };
+  const deliveries = temporalDeliveryStarter(client, {
+    workflowTaskQueue: queues.paymentsTaskQueue,
+    notificationsTaskQueue: queues.notificationsTaskQueue,
+    emailRetry: withRetryOverride(EMAIL_RETRY_POLICY, deliveryRetry),
+    webhookRetry: withRetryOverride(WEBHOOK_RETRY_POLICY, deliveryRetry),
+  });
   const notifications = await Worker.create({
     connection: workerConnection,
     taskQueue: queues.notificationsTaskQueue,
-    activities: createNotificationActivities({ db }),
+    activities: createNotificationQueueActivities({
+      db,
+      mailer: createSmtpMailer({ smtpUrl: kit.smtpUrl, from: 'SagaPay <notifications@sagapay.localhost>' }),
+      deliveries,
+      allowPrivateWebhookAddresses: true,
+    }),
   });
+  const only = process.argv.slice(2);
   try {
     await payments.runUntil(
       notifications.runUntil(async () => {
         const record = async (workflowId: string, file: string) => {
           const handle = client.workflow.getHandle(workflowId);
           await handle.result();
+          if (only.length > 0 && !only.includes(file)) return;
           const path = join(__dirname, '..', 'test', 'histories', file);
           writeFileSync(path, `${historyToJSON(await handle.fetchHistory())}\n`);
           console.log(`recorded ${path}`);
@@ -71,9 +92,26 @@ async function main(): Promise<void> {
           await startPayment(client, queues, { ...payment, payerId: customer.id, merchantId: merchant.id, merchantName: merchant.name });
           await record(`payment-${payment.paymentId}`, file);
         }
+
+        const recipient = await newUser(db, 'customer', 'Bea');
+        await startOnboarding(client, queues, { userId: recipient.id, role: 'customer', currency: 'USD', promoCredit: 10_000 });
+        await client.workflow.getHandle(`onboarding-${recipient.id}`).result();
+        for (const [file, faultStep] of [
+          ['transfer-succeeded.json', null],
+          ['transfer-compensated-write-ledger.json', 'write_ledger'],
+          ['transfer-refused-insufficient-funds.json', 'insufficient_funds'],
+        ] as const) {
+          const amount = faultStep === 'insufficient_funds' ? 1_000_000 : 1_234;
+          const transferId = await insertTransfer(db, customer.id, recipient.id, amount, faultStep === 'write_ledger' ? faultStep : null);
+          await startTransfer(client, queues, { transferId, senderId: customer.id, recipientId: recipient.id, recipientName: recipient.name, amount, currency: 'USD' });
+          await record(transferWorkflowId(transferId), file);
+        }
+
+        await recordDeliveryHistories({ db, client, deliveries, kit, customerId: customer.id, merchantId: merchant.id, record });
       }),
     );
   } finally {
+    await kit.stop();
     await workerConnection.close();
     await connection.close();
     await db.destroy();
@@ -115,6 +153,33 @@ async function insertPayment(db: Knex, payerId: string, merchantId: string, amou
     updated_at: now,
   });
   return { paymentId, amount, fee, netAmount, currency: 'USD' };
+}
+
+/** A pending transfer row, as POST /v1/transfers writes it. */
+async function insertTransfer(db: Knex, senderId: string, recipientId: string, amount: number, faultStep: string | null): Promise<string> {
+  const source = await findWalletByUser(db, senderId, 'USD');
+  const target = await findWalletByUser(db, recipientId, 'USD');
+  if (!source || !target) throw new Error('the recorded users have no wallets');
+  const transferId = newId('trf');
+  const now = new Date();
+  await db('transfers').insert({
+    id: transferId,
+    sender_id: senderId,
+    from_wallet_id: source.id,
+    recipient_id: recipientId,
+    to_wallet_id: target.id,
+    amount,
+    currency: 'USD',
+    note: 'recorded for replay tests',
+    status: 'pending',
+    failure_code: null,
+    failure_message: null,
+    fault_step: faultStep,
+    workflow_id: transferWorkflowId(transferId),
+    created_at: now,
+    updated_at: now,
+  });
+  return transferId;
 }
 
 main().catch((error: unknown) => {

@@ -46,7 +46,7 @@ describe('sign-up and onboarding', () => {
       return name ? [name] : [];
     });
     expect(activityTypes).toEqual(['createWallet', 'creditPromotion', 'sendWelcome', 'completeOnboarding']);
-    const welcome = await stack.db('notifications').where({ user_id: String(user.id), type: 'welcome' });
+    const welcome = await stack.db('notifications').where({ user_id: String(user.id), type: 'welcome', channel: 'in_app' });
     expect(welcome).toHaveLength(1);
   });
 

@@ -84,7 +84,7 @@ async function activityNamesOf(workflowId: string): Promise<string[]> {
 }
 
 async function notificationTypes(userId: string, paymentId: string): Promise<string[]> {
-  const rows = await stack.db('notifications').select('type').where({ user_id: userId }).andWhere('dedupe_key', 'like', `${paymentId}:%`);
+  const rows = await stack.db('notifications').select('type').where({ user_id: userId, channel: 'in_app' }).andWhere('dedupe_key', 'like', `${paymentId}:%`);
   return rows.map((row) => row.type);
 }
 

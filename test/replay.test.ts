@@ -18,13 +18,19 @@ function recordedHistories(): Array<{ file: string; history: unknown }> {
 }
 
 describe('replay of recorded histories', () => {
-  it('when there are recorded histories, then onboarding and the payment saga (success, compensation, refusal) are among them', () => {
+  it('when there are recorded histories, then onboarding, the payment and transfer sagas (success, compensation, refusal) and the deliveries are among them', () => {
     expect(recordedHistories().map(({ file }) => file)).toEqual(
       expect.arrayContaining([
         'onboarding-customer.json',
         'payment-succeeded.json',
         'payment-compensated-write-ledger.json',
         'payment-refused-insufficient-funds.json',
+        'transfer-succeeded.json',
+        'transfer-compensated-write-ledger.json',
+        'transfer-refused-insufficient-funds.json',
+        'email-delivery-retried.json',
+        'email-delivery-refused.json',
+        'webhook-delivery-retried.json',
       ]),
     );
   });

@@ -121,7 +121,7 @@ async function entriesOf(paymentId: string): Promise<Array<[string, string, numb
 
 async function notificationTypes(userId: string, paymentId: string): Promise<string[]> {
   if (!stack) throw new Error('no stack');
-  const rows = (await stack.db('notifications').select('type').where({ user_id: userId }).andWhere('dedupe_key', 'like', `${paymentId}:%`)) as Array<{ type: string }>;
+  const rows = (await stack.db('notifications').select('type').where({ user_id: userId, channel: 'in_app' }).andWhere('dedupe_key', 'like', `${paymentId}:%`)) as Array<{ type: string }>;
   return rows.map((row) => row.type);
 }
 

@@ -1,6 +1,10 @@
+import { Client } from '@temporalio/client';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Knex } from 'knex';
-import { createNotificationActivities, createPaymentActivities } from '../activities';
+import { createNotificationQueueActivities, createPaymentActivities } from '../activities';
+import { temporalDeliveryStarter } from '../activities/delivery-starter';
+import { EMAIL_RETRY_POLICY, WEBHOOK_RETRY_POLICY, withRetryOverride, type DeliveryRetryOverride } from '../domain/deliveries';
+import type { Mailer } from '../infra/mailer';
 
 /** What a worker is built from; composition roots and tests provide it. */
 export interface WorkerDependencies {
@@ -31,13 +35,41 @@ export function buildPaymentsWorker(dependencies: WorkerDependencies): Promise<W
   });
 }
 
-/** The notifications worker: e-mail, in-app and webhook activities only, on their own task queue. */
-export function buildNotificationsWorker(dependencies: WorkerDependencies): Promise<Worker> {
+/** What the notifications worker needs besides what every worker does. */
+export interface NotificationWorkerSettings {
+  mailer: Mailer;
+  /** The task queue the delivery workflows run on: the payments worker's, which runs every workflow. */
+  workflowTaskQueue: string;
+  /** Development and tests only: webhooks may reach loopback and private addresses. */
+  allowPrivateWebhookAddresses: boolean;
+  /** Tests only: shorter retry intervals for e-mails and webhooks (the give-up windows stay). */
+  deliveryRetryOverride?: DeliveryRetryOverride;
+}
+
+/**
+ * The notifications worker: in-app, e-mail and webhook activities only, on their own task
+ * queue. Its Temporal client starts the `email-…` and `webhook-…` delivery workflows of
+ * what the notify steps record.
+ */
+export function buildNotificationsWorker(dependencies: WorkerDependencies & { notifications: NotificationWorkerSettings }): Promise<Worker> {
+  const settings = dependencies.notifications;
+  const client = new Client({ connection: dependencies.connection, namespace: dependencies.namespace });
+  const deliveries = temporalDeliveryStarter(client, {
+    workflowTaskQueue: settings.workflowTaskQueue,
+    notificationsTaskQueue: dependencies.taskQueue,
+    emailRetry: withRetryOverride(EMAIL_RETRY_POLICY, settings.deliveryRetryOverride),
+    webhookRetry: withRetryOverride(WEBHOOK_RETRY_POLICY, settings.deliveryRetryOverride),
+  });
   return Worker.create({
     connection: dependencies.connection,
     namespace: dependencies.namespace,
     taskQueue: dependencies.taskQueue,
-    activities: createNotificationActivities({ db: dependencies.db }),
+    activities: createNotificationQueueActivities({
+      db: dependencies.db,
+      mailer: settings.mailer,
+      deliveries,
+      allowPrivateWebhookAddresses: settings.allowPrivateWebhookAddresses,
+    }),
     shutdownGraceTime: dependencies.shutdownGraceTimeMs ?? 10_000,
   });
 }

@@ -1,9 +1,19 @@
 import { describeError } from '../infra/logger';
+import { createSmtpMailer } from '../infra/mailer';
 import { buildNotificationsWorker } from './build';
 import { runWorkerProcess } from './main';
 
-/** Composition root of the notifications worker process. */
-runWorkerProcess('notifications', (config) => config.temporal.notificationsTaskQueue, buildNotificationsWorker).catch((error: unknown) => {
+/** Composition root of the notifications worker process: the mailer comes from SMTP_URL and MAIL_FROM. */
+runWorkerProcess('notifications', (config) => config.temporal.notificationsTaskQueue, (dependencies, config) =>
+  buildNotificationsWorker({
+    ...dependencies,
+    notifications: {
+      mailer: createSmtpMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom }),
+      workflowTaskQueue: config.temporal.paymentsTaskQueue,
+      allowPrivateWebhookAddresses: config.webhookAllowPrivate,
+    },
+  }),
+).catch((error: unknown) => {
   console.error('notifications worker failed:', describeError(error));
   process.exit(1);
 });

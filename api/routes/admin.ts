@@ -3,12 +3,14 @@ import { reconcile } from '../../activities/reconciliation';
 import { setWalletStatus } from '../../activities/wallets';
 import { DomainError, ErrorType } from '../../domain/errors';
 import type { AppDependencies } from '../dependencies';
+import type { ApiDocs } from '../openapi/registry';
+import { reconciliationSchema, walletSchema } from '../schemas';
 import { notFound } from '../errors';
 import { authenticate, requireRole } from '../middleware/authenticate';
 import type { User } from '../users';
 
 /** Routes of `/v1/admin/*`: admins only. */
-export function adminRoutes(dependencies: AppDependencies): Router {
+export function adminRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
   const { db, config } = dependencies;
   const router = new Router();
   const adminOnly = [authenticate(db, config.jwt), requireRole('admin')] as const;
@@ -17,6 +19,15 @@ export function adminRoutes(dependencies: AppDependencies): Router {
     ['freeze', 'frozen'],
     ['unfreeze', 'active'],
   ] as const) {
+    docs.add({
+      method: 'post',
+      path: `/v1/admin/wallets/:id/${action}`,
+      summary: `${action === 'freeze' ? 'Freeze' : 'Unfreeze'} a wallet (admin)`,
+      tag: 'Administration',
+      auth: true,
+      responses: { 200: { description: `the wallet, now ${status}`, schema: walletSchema } },
+      errors: [403, 404],
+    });
     router.post(`/v1/admin/wallets/:id/${action}`, ...adminOnly, async (ctx) => {
       try {
         ctx.body = await setWalletStatus(db, String(ctx.params.id), status, (ctx.state.user as User).id);
@@ -27,6 +38,15 @@ export function adminRoutes(dependencies: AppDependencies): Router {
     });
   }
 
+  docs.add({
+    method: 'get',
+    path: '/v1/admin/reconciliation',
+    summary: 'Check every ledger invariant (admin)',
+    tag: 'Administration',
+    auth: true,
+    responses: { 200: { description: 'the report; ok is true only when every check passes', schema: reconciliationSchema } },
+    errors: [403],
+  });
   router.get('/v1/admin/reconciliation', ...adminOnly, async (ctx) => {
     ctx.body = await reconcile(db, { stuckAfterMs: config.stuckAfterMs });
   });

@@ -4,8 +4,11 @@ import { listWalletsOfUser } from '../../activities/wallets';
 import { hashPassword, verifyPassword } from '../auth/passwords';
 import { issueAccessToken } from '../auth/tokens';
 import type { AppDependencies } from '../dependencies';
+import type { ApiDocs } from '../openapi/registry';
+import { userSchema, walletSchema } from '../schemas';
 import { HttpError } from '../errors';
 import { authenticate } from '../middleware/authenticate';
+import { rateLimitsOf } from '../rate-limits';
 import { startOnboarding } from '../sagas';
 import { findUserByEmail, insertUser, publicUser, type StoredUser, type User } from '../users';
 import { currencySchema, parseInput } from '../validation';
@@ -18,7 +21,7 @@ const emailSchema = z
   .pipe(z.email('must be an e-mail address'));
 
 /** Routes of `/v1/auth/*` and `/v1/me`. */
-export function authRoutes(dependencies: AppDependencies): Router {
+export function authRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
   const { db, config, temporal } = dependencies;
   const router = new Router();
   const registerSchema = z.object({
@@ -38,7 +41,18 @@ export function authRoutes(dependencies: AppDependencies): Router {
       { userId: user.id, role: user.role, currency: user.currency, promoCredit: config.money.promoCredit },
     );
 
-  router.post('/v1/auth/register', async (ctx) => {
+  docs.add({
+    method: 'post',
+    path: '/v1/auth/register',
+    summary: 'Sign up; the onboarding saga then creates the wallet (customers get a promotional credit)',
+    tag: 'Auth',
+    auth: false,
+    body: registerSchema,
+    responses: { 201: { description: 'the user; the wallet appears within seconds', schema: z.object({ user: userSchema }) } },
+    errors: [400, 409, 413, 415, 429],
+  });
+  const limits = rateLimitsOf(dependencies);
+  router.post('/v1/auth/register', limits.registerPerIp, async (ctx) => {
     const input = parseInput(registerSchema, ctx.request.body);
     const user = await insertUser(db, {
       email: input.email,
@@ -58,7 +72,22 @@ export function authRoutes(dependencies: AppDependencies): Router {
     ctx.body = { user: publicUser(user) };
   });
 
-  router.post('/v1/auth/login', async (ctx) => {
+  docs.add({
+    method: 'post',
+    path: '/v1/auth/login',
+    summary: 'Log in for a bearer access token',
+    tag: 'Auth',
+    auth: false,
+    body: loginSchema,
+    responses: {
+      200: {
+        description: 'an access token',
+        schema: z.object({ accessToken: z.string(), tokenType: z.literal('Bearer'), expiresIn: z.number().int().describe('seconds') }),
+      },
+    },
+    errors: [400, 401, 413, 415, 429],
+  });
+  router.post('/v1/auth/login', limits.loginPerIp, limits.loginPerEmail, async (ctx) => {
     const input = parseInput(loginSchema, ctx.request.body);
     const user = await findUserByEmail(db, input.email);
     if (!(await verifyPassword(user?.passwordHash, input.password)) || !user) {
@@ -73,6 +102,15 @@ export function authRoutes(dependencies: AppDependencies): Router {
     ctx.body = { accessToken, tokenType: 'Bearer', expiresIn: config.jwt.ttlSeconds };
   });
 
+  docs.add({
+    method: 'get',
+    path: '/v1/me',
+    summary: 'The caller and their wallets',
+    tag: 'Auth',
+    auth: true,
+    responses: { 200: { description: 'the user and wallets', schema: z.object({ user: userSchema, wallets: z.array(walletSchema) }) } },
+    errors: [],
+  });
   router.get('/v1/me', authenticate(db, config.jwt), async (ctx) => {
     const user = ctx.state.user as User;
     ctx.body = { user: publicUser(user), wallets: await listWalletsOfUser(db, user.id) };

@@ -1,5 +1,7 @@
 import Router from '@koa/router';
+import { z } from 'zod';
 import type { AppDependencies } from '../dependencies';
+import type { ApiDocs } from '../openapi/registry';
 
 const READINESS_TIMEOUT_MS = 2_000;
 
@@ -12,8 +14,30 @@ function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
 }
 
 /** `/healthz` (the process is up) and `/readyz` (its database and Temporal answer). */
-export function healthRoutes(dependencies: AppDependencies): Router {
+export function healthRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
   const router = new Router();
+  const readiness = z.object({
+    status: z.enum(['ok', 'unavailable']),
+    checks: z.object({ database: z.enum(['ok', 'down']), temporal: z.enum(['ok', 'down']) }),
+  });
+  docs.add({
+    method: 'get',
+    path: '/healthz',
+    summary: 'Liveness: the process answers',
+    tag: 'Operations',
+    auth: false,
+    responses: { 200: { description: 'alive', schema: z.object({ status: z.literal('ok') }) } },
+    errors: [],
+  });
+  docs.add({
+    method: 'get',
+    path: '/readyz',
+    summary: 'Readiness: the database and Temporal answer',
+    tag: 'Operations',
+    auth: false,
+    responses: { 200: { description: 'ready', schema: readiness }, 503: { description: 'a dependency is down', schema: readiness } },
+    errors: [],
+  });
 
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };

@@ -9,10 +9,13 @@ import { feeRoundHalfUp } from '../../domain/money';
 import { isFinalStatus, PAYMENT_STEPS, type PaymentStep } from '../../domain/payments';
 import type { PaymentRow } from '../../infra/tables';
 import type { AppDependencies } from '../dependencies';
+import type { ApiDocs } from '../openapi/registry';
+import { listOf, paymentSchema } from '../schemas';
 import { HttpError, notFound, validationError } from '../errors';
 import { createOnce, readIdempotencyKey, requestHash } from '../idempotency';
 import { authenticate } from '../middleware/authenticate';
 import { paginate } from '../pagination';
+import { rateLimitsOf } from '../rate-limits';
 import { paymentWorkflowId, startPayment } from '../sagas';
 import { findUserById, type User } from '../users';
 import { amountSchema, currencySchema, listQuerySchema, parseInput } from '../validation';
@@ -33,7 +36,7 @@ async function waitForFinal(db: Knex, paymentId: string, waitMs: number): Promis
 }
 
 /** Routes of `/v1/payments`. */
-export function paymentRoutes(dependencies: AppDependencies): Router {
+export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
   const { db, config, temporal } = dependencies;
   const router = new Router();
   const auth = authenticate(db, config.jwt);
@@ -73,7 +76,25 @@ export function paymentRoutes(dependencies: AppDependencies): Router {
     return wallet;
   }
 
-  router.post('/v1/payments', auth, async (ctx) => {
+  docs.add({
+    method: 'post',
+    path: '/v1/payments',
+    summary: 'Pay a merchant: runs the payment saga (validate → debit → credit minus fee → ledger → notify)',
+    tag: 'Payments',
+    auth: true,
+    body: createSchema,
+    headers: {
+      'Idempotency-Key': '1–255 printable characters; the same key and body return the same payment',
+      Prefer: '`respond-async` answers 202 at once',
+      'X-Saga-Fault': `fault drill, only when the server runs with SAGA_FAULTS=enabled: ${PAYMENT_STEPS.join(' | ')}`,
+    },
+    responses: {
+      201: { description: 'final: succeeded, or failed with failure.code', schema: paymentSchema, headers: { 'Idempotent-Replayed': 'true when this is a replay' } },
+      202: { description: 'not final within PAYMENT_SYNC_WAIT_MS (or Prefer: respond-async)', schema: paymentSchema, headers: { Location: '/v1/payments/<id>' } },
+    },
+    errors: [400, 404, 413, 415, 422, 429],
+  });
+  router.post('/v1/payments', auth, rateLimitsOf(dependencies).moneyPerUser, async (ctx) => {
     const user = ctx.state.user as User;
     const input = parseInput(createSchema, ctx.request.body);
     const key = readIdempotencyKey(ctx.get('Idempotency-Key') || undefined);
@@ -141,6 +162,15 @@ export function paymentRoutes(dependencies: AppDependencies): Router {
     ctx.body = payment;
   });
 
+  docs.add({
+    method: 'get',
+    path: '/v1/payments/:id',
+    summary: 'A payment with its step timeline (payer, merchant or admin)',
+    tag: 'Payments',
+    auth: true,
+    responses: { 200: { description: 'the payment', schema: paymentSchema } },
+    errors: [404],
+  });
   router.get('/v1/payments/:id', auth, async (ctx) => {
     const user = ctx.state.user as User;
     const row = await db('payments').where({ id: String(ctx.params.id) }).first();
@@ -149,6 +179,16 @@ export function paymentRoutes(dependencies: AppDependencies): Router {
     ctx.body = toPayment(row, await listSteps(db, row.id));
   });
 
+  docs.add({
+    method: 'get',
+    path: '/v1/payments',
+    summary: 'The caller’s payments, as payer or merchant, newest first',
+    tag: 'Payments',
+    auth: true,
+    query: listSchema,
+    responses: { 200: { description: 'a page of payments', schema: listOf(paymentSchema) } },
+    errors: [400],
+  });
   router.get('/v1/payments', auth, async (ctx) => {
     const user = ctx.state.user as User;
     const query = parseInput(listSchema, ctx.query);

@@ -7,19 +7,22 @@ import { newId } from '../../domain/ids';
 import type { EntryRow } from '../../infra/tables';
 import { toSafeInteger } from '../../domain/money';
 import type { AppDependencies } from '../dependencies';
+import type { ApiDocs } from '../openapi/registry';
+import { listOf, topupSchema as topupResponseSchema, transactionSchema, walletSchema } from '../schemas';
 import { HttpError, notFound } from '../errors';
 import { createOnce, readIdempotencyKey, requestHash } from '../idempotency';
 import { authenticate } from '../middleware/authenticate';
 import { paginate } from '../pagination';
+import { rateLimitsOf } from '../rate-limits';
 import type { User } from '../users';
 import { amountSchema, currencySchema, listQuerySchema, parseInput } from '../validation';
 
 /** Routes of `/v1/wallets/*`. */
-export function walletRoutes(dependencies: AppDependencies): Router {
+export function walletRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
   const { db, config } = dependencies;
   const router = new Router();
   const auth = authenticate(db, config.jwt);
-  const topupSchema = z.object({
+  const topupRequestSchema = z.object({
     amount: amountSchema(config.money.maxAmount),
     currency: currencySchema(config.money.currencies),
   });
@@ -33,10 +36,29 @@ export function walletRoutes(dependencies: AppDependencies): Router {
     return wallet;
   }
 
+  docs.add({
+    method: 'get',
+    path: '/v1/wallets/:id',
+    summary: 'A wallet (owner or admin)',
+    tag: 'Wallets',
+    auth: true,
+    responses: { 200: { description: 'the wallet', schema: walletSchema } },
+    errors: [404],
+  });
   router.get('/v1/wallets/:id', auth, async (ctx) => {
     ctx.body = await visibleWallet(ctx, { ownerOnly: false });
   });
 
+  docs.add({
+    method: 'get',
+    path: '/v1/wallets/:id/transactions',
+    summary: 'The wallet’s ledger entries, newest first',
+    tag: 'Wallets',
+    auth: true,
+    query: listQuerySchema,
+    responses: { 200: { description: 'a page of entries', schema: listOf(transactionSchema) } },
+    errors: [400, 404],
+  });
   router.get('/v1/wallets/:id/transactions', auth, async (ctx) => {
     const wallet = await visibleWallet(ctx, { ownerOnly: false });
     const page = parseInput(listQuerySchema, ctx.query);
@@ -51,10 +73,23 @@ export function walletRoutes(dependencies: AppDependencies): Router {
     }));
   });
 
-  router.post('/v1/wallets/:id/topups', auth, async (ctx) => {
+  docs.add({
+    method: 'post',
+    path: '/v1/wallets/:id/topups',
+    summary: 'Top up from the simulated external funding source (owner only, idempotent)',
+    tag: 'Wallets',
+    auth: true,
+    body: topupRequestSchema,
+    headers: { 'Idempotency-Key': '1–255 printable characters; the same key and body return the same top-up' },
+    responses: {
+      201: { description: 'the top-up', schema: topupResponseSchema, headers: { 'Idempotent-Replayed': 'true when this is a replay' } },
+    },
+    errors: [400, 404, 413, 415, 422, 429],
+  });
+  router.post('/v1/wallets/:id/topups', auth, rateLimitsOf(dependencies).moneyPerUser, async (ctx) => {
     const user = ctx.state.user as User;
     const wallet = await visibleWallet(ctx, { ownerOnly: true });
-    const input = parseInput(topupSchema, ctx.request.body);
+    const input = parseInput(topupRequestSchema, ctx.request.body);
     const key = readIdempotencyKey(ctx.get('Idempotency-Key') || undefined);
     if (input.currency !== wallet.currency) {
       throw new HttpError(422, 'currency_mismatch', `This wallet holds ${wallet.currency}, not ${input.currency}.`);

@@ -2,6 +2,7 @@ import { hashPassword } from '../../api/auth/passwords';
 import { insertUser } from '../../api/users';
 import { uniqueEmail } from './fixtures';
 import { request, type TestResponse } from './http';
+import { openApiDocumentFor, ResponseValidator } from './openapi';
 import { waitFor, type TestStack } from './stack';
 
 /** A wallet as the API returns it. */
@@ -28,8 +29,13 @@ export interface Actor {
 
 /** Test helpers that act through the public API, like a client would. */
 export function actorsOf(stack: TestStack) {
-  const call = <T = Record<string, unknown>>(method: string, path: string, options?: Parameters<typeof request>[3]) =>
-    request<T>(stack.baseUrl, method, path, options);
+  const validator = new ResponseValidator(openApiDocumentFor(stack.config));
+  /** One request; its answer is checked against the OpenAPI document before the test sees it. */
+  const call = async <T = Record<string, unknown>>(method: string, path: string, options?: Parameters<typeof request>[3]) => {
+    const response = await request<T>(stack.baseUrl, method, path, options);
+    validator.validate(method, path, response.status, response.body);
+    return response;
+  };
 
   async function login(email: string, password: string): Promise<string> {
     const response = await call<{ accessToken: string }>('POST', '/v1/auth/login', { body: { email, password } });

@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Knex } from 'knex';
+import type { Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createApp } from '../../api/app';
@@ -8,7 +9,9 @@ import { loadConfig, type Config } from '../../config';
 import { newId } from '../../domain/ids';
 import { createDatabase } from '../../infra/database';
 import { describeError } from '../../infra/logger';
+import { createSmtpMailer } from '../../infra/mailer';
 import { buildNotificationsWorker, buildPaymentsWorker } from '../../workers/build';
+import { Mailbox } from './mailbox';
 
 /**
  * The real stack a test file works against: the database and Temporal server
@@ -23,8 +26,21 @@ export interface TestStack {
   workerConnection: NativeConnection;
   workers: RunningWorkers;
   baseUrl: string;
+  /** The stack's own SMTP server: every e-mail lands here (unless SMTP_URL was overridden). */
+  mailbox: Mailbox;
   stop(): Promise<void>;
 }
+
+/**
+ * Rate limits no test file reaches by accident: every file registers and logs in from
+ * 127.0.0.1 against one shared database. test/rate-limits.test.ts sets its own low ones.
+ */
+const TEST_RATE_LIMITS = {
+  RATE_LIMIT_LOGIN_PER_IP: '1000000/1m',
+  RATE_LIMIT_LOGIN_PER_EMAIL: '1000000/1m',
+  RATE_LIMIT_REGISTER_PER_IP: '1000000/1m',
+  RATE_LIMIT_MONEY_PER_USER: '1000000/1m',
+};
 
 /** A configuration for tests: the global servers, unique task queues, and any overrides. */
 export function testConfig(overrides: Record<string, string> = {}): Config {
@@ -32,6 +48,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
     ...process.env,
     NODE_ENV: 'test',
+    ...TEST_RATE_LIMITS,
+    // Test receivers listen on 127.0.0.1; test/webhooks.test.ts turns it off to see the refusal.
+    WEBHOOK_ALLOW_PRIVATE: 'true',
     TASK_QUEUE_PAYMENTS: `payments-${suffix}`,
     TASK_QUEUE_NOTIFICATIONS: `notifications-${suffix}`,
     PORT: '0',
@@ -83,7 +102,12 @@ export interface StackOptions {
    * polls there, no saga moves, sign-ups included (onboarding runs on that queue too).
    */
   paymentsWorker?: boolean;
+  /** The API's logger (access log); without one the API logs nothing. */
+  logger?: Logger;
 }
+
+/** E-mail and webhook retries in tests: the same backoff, in fractions of a second instead of seconds. */
+const TEST_DELIVERY_RETRY = { initialIntervalMs: 200, maximumIntervalMs: 1_000 };
 
 /** Starts a subset of a configuration's workers in this process (`startWorkers` starts both). */
 export async function startWorkersOf(
@@ -95,7 +119,20 @@ export async function startWorkersOf(
   const common = { connection, namespace: config.temporal.namespace, db, paymentDailyLimit: config.paymentDailyLimit, workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH, shutdownGraceTimeMs: 2_000 };
   const workers = await Promise.all([
     ...(kinds.payments ? [buildPaymentsWorker({ ...common, taskQueue: config.temporal.paymentsTaskQueue })] : []),
-    ...(kinds.notifications ? [buildNotificationsWorker({ ...common, taskQueue: config.temporal.notificationsTaskQueue })] : []),
+    ...(kinds.notifications
+      ? [
+          buildNotificationsWorker({
+            ...common,
+            taskQueue: config.temporal.notificationsTaskQueue,
+            notifications: {
+              mailer: createSmtpMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom }),
+              workflowTaskQueue: config.temporal.paymentsTaskQueue,
+              allowPrivateWebhookAddresses: config.webhookAllowPrivate,
+              deliveryRetryOverride: TEST_DELIVERY_RETRY,
+            },
+          }),
+        ]
+      : []),
   ]);
   const finished = Promise.all(workers.map((worker) => worker.run()));
   // Marks the promise handled now; stopWorkers awaits it and still sees a failure.
@@ -104,15 +141,16 @@ export async function startWorkersOf(
 }
 
 /** `startStack` with a choice of in-process workers; `stop()` stops only what it started. */
-export async function startStackWith(overrides: Record<string, string> = {}, { paymentsWorker = true }: StackOptions = {}): Promise<TestStack> {
-  const config = testConfig(overrides);
+export async function startStackWith(overrides: Record<string, string> = {}, { paymentsWorker = true, logger }: StackOptions = {}): Promise<TestStack> {
+  const mailbox = await Mailbox.open();
+  const config = testConfig({ SMTP_URL: mailbox.url, ...overrides });
   const db = createDatabase(config.databaseUrl, 20);
   const connection = await Connection.connect({ address: config.temporal.address });
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
   const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
   const workers = await startWorkersOf(config, db, workerConnection, { payments: paymentsWorker, notifications: true });
   // A 5xx in a test is a bug worth seeing: its cause goes to the test output.
-  const app = createApp({ db, temporal, config, report: (error) => console.error('api answered 5xx:', describeError(error)) });
+  const app = createApp({ db, temporal, config, logger, report: (error) => console.error('api answered 5xx:', describeError(error)) });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
@@ -125,6 +163,7 @@ export async function startStackWith(overrides: Record<string, string> = {}, { p
     workerConnection,
     workers,
     baseUrl: `http://127.0.0.1:${port}`,
+    mailbox,
     async stop() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -134,6 +173,7 @@ export async function startStackWith(overrides: Record<string, string> = {}, { p
       await workerConnection.close();
       await connection.close();
       await db.destroy();
+      await mailbox.stop();
     },
   };
 }

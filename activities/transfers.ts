@@ -1,0 +1,215 @@
+import { log } from '@temporalio/activity';
+import type { Knex } from 'knex';
+import { DomainError, ErrorType } from '../domain/errors';
+import { newId } from '../domain/ids';
+import { toSafeInteger } from '../domain/money';
+import type { StepStatus } from '../domain/payments';
+import { systemAccountId } from '../domain/types';
+import { withDomainFailures } from './failures';
+import { inTransaction, postJournal, releaseHold, type JournalRequest, type PostingLine } from './ledger';
+import { recordStep } from './payment-records';
+import { loadTransferRecord, type TransferRecord } from './transfer-records';
+import { recordSagaFinished } from './saga-metrics';
+
+/** What the transfer saga's activities need. */
+export interface TransferActivityDependencies {
+  db: Knex;
+  /** Most a sender may transfer in one currency over 24 hours, in minor units. */
+  transferDailyLimit: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Fails the step on purpose when the fault drill named it for this transfer. */
+function injectFault(transfer: TransferRecord, step: string): void {
+  if (transfer.faultStep === step) {
+    throw new DomainError(ErrorType.InjectedFault, `fault drill: step ${step} of ${transfer.id} failed on purpose`);
+  }
+}
+
+/**
+ * The transfer saga's money activities. Every one is idempotent: journals are
+ * keyed `<transferId>:<step>`, and a step's timeline entry is written in the
+ * same transaction as the money it moves.
+ */
+export function createTransferSagaActivities({ db, transferDailyLimit }: TransferActivityDependencies) {
+  /** Posts one step's journal and records the step, atomically. */
+  async function moveMoney(
+    transfer: TransferRecord,
+    step: string,
+    lines: PostingLine[],
+    options: Pick<JournalRequest, 'requireActive' | 'holds'> & { timeline: [string, StepStatus] },
+  ) {
+    return inTransaction(db, async (trx) => {
+      const posted = await postJournal(
+        db,
+        { key: `${transfer.id}:${step}`, type: step, referenceId: transfer.id, lines, requireActive: options.requireActive ?? [], holds: options.holds ?? [] },
+        trx,
+      );
+      await recordStep(trx, transfer.id, ...options.timeline);
+      return posted;
+    });
+  }
+
+  /** The sender's transfers in the transfer's currency over the 24 hours before it, this one excluded. */
+  async function sentInLastDay(trx: Knex.Transaction, transfer: TransferRecord): Promise<number> {
+    const spent = await trx('transfers')
+      .sum({ total: 'amount' })
+      .where({ sender_id: transfer.senderId, currency: transfer.currency })
+      .whereIn('status', ['processing', 'succeeded'])
+      .andWhere('created_at', '>', new Date(transfer.createdAt.getTime() - DAY_MS))
+      .andWhereNot({ id: transfer.id })
+      .first();
+    return toSafeInteger(spent?.total ?? 0, 'daily total');
+  }
+
+  return {
+    /**
+     * Step validate: both wallets active, the sender's spendable funds, and the sender's
+     * 24-hour limit. The sender's wallet row is locked while the limit is summed and the
+     * transfer turns `processing`, so two transfers of one sender cannot both slip under it.
+     * A transfer already `processing` was validated by an earlier attempt: it is not judged again.
+     */
+    validateTransfer: withDomainFailures(async ({ transferId }: { transferId: string }): Promise<void> => {
+      const transfer = await loadTransferRecord(db, transferId);
+      injectFault(transfer, 'validate');
+      await inTransaction(db, async (trx) => {
+        const source = await trx('accounts').select('status', 'balance', 'held').where({ id: transfer.fromWalletId }).forUpdate().first();
+        const target = await trx('accounts').select('status').where({ id: transfer.toWalletId }).first();
+        const current = await trx('transfers').select('status').where({ id: transferId }).first();
+        if (current?.status === 'processing') return;
+        if (current?.status !== 'pending') throw new Error(`transfer ${transferId} is ${current?.status ?? 'missing'}; only a pending transfer can be validated`);
+        if (!source || !target) throw new DomainError(ErrorType.AccountNotFound, `a wallet of transfer ${transferId} is missing`);
+        if (source.status === 'frozen' || target.status === 'frozen') throw new DomainError(ErrorType.WalletFrozen, 'a wallet of this transfer is frozen');
+        if (toSafeInteger(source.balance, 'balance') - toSafeInteger(source.held, 'held') < transfer.amount) {
+          throw new DomainError(ErrorType.InsufficientFunds, 'the sender has insufficient funds');
+        }
+        if ((await sentInLastDay(trx, transfer)) + transfer.amount > transferDailyLimit) {
+          throw new DomainError(ErrorType.LimitExceeded, 'the transfer exceeds the sender’s 24-hour limit');
+        }
+        await trx('transfers').where({ id: transferId, status: 'pending' }).update({ status: 'processing', updated_at: new Date() });
+        await recordStep(trx, transferId, 'validate', 'completed');
+      });
+    }),
+
+    /** Step debit_sender: sender → clearing. */
+    debitSender: withDomainFailures(async ({ transferId }: { transferId: string }): Promise<{ journalId: string }> => {
+      const transfer = await loadTransferRecord(db, transferId);
+      injectFault(transfer, 'debit_sender');
+      const posted = await moveMoney(
+        transfer,
+        'debit_sender',
+        [
+          { accountId: transfer.fromWalletId, amount: -transfer.amount, type: 'transfer_out' },
+          { accountId: systemAccountId('clearing', transfer.currency), amount: transfer.amount, type: 'transfer_out' },
+        ],
+        { requireActive: [transfer.fromWalletId], timeline: ['debit_sender', 'completed'] },
+      );
+      log.info('sender debited', { transferId, journalId: posted.journalId, replayed: posted.replayed });
+      return { journalId: posted.journalId };
+    }),
+
+    /**
+     * Step credit_recipient: clearing → recipient. The credit stays held until
+     * write_ledger, so reverse_recipient_credit can always take it back.
+     */
+    creditRecipient: withDomainFailures(async ({ transferId }: { transferId: string }): Promise<{ journalId: string }> => {
+      const transfer = await loadTransferRecord(db, transferId);
+      injectFault(transfer, 'credit_recipient');
+      const debited = await db('journals').select('id').where({ journal_key: `${transferId}:debit_sender` }).first();
+      if (!debited) throw new Error(`transfer ${transferId}: credit_recipient before debit_sender`);
+      const posted = await moveMoney(
+        transfer,
+        'credit_recipient',
+        [
+          { accountId: systemAccountId('clearing', transfer.currency), amount: -transfer.amount, type: 'transfer_in' },
+          { accountId: transfer.toWalletId, amount: transfer.amount, type: 'transfer_in' },
+        ],
+        {
+          requireActive: [transfer.toWalletId],
+          holds: [{ accountId: transfer.toWalletId, amount: transfer.amount }],
+          timeline: ['credit_recipient', 'completed'],
+        },
+      );
+      log.info('recipient credited', { transferId, journalId: posted.journalId, replayed: posted.replayed });
+      return { journalId: posted.journalId };
+    }),
+
+    /** Step write_ledger: the transfer is final and succeeded, with its audit record; the recipient's credit is released. */
+    writeTransferLedger: withDomainFailures(async ({ transferId }: { transferId: string }): Promise<void> => {
+      const transfer = await loadTransferRecord(db, transferId);
+      injectFault(transfer, 'write_ledger');
+      const finished = await inTransaction(db, async (trx) => {
+        const current = await loadTransferRecord(trx, transferId, { forUpdate: true });
+        if (current.status === 'succeeded') return false;
+        if (current.status !== 'processing') throw new Error(`transfer ${transferId} is ${current.status}; only a processing transfer can succeed`);
+        const now = new Date();
+        await releaseHold(trx, transfer.toWalletId, transfer.amount);
+        await trx('transfers').where({ id: transferId }).update({ status: 'succeeded', updated_at: now });
+        await trx('audit_log').insert({
+          id: newId('aud'),
+          actor_id: transfer.senderId,
+          action: 'transfer.succeeded',
+          resource_type: 'transfer',
+          resource_id: transferId,
+          data: JSON.stringify({ amount: transfer.amount, currency: transfer.currency, recipientId: transfer.recipientId }),
+          created_at: now,
+        });
+        await recordStep(trx, transferId, 'write_ledger', 'completed');
+        return true;
+      });
+      if (finished) recordSagaFinished('transfer', 'succeeded', transfer.createdAt);
+    }),
+
+    /** Compensation of credit_recipient: recipient → clearing, with its hold. Retried until it succeeds; works on a frozen wallet too. */
+    reverseRecipientCredit: async ({ transferId }: { transferId: string }): Promise<{ journalId: string }> => {
+      const transfer = await loadTransferRecord(db, transferId);
+      const posted = await moveMoney(
+        transfer,
+        'reverse_recipient_credit',
+        [
+          { accountId: transfer.toWalletId, amount: -transfer.amount, type: 'reversal' },
+          { accountId: systemAccountId('clearing', transfer.currency), amount: transfer.amount, type: 'reversal' },
+        ],
+        { holds: [{ accountId: transfer.toWalletId, amount: -transfer.amount }], timeline: ['credit_recipient', 'compensated'] },
+      );
+      log.info('recipient credit reversed', { transferId, journalId: posted.journalId, replayed: posted.replayed });
+      return { journalId: posted.journalId };
+    },
+
+    /** Compensation of debit_sender: clearing → sender. Retried until it succeeds; a frozen wallet still gets its money back. */
+    refundSender: async ({ transferId }: { transferId: string }): Promise<{ journalId: string }> => {
+      const transfer = await loadTransferRecord(db, transferId);
+      const posted = await moveMoney(
+        transfer,
+        'refund_sender',
+        [
+          { accountId: systemAccountId('clearing', transfer.currency), amount: -transfer.amount, type: 'reversal' },
+          { accountId: transfer.fromWalletId, amount: transfer.amount, type: 'reversal' },
+        ],
+        { timeline: ['debit_sender', 'compensated'] },
+      );
+      log.info('sender refunded', { transferId, journalId: posted.journalId, replayed: posted.replayed });
+      return { journalId: posted.journalId };
+    },
+
+    /** Ends a transfer `failed` with its failure code, and marks the step that failed. */
+    failTransfer: async (input: { transferId: string; step: string; code: string; message: string }): Promise<void> => {
+      const finished = await inTransaction(db, async (trx) => {
+        const current = await loadTransferRecord(trx, input.transferId, { forUpdate: true });
+        if (current.status === 'succeeded') throw new Error(`transfer ${input.transferId} already succeeded; it cannot fail`);
+        await trx('transfers')
+          .where({ id: input.transferId })
+          .update({ status: 'failed', failure_code: input.code, failure_message: input.message.slice(0, 255), updated_at: new Date() });
+        await recordStep(trx, input.transferId, input.step, 'failed');
+        return current.status === 'failed' ? null : current.createdAt;
+      });
+      if (finished) recordSagaFinished('transfer', 'failed', finished);
+    },
+
+    /** Records a step's status on its own (the notify step's failure). */
+    recordTransferStep: async (input: { transferId: string; step: string; status: StepStatus }): Promise<void> => {
+      await recordStep(db, input.transferId, input.step, input.status);
+    },
+  };
+}

@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import { errorSchema } from '../schemas';
+import type { ApiDocs, RouteDoc } from './registry';
+
+type JsonObject = Record<string, unknown>;
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'validation_error (details.fields names each bad field) or invalid_json',
+  401: 'unauthorized or invalid_credentials',
+  403: 'forbidden: authenticated, but the role may not do this',
+  404: 'not found (also for another user’s resource)',
+  409: 'conflict, e.g. email_taken',
+  413: 'payload_too_large (over 64 KiB)',
+  415: 'unsupported_media_type (send application/json)',
+  422: 'idempotency_key_reused, currency_mismatch, self_payment or wallet_frozen',
+  429: 'rate_limited; see the Retry-After header',
+  500: 'internal_error',
+  503: 'a dependency does not answer',
+};
+
+/**
+ * Turns a zod schema into an OpenAPI 3.1 (JSON Schema 2020-12) schema. Named
+ * schemas (`.meta({ id })`) move to `components.schemas` and are referenced.
+ */
+function toSchema(schema: z.ZodType, io: 'input' | 'output', components: JsonObject): JsonObject {
+  const converted = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as JsonObject;
+  const { $defs, ...rest } = converted;
+  delete rest.$schema;
+  for (const [name, definition] of Object.entries(($defs ?? {}) as JsonObject)) components[name] ??= rewriteRefs(definition);
+  return rewriteRefs(rest) as JsonObject;
+}
+
+function rewriteRefs(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(rewriteRefs);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value as JsonObject).map(([key, item]) => [
+      key,
+      key === '$ref' && typeof item === 'string' ? item.replace('#/$defs/', '#/components/schemas/') : rewriteRefs(item),
+    ]),
+  );
+}
+
+/** `/v1/payments/:id` → `/v1/payments/{id}`. */
+export function openApiPath(koaPath: string): string {
+  return koaPath.replace(/:(\w+)/g, '{$1}');
+}
+
+function operation(route: RouteDoc, components: JsonObject): JsonObject {
+  const parameters: JsonObject[] = [...route.path.matchAll(/:(\w+)/g)].map(([, name]) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+  }));
+  if (route.query) {
+    const query = toSchema(route.query, 'input', components) as { properties?: JsonObject; required?: string[] };
+    for (const [name, schema] of Object.entries(query.properties ?? {})) {
+      parameters.push({ name, in: 'query', required: query.required?.includes(name) ?? false, schema });
+    }
+  }
+  for (const [name, description] of Object.entries(route.headers ?? {})) {
+    parameters.push({ name, in: 'header', required: false, description, schema: { type: 'string' } });
+  }
+  const responses: JsonObject = {};
+  for (const [status, response] of Object.entries(route.responses)) {
+    responses[status] = {
+      description: response.description,
+      ...(response.headers
+        ? { headers: Object.fromEntries(Object.entries(response.headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }])) }
+        : {}),
+      ...(response.schema ? { content: { 'application/json': { schema: toSchema(response.schema, 'output', components) } } } : {}),
+    };
+  }
+  for (const status of new Set([...route.errors, ...(route.auth ? [401] : []), 500])) {
+    responses[String(status)] = {
+      description: ERROR_DESCRIPTIONS[status] ?? 'error',
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+    };
+  }
+  return {
+    summary: route.summary,
+    tags: [route.tag],
+    operationId: `${route.method}${openApiPath(route.path).replace(/[^\w]+(\w)?/g, (_, letter: string | undefined) => (letter ?? '').toUpperCase())}`,
+    ...(route.auth ? { security: [{ bearerAuth: [] }] } : { security: [] }),
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: toSchema(route.body, 'input', components) } } } } : {}),
+    responses,
+  };
+}
+
+/** The OpenAPI 3.1 document of every registered route. */
+export function buildOpenApiDocument(docs: ApiDocs, version: string): JsonObject {
+  const components: JsonObject = {};
+  toSchema(errorSchema, 'output', components);
+  const paths: Record<string, JsonObject> = {};
+  for (const route of docs.routes) {
+    const path = openApiPath(route.path);
+    paths[path] = { ...paths[path], [route.method]: operation(route, components) };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'SagaPay API',
+      version,
+      description:
+        'E-wallet and merchant payments. Money is integer minor units; money-moving POSTs honour Idempotency-Key; errors share one shape. The contract is API.md.',
+    },
+    servers: [{ url: '/' }],
+    tags: [...new Set(docs.routes.map((route) => route.tag))].map((name) => ({ name })),
+    paths,
+    components: {
+      schemas: components,
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    },
+  };
+}

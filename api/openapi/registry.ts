@@ -1,0 +1,48 @@
+import type { z } from 'zod';
+
+/** One documented response of a route. */
+export interface ResponseDoc {
+  description: string;
+  /** The body's schema; omitted for a body-less answer. */
+  schema?: z.ZodType;
+  /** Response headers worth naming (e.g. Location, Idempotent-Replayed). */
+  headers?: Record<string, string>;
+}
+
+/**
+ * What the OpenAPI document says about one route. Routes register it next to
+ * their handler with the same zod schemas they validate with, so the document
+ * cannot drift from what the code accepts.
+ */
+export interface RouteDoc {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** The Koa path, e.g. `/v1/payments/:id`. */
+  path: string;
+  summary: string;
+  tag: string;
+  /** Needs `Authorization: Bearer …`. */
+  auth: boolean;
+  /** The JSON body's schema (writes). */
+  body?: z.ZodType;
+  /** The query string's schema (lists). */
+  query?: z.ZodObject;
+  /** Request headers the route reads, by name → description. */
+  headers?: Record<string, string>;
+  /** Success answers by status. */
+  responses: Record<number, ResponseDoc>;
+  /** Error statuses this route can answer with (the contract's error shape); 500 is always added. */
+  errors: readonly number[];
+}
+
+/** The routes of the app as documentation: filled by the route factories, read by the OpenAPI builder. */
+export class ApiDocs {
+  readonly routes: RouteDoc[] = [];
+
+  /** Registers a route's documentation. */
+  add(route: RouteDoc): void {
+    if (this.routes.some((known) => known.method === route.method && known.path === route.path)) {
+      throw new Error(`route ${route.method.toUpperCase()} ${route.path} is documented twice`);
+    }
+    this.routes.push(route);
+  }
+}

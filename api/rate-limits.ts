@@ -1,0 +1,55 @@
+import type { Knex } from 'knex';
+import type { Middleware } from 'koa';
+import { createDatabaseRateLimitStore, type RateLimitStore } from '../infra/rate-limit-stores';
+import type { AppDependencies } from './dependencies';
+import { apiMetricsOf } from './metrics';
+import { byEmail, byIp, byUser, rateLimit } from './middleware/rate-limit';
+
+/** The contract's rate limits, configured (`RATE_LIMIT_*`), each a middleware to mount on its routes. */
+export interface RateLimits {
+  /** POST /v1/auth/login, per client IP. */
+  loginPerIp: Middleware;
+  /** POST /v1/auth/login, per e-mail in the body (brute force on one account from many IPs). */
+  loginPerEmail: Middleware;
+  /** POST /v1/auth/register, per client IP. */
+  registerPerIp: Middleware;
+  /** Money-moving POSTs (top-ups, payments, transfers), per user: mount after `authenticate`. */
+  moneyPerUser: Middleware;
+}
+
+/** One database store per pool, so its clean-up runs at most once a minute per process. */
+const databaseStores = new WeakMap<Knex, RateLimitStore>();
+
+function databaseStoreOf(dependencies: AppDependencies): RateLimitStore {
+  let store = databaseStores.get(dependencies.db);
+  if (!store) {
+    store = createDatabaseRateLimitStore(dependencies.db, { onCleanupError: (error) => dependencies.report(error, 'rate-limit-cleanup') });
+    databaseStores.set(dependencies.db, store);
+  }
+  return store;
+}
+
+/** The store, found on the first hit: building the routers touches no pool (the OpenAPI document is built without one). */
+function storeOf(dependencies: AppDependencies): RateLimitStore {
+  return dependencies.rateLimitStore ?? { hit: (...args) => databaseStoreOf(dependencies).hit(...args) };
+}
+
+/**
+ * The rate limits of an app: counted in `dependencies.rateLimitStore` (Redis when
+ * REDIS_URL is set) or else in the database, so every API replica shares them.
+ */
+export function rateLimitsOf(dependencies: AppDependencies): RateLimits {
+  const store = storeOf(dependencies);
+  const metrics = apiMetricsOf(dependencies);
+  const rules = dependencies.config.rateLimits;
+  const hooks = {
+    onLimited: (name: string) => metrics.rateLimited.inc({ limit: name }),
+    onStoreError: (error: unknown, ctx: { state: { requestId?: string } }) => dependencies.report(error, ctx.state.requestId ?? ''),
+  };
+  return {
+    loginPerIp: rateLimit(store, { name: 'login_ip', rule: rules.loginPerIp, keyOf: byIp }, hooks),
+    loginPerEmail: rateLimit(store, { name: 'login_email', rule: rules.loginPerEmail, keyOf: byEmail }, hooks),
+    registerPerIp: rateLimit(store, { name: 'register_ip', rule: rules.registerPerIp, keyOf: byIp }, hooks),
+    moneyPerUser: rateLimit(store, { name: 'money_user', rule: rules.moneyPerUser, keyOf: byUser }, hooks),
+  };
+}

@@ -1,0 +1,218 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import { listSteps, listStepsOf } from '../../activities/payment-records';
+import { findTransfer, toTransfer, type Transfer } from '../../activities/transfer-records';
+import { findWalletByUser } from '../../activities/wallets';
+import { newId } from '../../domain/ids';
+import { isFinalStatus } from '../../domain/payments';
+import { MAX_NOTE_LENGTH, TRANSFER_STEPS, type TransferStep } from '../../domain/transfers';
+import type { TransferRow } from '../../infra/tables';
+import type { AppDependencies } from '../dependencies';
+import { HttpError, notFound, validationError } from '../errors';
+import { createOnce, readIdempotencyKey, requestHash } from '../idempotency';
+import { authenticate } from '../middleware/authenticate';
+import type { ApiDocs } from '../openapi/registry';
+import { paginate } from '../pagination';
+import { rateLimitsOf } from '../rate-limits';
+import { startTransfer, transferWorkflowId } from '../sagas';
+import { listOf, transferSchema } from '../schemas';
+import { findUserByEmail, findUserById, type StoredUser, type User } from '../users';
+import { amountSchema, currencySchema, listQuerySchema, parseInput } from '../validation';
+
+const FIRST_POLL_MS = 20;
+const MAX_POLL_MS = 50;
+
+/** Polls the transfer until its status is final or `waitMs` has passed; returns what it last read. */
+async function waitForFinal(db: Knex, transferId: string, waitMs: number): Promise<Transfer> {
+  const deadline = Date.now() + waitMs;
+  for (let pollMs = FIRST_POLL_MS; ; pollMs = Math.min(pollMs * 2, MAX_POLL_MS)) {
+    const transfer = await findTransfer(db, transferId);
+    if (!transfer) throw new Error(`transfer ${transferId} vanished`);
+    const remainingMs = deadline - Date.now();
+    if (isFinalStatus(transfer.status) || remainingMs <= 0) return transfer;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, remainingMs)));
+  }
+}
+
+/** The request body of `POST /v1/transfers`: the recipient by exactly one of `toUserId` and `toEmail`. */
+function createTransferSchema(maxAmount: number, currencies: readonly string[]) {
+  return z
+    .object({
+      toUserId: z.string({ message: 'must be a user id' }).min(1, 'must be a user id').max(64).optional(),
+      toEmail: z
+        .string({ message: 'must be an e-mail address' })
+        .trim()
+        .toLowerCase()
+        .max(254, 'must be at most 254 characters')
+        .pipe(z.email('must be an e-mail address'))
+        .optional(),
+      amount: amountSchema(maxAmount),
+      currency: currencySchema(currencies),
+      note: z.string({ message: 'must be a string' }).max(MAX_NOTE_LENGTH, `must be at most ${MAX_NOTE_LENGTH} characters`).nullish(),
+    })
+    .superRefine((body, context) => {
+      if ((body.toUserId === undefined) === (body.toEmail === undefined)) {
+        context.addIssue({ code: 'custom', path: ['toUserId'], message: 'give exactly one of toUserId and toEmail' });
+      }
+    });
+}
+
+/** Routes of `/v1/transfers`: money between people, through the transfer saga. */
+export function transferRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
+  const { db, config, temporal } = dependencies;
+  const router = new Router();
+  const auth = authenticate(db, config.jwt);
+  const createSchema = createTransferSchema(config.money.maxAmount, config.money.currencies);
+  const listSchema = listQuerySchema.extend({
+    role: z.enum(['sender', 'recipient'], { message: 'must be sender or recipient' }).optional(),
+    status: z.enum(['pending', 'processing', 'succeeded', 'failed'], { message: 'must be pending, processing, succeeded or failed' }).optional(),
+  });
+  const sagaSettings = { paymentsTaskQueue: config.temporal.paymentsTaskQueue, notificationsTaskQueue: config.temporal.notificationsTaskQueue };
+
+  /** The fault drill's step, when the server allows drills and the request asks for one. */
+  function faultStepOf(ctx: Context): TransferStep | null {
+    const header = ctx.get('X-Saga-Fault');
+    if (!config.sagaFaultsEnabled || header === '') return null;
+    if (!(TRANSFER_STEPS as readonly string[]).includes(header)) {
+      throw validationError({ 'X-Saga-Fault': `must be one of ${TRANSFER_STEPS.join(', ')}` });
+    }
+    return header as TransferStep;
+  }
+
+  /** The recipient the body names; 404 not_found when nobody has that id or e-mail. */
+  async function recipientOf(input: { toUserId?: string | undefined; toEmail?: string | undefined }): Promise<StoredUser> {
+    const recipient =
+      input.toUserId !== undefined ? await findUserById(db, input.toUserId) : input.toEmail !== undefined ? await findUserByEmail(db, input.toEmail) : null;
+    if (!recipient) throw notFound();
+    return recipient;
+  }
+
+  docs.add({
+    method: 'post',
+    path: '/v1/transfers',
+    summary: 'Send money to another person: runs the transfer saga (validate → debit → credit → ledger → notify), no fee',
+    tag: 'Transfers',
+    auth: true,
+    body: createSchema,
+    headers: {
+      'Idempotency-Key': '1–255 printable characters; the same key and body return the same transfer',
+      Prefer: '`respond-async` answers 202 at once',
+      'X-Saga-Fault': `fault drill, only when the server runs with SAGA_FAULTS=enabled: ${TRANSFER_STEPS.join(' | ')}`,
+    },
+    responses: {
+      201: { description: 'final: succeeded, or failed with failure.code', schema: transferSchema, headers: { 'Idempotent-Replayed': 'true when this is a replay' } },
+      202: { description: 'not final within PAYMENT_SYNC_WAIT_MS (or Prefer: respond-async)', schema: transferSchema, headers: { Location: '/v1/transfers/<id>' } },
+    },
+    errors: [400, 404, 413, 415, 422, 429],
+  });
+  router.post('/v1/transfers', auth, rateLimitsOf(dependencies).moneyPerUser, async (ctx) => {
+    const user = ctx.state.user as User;
+    const input = parseInput(createSchema, ctx.request.body);
+    const key = readIdempotencyKey(ctx.get('Idempotency-Key') || undefined);
+    const faultStep = faultStepOf(ctx);
+    const recipient = await recipientOf(input);
+    if (recipient.id === user.id) throw new HttpError(422, 'self_payment', 'You cannot send money to yourself.');
+    const source = await findWalletByUser(db, user.id, input.currency);
+    if (!source) throw new HttpError(422, 'currency_mismatch', `You have no ${input.currency} wallet.`);
+    const target = await findWalletByUser(db, recipient.id, input.currency);
+    if (!target) throw new HttpError(422, 'currency_mismatch', `The recipient has no ${input.currency} wallet.`);
+
+    const transferId = newId('trf');
+    const { resource: storedId, replayed } = await createOnce(
+      db,
+      { userId: user.id, key, hash: requestHash('POST', '/v1/transfers', { body: ctx.request.body, faultStep }), resourceType: 'transfer' },
+      transferId,
+      async (trx) => {
+        const now = new Date();
+        await trx('transfers').insert({
+          id: transferId,
+          sender_id: user.id,
+          from_wallet_id: source.id,
+          recipient_id: recipient.id,
+          to_wallet_id: target.id,
+          amount: input.amount,
+          currency: input.currency,
+          note: input.note ?? null,
+          status: 'pending',
+          failure_code: null,
+          failure_message: null,
+          fault_step: faultStep,
+          workflow_id: transferWorkflowId(transferId),
+          created_at: now,
+          updated_at: now,
+        });
+        return transferId;
+      },
+      (existingId) => Promise.resolve(existingId),
+    );
+    const stored = await findTransfer(db, storedId);
+    if (!stored) throw new Error(`transfer ${storedId} of an idempotency key is missing`);
+    // A replay starts the saga too: the first request may have died between its commit and this call.
+    await startTransfer(temporal, sagaSettings, {
+      transferId: stored.id,
+      senderId: user.id,
+      recipientId: recipient.id,
+      recipientName: recipient.name,
+      amount: stored.amount,
+      currency: stored.currency,
+    });
+    const respondAsync = /\brespond-async\b/i.test(ctx.get('Prefer'));
+    const transfer = respondAsync ? stored : await waitForFinal(db, stored.id, config.paymentSyncWaitMs);
+    if (replayed) ctx.set('Idempotent-Replayed', 'true');
+    if (isFinalStatus(transfer.status)) {
+      ctx.status = 201;
+    } else {
+      ctx.status = 202;
+      ctx.set('Location', `/v1/transfers/${transfer.id}`);
+    }
+    ctx.body = transfer;
+  });
+
+  docs.add({
+    method: 'get',
+    path: '/v1/transfers/:id',
+    summary: 'A transfer with its step timeline (sender, recipient or admin)',
+    tag: 'Transfers',
+    auth: true,
+    responses: { 200: { description: 'the transfer', schema: transferSchema } },
+    errors: [404],
+  });
+  router.get('/v1/transfers/:id', auth, async (ctx) => {
+    const user = ctx.state.user as User;
+    const row = await db('transfers').where({ id: String(ctx.params.id) }).first();
+    const visible = row && (user.role === 'admin' || row.sender_id === user.id || row.recipient_id === user.id);
+    if (!row || !visible) throw notFound();
+    ctx.body = toTransfer(row, await listSteps(db, row.id));
+  });
+
+  docs.add({
+    method: 'get',
+    path: '/v1/transfers',
+    summary: 'The caller’s transfers, sent or received, newest first',
+    tag: 'Transfers',
+    auth: true,
+    query: listSchema,
+    responses: { 200: { description: 'a page of transfers', schema: listOf(transferSchema) } },
+    errors: [400],
+  });
+  router.get('/v1/transfers', auth, async (ctx) => {
+    const user = ctx.state.user as User;
+    const query = parseInput(listSchema, ctx.query);
+    const rows = db('transfers').where((builder) => {
+      if (query.role === 'sender') void builder.where({ sender_id: user.id });
+      else if (query.role === 'recipient') void builder.where({ recipient_id: user.id });
+      else void builder.where({ sender_id: user.id }).orWhere({ recipient_id: user.id });
+    });
+    if (query.status) void rows.andWhere({ status: query.status });
+    const page = await paginate<TransferRow, TransferRow>(rows, query, (row) => row);
+    const steps = await listStepsOf(
+      db,
+      page.data.map((row) => row.id),
+    );
+    ctx.body = { ...page, data: page.data.map((row) => toTransfer(row, steps.get(row.id) ?? [])) };
+  });
+
+  return router;
+}

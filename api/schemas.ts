@@ -1,0 +1,123 @@
+import { z } from 'zod';
+
+/** Response shapes of the contract (API.md), as zod schemas: the OpenAPI document is built from them. */
+
+const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_\\w+$`)).describe(`a ${prefix}_… id`);
+const timestamp = z.iso.datetime({ offset: true }).describe('ISO 8601, UTC');
+const minorUnits = z.number().int().describe('integer minor units (cents)');
+
+export const errorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().describe('snake_case, see API.md'),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()).optional(),
+      requestId: z.string(),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export const userSchema = z
+  .object({
+    id: id('usr'),
+    email: z.email(),
+    name: z.string(),
+    phone: z.string().nullable(),
+    role: z.enum(['customer', 'merchant', 'admin']),
+    createdAt: timestamp,
+  })
+  .meta({ id: 'User' });
+
+export const walletSchema = z
+  .object({
+    id: id('wal'),
+    userId: id('usr'),
+    currency: z.string().length(3),
+    balance: minorUnits,
+    status: z.enum(['active', 'frozen']),
+    createdAt: timestamp,
+  })
+  .meta({ id: 'Wallet' });
+
+export const transactionSchema = z
+  .object({
+    id: id('txn'),
+    walletId: id('wal'),
+    amount: minorUnits.describe('signed: + credit, − debit'),
+    balanceAfter: minorUnits,
+    type: z.enum(['promo_credit', 'topup', 'payment_debit', 'payment_credit', 'payment_refund', 'fee', 'transfer_in', 'transfer_out', 'reversal']),
+    referenceId: z.string(),
+    createdAt: timestamp,
+  })
+  .meta({ id: 'Transaction' });
+
+export const topupSchema = z
+  .object({ id: id('top'), walletId: id('wal'), amount: minorUnits, currency: z.string().length(3), status: z.enum(['succeeded']), createdAt: timestamp })
+  .meta({ id: 'Topup' });
+
+export const sagaStepSchema = z
+  .object({ name: z.string(), status: z.enum(['completed', 'failed', 'compensated']), at: timestamp })
+  .meta({ id: 'SagaStep' });
+
+const failureSchema = z.object({ code: z.string(), message: z.string() }).nullable();
+const sagaStatus = z.enum(['pending', 'processing', 'succeeded', 'failed']);
+
+export const paymentSchema = z
+  .object({
+    id: id('pay'),
+    status: sagaStatus,
+    amount: minorUnits,
+    fee: minorUnits,
+    netAmount: minorUnits,
+    currency: z.string().length(3),
+    sourceWalletId: id('wal'),
+    merchantId: id('usr'),
+    merchantWalletId: id('wal'),
+    description: z.string().nullable(),
+    failure: failureSchema,
+    steps: z.array(sagaStepSchema),
+    workflowId: z.string(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'Payment' });
+
+export const transferSchema = z
+  .object({
+    id: id('trf'),
+    status: sagaStatus,
+    amount: minorUnits,
+    currency: z.string().length(3),
+    fromWalletId: id('wal'),
+    toWalletId: id('wal'),
+    note: z.string().nullable(),
+    failure: failureSchema,
+    steps: z.array(sagaStepSchema),
+    workflowId: z.string(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'Transfer' });
+
+export const reconciliationSchema = z
+  .object({
+    ok: z.boolean(),
+    sumOfAllAccounts: z.number().int(),
+    unbalancedJournals: z.number().int(),
+    walletsOutOfSync: z.number().int(),
+    negativeUserWallets: z.number().int(),
+    stuckSagas: z.number().int(),
+    samples: z.object({
+      unbalancedJournals: z.array(z.string()),
+      walletsOutOfSync: z.array(z.string()),
+      negativeUserWallets: z.array(z.string()),
+      stuckSagas: z.array(z.string()),
+    }),
+    checkedAt: timestamp,
+  })
+  .meta({ id: 'Reconciliation' });
+
+/** The contract's list form around `item`. */
+export function listOf(item: z.ZodType) {
+  return z.object({ data: z.array(item), hasMore: z.boolean(), nextCursor: z.string().nullable() });
+}

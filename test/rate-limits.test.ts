@@ -1,0 +1,135 @@
+import { hashPassword } from '../api/auth/passwords';
+import { issueAccessToken } from '../api/auth/tokens';
+import { insertUser } from '../api/users';
+import { expectError } from './support/actors';
+import { userWithWallet, uniqueEmail, balanceOf } from './support/fixtures';
+import { request, type TestResponse } from './support/http';
+import { startStack, waitFor, type TestStack } from './support/stack';
+
+/**
+ * The contract's rate limits on the real app and database store, set low for this stack.
+ * Every file of the run calls from 127.0.0.1 into one shared database, so these tests
+ * come from addresses of their own (X-Forwarded-For, trusted here) and users of their own.
+ * Windows of a day cannot roll over mid-test (bar midnight UTC); the money limit's 2 s
+ * window is the one whose reset is tested.
+ */
+const LIMITS = {
+  TRUST_PROXY: 'true',
+  RATE_LIMIT_LOGIN_PER_IP: '5/24h',
+  RATE_LIMIT_LOGIN_PER_EMAIL: '3/24h',
+  RATE_LIMIT_REGISTER_PER_IP: '2/24h',
+  RATE_LIMIT_MONEY_PER_USER: '3/2s',
+};
+const PASSWORD = 'correct horse battery';
+
+let stack: TestStack;
+const runTag = Math.floor(Math.random() * 200) + 1;
+let nextHost = 0;
+/** A TEST-NET address no other test (or earlier run against a kept database) used. */
+const freshIp = () => `198.51.${runTag}.${(nextHost += 1)}`;
+
+beforeAll(async () => {
+  stack = await startStack(LIMITS);
+});
+
+afterAll(async () => {
+  await stack.stop();
+});
+
+function call<T = Record<string, unknown>>(method: string, path: string, options: { ip: string; token?: string; body?: unknown }): Promise<TestResponse<T>> {
+  return request<T>(stack.baseUrl, method, path, { token: options.token, body: options.body, headers: { 'X-Forwarded-For': options.ip } });
+}
+
+async function userWithPassword(): Promise<string> {
+  const email = uniqueEmail('limited');
+  await insertUser(stack.db, { email, passwordHash: await hashPassword(PASSWORD), name: 'Limited', phone: null, role: 'customer', currency: 'USD' });
+  return email;
+}
+
+function expectRateLimited(response: TestResponse<unknown>, maxRetryAfterSeconds: number): number {
+  const error = expectError(response, 429, 'rate_limited');
+  const retryAfter = Number(response.headers.get('retry-after'));
+  expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= maxRetryAfterSeconds).toBe(true);
+  expect(error.details).toMatchObject({ retryAfterSeconds: retryAfter });
+  return retryAfter;
+}
+
+describe('rate limits', () => {
+  it('when one IP tries more logins than its limit, then it gets 429 rate_limited with Retry-After, and another IP still logs in', async () => {
+    const email = await userWithPassword();
+    const attacker = freshIp();
+    // Five wrong passwords, each against its own e-mail so only the per-IP limit counts them.
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      expectError(await call('POST', '/v1/auth/login', { ip: attacker, body: { email: uniqueEmail(), password: 'wrong password' } }), 401, 'invalid_credentials');
+    }
+    const refused = await call('POST', '/v1/auth/login', { ip: attacker, body: { email, password: PASSWORD } });
+    expectRateLimited(refused, 86_400);
+
+    const other = await call<{ accessToken: string }>('POST', '/v1/auth/login', { ip: freshIp(), body: { email, password: PASSWORD } });
+    expect(other.status).toBe(200);
+  });
+
+  it('when one e-mail is tried from many IPs past its limit, then the next login is refused even with the right password', async () => {
+    const email = await userWithPassword();
+    for (const spelling of [email, email.toUpperCase(), ` ${email} `]) {
+      expectError(await call('POST', '/v1/auth/login', { ip: freshIp(), body: { email: spelling, password: 'wrong password' } }), 401, 'invalid_credentials');
+    }
+    expectRateLimited(await call('POST', '/v1/auth/login', { ip: freshIp(), body: { email, password: PASSWORD } }), 86_400);
+
+    const bystander = await userWithPassword();
+    expect((await call('POST', '/v1/auth/login', { ip: freshIp(), body: { email: bystander, password: PASSWORD } })).status).toBe(200);
+  });
+
+  it('when one IP registers past its limit, then it gets 429 and no user is written', async () => {
+    const ip = freshIp();
+    const emails = [uniqueEmail(), uniqueEmail(), uniqueEmail()];
+    const answers = [];
+    for (const email of emails) answers.push(await call('POST', '/v1/auth/register', { ip, body: { email, password: PASSWORD, name: 'Sign Up' } }));
+
+    expect(answers.slice(0, 2).map((answer) => answer.status)).toEqual([201, 201]);
+    expectRateLimited(answers[2] as TestResponse<unknown>, 86_400);
+    expect(await stack.db('users').where({ email: emails[2] ?? '' }).first()).toBeUndefined();
+    expect((await call('POST', '/v1/auth/register', { ip: freshIp(), body: { email: uniqueEmail(), password: PASSWORD, name: 'Other' } })).status).toBe(201);
+  });
+
+  it('when a client forges X-Forwarded-For entries in front of its address, then the limit still counts the address the proxy appended', async () => {
+    const client = freshIp();
+    const register = (forged: string) =>
+      call('POST', '/v1/auth/register', { ip: `${forged}, ${client}`, body: { email: uniqueEmail(), password: PASSWORD, name: 'Forger' } });
+    const statuses = [];
+    for (const forged of [freshIp(), freshIp(), freshIp()]) statuses.push((await register(forged)).status);
+    expect(statuses).toEqual([201, 201, 429]);
+  });
+
+  it('when one user moves money past the limit, then top-ups and payments share it, nothing moves on a 429, and it resets after Retry-After', async () => {
+    const { user, wallet } = await userWithWallet(stack.db, { balance: 10_000 });
+    const token = await issueAccessToken(stack.config.jwt, { userId: user.id, role: user.role });
+    const other = await userWithWallet(stack.db);
+    const otherToken = await issueAccessToken(stack.config.jwt, { userId: other.user.id, role: other.user.role });
+    const ip = freshIp();
+    const topUp = (as: string, walletId: string) => call('POST', `/v1/wallets/${walletId}/topups`, { ip, token: as, body: { amount: 100, currency: 'USD' } });
+    // Start right after a 2 s window opens, so the four calls below fall in one window.
+    await waitFor(() => Date.now() % 2_000 < 100, { timeoutMs: 3_000, intervalMs: 5, what: 'a fresh 2 s window' });
+
+    const allowed = [await topUp(token, wallet.id), await topUp(token, wallet.id), await topUp(token, wallet.id)];
+    const payment = await call('POST', '/v1/payments', { ip, token, body: { merchantId: 'usr_nobody', amount: 100, currency: 'USD' } });
+    const extraTopUp = await topUp(token, wallet.id);
+
+    expect(allowed.map((answer) => answer.status)).toEqual([201, 201, 201]);
+    expectRateLimited(payment, 2);
+    const retryAfter = expectRateLimited(extraTopUp, 2);
+    expect((await topUp(otherToken, other.wallet.id)).status).toBe(201);
+    expect(await balanceOf(stack.db, wallet.id)).toBe(10_300);
+
+    await new Promise((resolve) => setTimeout(resolve, retryAfter * 1_000));
+    expect((await topUp(token, wallet.id)).status).toBe(201);
+    expect(await balanceOf(stack.db, wallet.id)).toBe(10_400);
+  });
+
+  it('when requests were refused, then /metrics counts them per limit', async () => {
+    const metrics = await fetch(`${stack.baseUrl}/metrics`).then((response) => response.text());
+    for (const limit of ['login_ip', 'login_email', 'register_ip', 'money_user']) {
+      expect(metrics).toMatch(new RegExp(`^sagapay_rate_limited_total\\{limit="${limit}"\\} [1-9]`, 'm'));
+    }
+  });
+});

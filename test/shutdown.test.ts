@@ -1,0 +1,211 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { get } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { issueAccessToken } from '../api/auth/tokens';
+import { freePort, isGroupAlive, spawnManaged, type ManagedProcess } from '../scripts/lib/processes';
+import { userWithWallet } from './support/fixtures';
+import { request } from './support/http';
+import { startStackWith, startWorkersOf, stopWorkers, waitFor, type TestStack } from './support/stack';
+import { jsonLinesOf, spawnWorkerProcess } from './support/worker-process';
+
+/**
+ * Graceful shutdown of real processes on SIGTERM (what an orchestrator sends before SIGKILL):
+ * the API (`tsx api/server.ts`) stops accepting, answers what it is serving, and exits 0;
+ * a worker finishes its in-flight activity, then exits 0. The stack here has no payments
+ * worker of its own, so a payment waits in the API for as long as the test wants.
+ */
+const ROOT = resolve(__dirname, '..');
+const SYNC_WAIT_MS = 3_000;
+
+let stack: TestStack | undefined;
+let logDir: string;
+const children: ManagedProcess[] = [];
+const paymentIds: string[] = [];
+
+beforeAll(async () => {
+  stack = await startStackWith({}, { paymentsWorker: false });
+  logDir = mkdtempSync(join(tmpdir(), 'sagapay-shutdown-'));
+}, 60_000);
+
+/** Runs a payments worker here until every payment of this file has ended: no stuck saga is left for reconciliation. */
+async function finishSagasOf(on: TestStack): Promise<void> {
+  const drain = await startWorkersOf(on.config, on.db, on.workerConnection, { payments: true, notifications: false });
+  try {
+    await waitFor(async () => (await on.db('payments').whereIn('id', paymentIds).whereIn('status', ['pending', 'processing'])).length === 0, {
+      timeoutMs: 30_000,
+      what: 'the payments of this file to end',
+    });
+  } finally {
+    await stopWorkers(drain);
+  }
+}
+
+afterAll(async () => {
+  try {
+    for (const child of children) if (!child.hasExited() || isGroupAlive(child.pid)) await child.stop(5_000);
+    if (stack) await finishSagasOf(stack);
+  } finally {
+    await stack?.stop();
+    rmSync(logDir, { recursive: true, force: true });
+  }
+}, 60_000);
+
+/** A payer and a merchant straight in the database, and the payer's token. */
+async function payerAndMerchant(on: TestStack) {
+  const payer = await userWithWallet(on.db, { balance: 10_000 });
+  const merchant = await userWithWallet(on.db, { role: 'merchant' });
+  const token = await issueAccessToken(on.config.jwt, { userId: payer.user.id, role: payer.user.role });
+  return { payer, merchant, token };
+}
+
+/** A GET on a new TCP connection (no pooled keep-alive socket): 'answered', or the connection error's code. */
+function connectOutcome(url: string): Promise<string> {
+  return new Promise((resolve) => {
+    get(url, { agent: false }, (response) => {
+      response.resume();
+      response.on('end', () => resolve('answered'));
+    }).on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
+}
+
+/**
+ * How the API is launched and who gets the signal. `tsx` runs the code in a child process and
+ * relays signals to it; when only tsx itself is signalled, it SIGKILLs a child that has not
+ * confirmed the signal within two 30 ms windows, which on a busy machine can cut in-flight
+ * requests off. So a process signalled alone (PID 1 of a container: docker stop, Kubernetes)
+ * should run `node --import tsx` (one process); tsx suits terminals and `npm run dev`, which
+ * signal the whole process group.
+ */
+const LAUNCHES = [
+  { how: 'node --import tsx api/server.ts, SIGTERM to the process alone (a container)', command: process.execPath, args: ['--import', 'tsx', 'api/server.ts'], group: false },
+  { how: 'tsx api/server.ts, SIGTERM to its process group (a terminal, npm run dev)', command: join(ROOT, 'node_modules/.bin/tsx'), args: ['api/server.ts'], group: true },
+];
+
+describe('graceful shutdown on SIGTERM', () => {
+  it.each(LAUNCHES)('when the API ($how) gets SIGTERM during a payment, then it refuses new connections, answers the payment, and exits 0', async ({ how, command, args, group }) => {
+    if (!stack) throw new Error('no stack');
+    const on = stack;
+    const { merchant, token } = await payerAndMerchant(on);
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const logFile = join(logDir, `api-${group ? 'group' : 'alone'}.log`);
+    const api = spawnManaged('api', command, args, {
+      cwd: ROOT,
+      logFile,
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'info',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        TASK_QUEUE_PAYMENTS: on.config.temporal.paymentsTaskQueue,
+        TASK_QUEUE_NOTIFICATIONS: on.config.temporal.notificationsTaskQueue,
+        PAYMENT_SYNC_WAIT_MS: String(SYNC_WAIT_MS),
+      },
+    });
+    children.push(api);
+    await waitFor(async () => (await connectOutcome(`${baseUrl}/healthz`)) === 'answered', { timeoutMs: 30_000, intervalMs: 100, what: 'the API to listen' });
+
+    // A payment no worker picks up: the API holds the request for PAYMENT_SYNC_WAIT_MS.
+    const sentAtMs = Date.now();
+    let answeredAtMs = 0;
+    const inFlight = request<{ id: string; status: string }>(baseUrl, 'POST', '/v1/payments', {
+      token,
+      body: { merchantId: merchant.user.id, amount: 300, currency: 'USD' },
+    }).finally(() => (answeredAtMs = Date.now()));
+    const created = await waitFor(() => on.db('payments').where({ merchant_id: merchant.user.id }).first(), { what: 'the payment row' });
+    paymentIds.push(created.id);
+
+    process.kill(group ? -api.pid : api.pid, 'SIGTERM');
+    const signalledAtMs = Date.now();
+    const refusal = await waitFor(async () => {
+      const outcome = await connectOutcome(`${baseUrl}/healthz`);
+      return outcome === 'answered' ? undefined : outcome;
+    }, { timeoutMs: 2_000, intervalMs: 20, what: 'new connections to be refused' });
+    const refusedAtMs = Date.now();
+    expect(refusal).toBe('ECONNREFUSED');
+    expect(answeredAtMs).toBe(0);
+
+    const answer = await inFlight;
+    expect(answer.status).toBe(202);
+    expect(answer.body).toMatchObject({ id: created.id, status: 'pending' });
+    expect(answer.headers.get('location')).toBe(`/v1/payments/${created.id}`);
+    expect(answeredAtMs - sentAtMs).toBeGreaterThanOrEqual(SYNC_WAIT_MS - 100);
+
+    expect(await api.exited).toEqual({ code: 0, signal: null });
+    const exitedAtMs = Date.now();
+    const messages = jsonLinesOf(logFile).map((line) => line.msg);
+    expect(messages).toEqual(expect.arrayContaining(['api listening', 'api stopping: finishing in-flight requests', 'api stopped']));
+    console.log(
+      `${how}: refused new connections ${refusedAtMs - signalledAtMs} ms after SIGTERM; in-flight answered ${answeredAtMs - signalledAtMs} ms after it; exit 0 ${exitedAtMs - answeredAtMs} ms after the answer`,
+    );
+  }, 60_000);
+
+  it('when a notifications worker gets SIGTERM, then it stops polling, logs it and exits 0', async () => {
+    if (!stack) throw new Error('no stack');
+    const logFile = join(logDir, 'notifications-worker.log');
+    const port = await freePort();
+    const worker = await spawnWorkerProcess('notifications', stack, { logFile, env: { WORKER_METRICS_PORT: String(port) } });
+    children.push(worker);
+    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((response) => response.text());
+    expect(metrics).toMatch(/^temporal_worker_start\{.*task_queue="notifications-/m);
+
+    const signalledAtMs = Date.now();
+    process.kill(worker.pid, 'SIGTERM');
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    const lines = jsonLinesOf(logFile);
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'Worker state changed', state: 'STOPPING' }));
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'worker stopped: in-flight tasks finished', service: 'notifications-worker' }));
+    console.log(`notifications worker: exit 0 ${Date.now() - signalledAtMs} ms after SIGTERM`);
+  }, 60_000);
+
+  it('when a payments worker gets SIGTERM inside an activity, then it finishes that activity (no retry elsewhere) before it exits 0', async () => {
+    if (!stack) throw new Error('no stack');
+    const on = stack;
+    const { merchant, token } = await payerAndMerchant(on);
+    const logFile = join(logDir, 'payments-worker.log');
+    const worker = await spawnWorkerProcess('payments', on, { logFile, env: { WORKER_SHUTDOWN_GRACE_MS: '20000' } });
+    children.push(worker);
+
+    // Hold credit_merchant inside its transaction: it waits for this shared lock on the merchant's wallet.
+    const blocker = await on.db.transaction();
+    let paymentId: string;
+    let signalledAtMs: number;
+    try {
+      await blocker('accounts').where({ id: merchant.wallet.id }).forShare();
+      const response = await request<{ id: string; workflowId: string }>(on.baseUrl, 'POST', '/v1/payments', {
+        token,
+        headers: { Prefer: 'respond-async' },
+        body: { merchantId: merchant.user.id, amount: 400, currency: 'USD' },
+      });
+      expect(response.status).toBe(202);
+      paymentId = response.body.id;
+      paymentIds.push(paymentId);
+      await waitFor(async () => (await on.db('saga_steps').where({ saga_id: paymentId, name: 'debit_payer' }).first()) as unknown, { what: 'debit_payer' });
+      await waitFor(
+        async () => {
+          const described = await on.temporal.workflow.getHandle(`payment-${paymentId}`).describe();
+          return (described.raw.pendingActivities ?? []).some((activity) => activity.activityType?.name === 'creditMerchant' && activity.lastWorkerIdentity);
+        },
+        { what: 'creditMerchant to run in the worker' },
+      );
+
+      signalledAtMs = Date.now();
+      process.kill(worker.pid, 'SIGTERM');
+      await waitFor(() => jsonLinesOf(logFile).some((line) => line.msg === 'Worker state changed' && line.state === 'STOPPING'), { what: 'the worker to start stopping' });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(worker.hasExited()).toBe(false);
+    } finally {
+      await blocker.rollback();
+    }
+
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    const stoppedAfterMs = Date.now() - signalledAtMs;
+    expect(jsonLinesOf(logFile)).toContainEqual(expect.objectContaining({ msg: 'merchant credited', paymentId, activityType: 'creditMerchant', attempt: 1 }));
+    expect(readFileSync(logFile, 'utf8')).toContain('payments worker stopped');
+    const credited = await on.db('journals').where({ journal_key: `${paymentId}:credit_merchant` });
+    expect(credited).toHaveLength(1);
+    console.log(`payments worker: finished its in-flight creditMerchant and exited 0 ${stoppedAfterMs} ms after SIGTERM (lock held ~500 ms of it)`);
+  }, 60_000);
+});

@@ -1,0 +1,80 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * What a merchant does with `Webhook-Signature: t=…,v1=…` (the README shows the same
+ * code): recompute the HMAC over "<t>.<raw body>", compare in constant time, and
+ * refuse a timestamp too far from now so a captured request cannot be replayed later.
+ */
+export function verifyWebhookSignature(secret: string, header: string, rawBody: string, toleranceSeconds = 300, nowSeconds = Date.now() / 1000): boolean {
+  const fields = new Map(header.split(',').map((part) => part.split('=', 2) as [string, string]));
+  const timestamp = Number(fields.get('t'));
+  const signature = fields.get('v1') ?? '';
+  if (!Number.isInteger(timestamp) || Math.abs(nowSeconds - timestamp) > toleranceSeconds) return false;
+  const expected = createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest();
+  const given = Buffer.from(signature, 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** One request the receiver got. */
+export interface ReceivedWebhook {
+  body: string;
+  signature: string;
+  signatureValid: boolean;
+  event: { id: string; type: string; createdAt: string; data: Record<string, unknown> };
+  /** What the receiver answered. */
+  status: number;
+}
+
+/**
+ * A merchant's webhook endpoint for tests, on 127.0.0.1: checks each request's
+ * signature against `secret` (400 when it does not verify) and answers the next
+ * status of `plannedStatuses` (then 200 once they run out).
+ */
+export class WebhookReceiver {
+  readonly received: ReceivedWebhook[] = [];
+  secret = '';
+  plannedStatuses: number[] = [];
+
+  private readonly server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const status = this.handle(String(request.headers['webhook-signature'] ?? ''), Buffer.concat(chunks).toString('utf8'));
+      response.writeHead(status, { 'Content-Type': 'text/plain' }).end(status < 300 ? 'ok' : 'no');
+    });
+  });
+
+  private constructor() {}
+
+  static async open(): Promise<WebhookReceiver> {
+    const receiver = new WebhookReceiver();
+    await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
+    return receiver;
+  }
+
+  /** The endpoint's URL. */
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks/sagapay`;
+  }
+
+  private handle(signature: string, body: string): number {
+    const signatureValid = verifyWebhookSignature(this.secret, signature, body);
+    const status = signatureValid ? (this.plannedStatuses.shift() ?? 200) : 400;
+    this.received.push({ body, signature, signatureValid, event: JSON.parse(body) as ReceivedWebhook['event'], status });
+    return status;
+  }
+
+  /** The requests the receiver accepted (answered 2xx). */
+  accepted(): ReceivedWebhook[] {
+    return this.received.filter((request) => request.status < 300);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+}
