@@ -65,6 +65,18 @@ describe('logs', () => {
     expect((await call('POST', '/v1/auth/login', { body: { email, password: `${PASSWORD}!` } })).status).toBe(401);
     const me = await call<{ user: { id: string } }>('GET', '/v1/me', { token });
 
+    // The worker writes its log on its own schedule: wait (with a deadline) for the payment's debit line.
+    const expectedWorkerLine = {
+      msg: 'payer debited',
+      paymentId: payment.body.id,
+      workflowId: payment.body.workflowId,
+      activityType: 'debitPayer',
+      service: 'payments-worker',
+    };
+    await waitFor(() => jsonLinesOf(workerLogFile).some((line) => Object.entries(expectedWorkerLine).every(([key, value]) => line[key] === value)), {
+      timeoutMs: 15_000,
+      what: 'the payments worker to log the debit',
+    });
     const apiText = apiLog.join('');
     const workerText = readFileSync(workerLogFile, 'utf8');
     for (const [where, text] of [
@@ -91,8 +103,6 @@ describe('logs', () => {
 
     // The worker's activity and workflow lines carry the payment and its workflow.
     const workerLines = jsonLinesOf(workerLogFile);
-    expect(workerLines).toContainEqual(
-      expect.objectContaining({ msg: 'payer debited', paymentId: payment.body.id, workflowId: payment.body.workflowId, activityType: 'debitPayer', service: 'payments-worker' }),
-    );
+    expect(workerLines).toContainEqual(expect.objectContaining(expectedWorkerLine));
   });
 });

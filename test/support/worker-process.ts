@@ -39,6 +39,6 @@ export async function spawnWorkerProcess(
 export function jsonLinesOf(logFile: string): Array<Record<string, unknown>> {
   return readFileSync(logFile, 'utf8')
     .split('\n')
-    .filter((line) => line.startsWith('{'))
+    .filter((line) => line.startsWith('{') && line.endsWith('}'))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
