@@ -6,9 +6,10 @@ import { toSafeInteger } from '../domain/money';
 import type { StepStatus } from '../domain/payments';
 import { systemAccountId } from '../domain/types';
 import { withDomainFailures } from './failures';
-import { inTransaction, postJournal, releaseHold, type JournalRequest, type PostingLine } from './ledger';
+import { inTransaction, releaseHold, type PostingLine } from './ledger';
 import { loadPaymentRecord, recordStep, type PaymentRecord } from './payment-records';
 import { recordSagaFinished } from './saga-metrics';
+import { failMoneySaga, postSagaStep } from './saga-steps';
 
 /** What the payment saga's activities need. */
 export interface PaymentActivityDependencies {
@@ -33,21 +34,9 @@ function injectFault(payment: PaymentRecord, step: string): void {
  */
 export function createPaymentSagaActivities({ db, paymentDailyLimit }: PaymentActivityDependencies) {
   /** Posts one step's journal and records the step, atomically. */
-  async function moveMoney(
-    payment: PaymentRecord,
-    step: string,
-    lines: PostingLine[],
-    options: Pick<JournalRequest, 'requireActive' | 'holds'> & { timeline: [string, StepStatus] },
-  ) {
-    return inTransaction(db, async (trx) => {
-      const posted = await postJournal(
-        db,
-        { key: `${payment.id}:${step}`, type: step, referenceId: payment.id, lines, requireActive: options.requireActive ?? [], holds: options.holds ?? [] },
-        trx,
-      );
-      await recordStep(trx, payment.id, ...options.timeline);
-      return posted;
-    });
+  /** Posts one step's journal and records the step, atomically. */
+  function moveMoney(payment: PaymentRecord, step: string, lines: PostingLine[], options: Parameters<typeof postSagaStep>[4]) {
+    return postSagaStep(db, payment.id, step, lines, options);
   }
 
   return {
@@ -184,18 +173,8 @@ export function createPaymentSagaActivities({ db, paymentDailyLimit }: PaymentAc
     },
 
     /** Ends a payment `failed` with its failure code, and marks the step that failed. */
-    failPayment: async (input: { paymentId: string; step: string; code: string; message: string }): Promise<void> => {
-      const finished = await inTransaction(db, async (trx) => {
-        const current = await loadPaymentRecord(trx, input.paymentId, { forUpdate: true });
-        if (current.status === 'succeeded') throw new Error(`payment ${input.paymentId} already succeeded; it cannot fail`);
-        await trx('payments')
-          .where({ id: input.paymentId })
-          .update({ status: 'failed', failure_code: input.code, failure_message: input.message.slice(0, 255), updated_at: new Date() });
-        await recordStep(trx, input.paymentId, input.step, 'failed');
-        return current.status === 'failed' ? null : current.createdAt;
-      });
-      if (finished) recordSagaFinished('payment', 'failed', finished);
-    },
+    failPayment: ({ paymentId, ...failure }: { paymentId: string; step: string; code: string; message: string }): Promise<void> =>
+      failMoneySaga(db, 'payment', { sagaId: paymentId, ...failure }),
 
     /** Records a step's status on its own (the notify step's failure). */
     recordPaymentStep: async (input: { paymentId: string; step: string; status: StepStatus }): Promise<void> => {

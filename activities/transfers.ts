@@ -6,10 +6,11 @@ import { toSafeInteger } from '../domain/money';
 import type { StepStatus } from '../domain/payments';
 import { systemAccountId } from '../domain/types';
 import { withDomainFailures } from './failures';
-import { inTransaction, postJournal, releaseHold, type JournalRequest, type PostingLine } from './ledger';
+import { inTransaction, releaseHold, type PostingLine } from './ledger';
 import { recordStep } from './payment-records';
 import { loadTransferRecord, type TransferRecord } from './transfer-records';
 import { recordSagaFinished } from './saga-metrics';
+import { failMoneySaga, postSagaStep } from './saga-steps';
 
 /** What the transfer saga's activities need. */
 export interface TransferActivityDependencies {
@@ -34,21 +35,9 @@ function injectFault(transfer: TransferRecord, step: string): void {
  */
 export function createTransferSagaActivities({ db, transferDailyLimit }: TransferActivityDependencies) {
   /** Posts one step's journal and records the step, atomically. */
-  async function moveMoney(
-    transfer: TransferRecord,
-    step: string,
-    lines: PostingLine[],
-    options: Pick<JournalRequest, 'requireActive' | 'holds'> & { timeline: [string, StepStatus] },
-  ) {
-    return inTransaction(db, async (trx) => {
-      const posted = await postJournal(
-        db,
-        { key: `${transfer.id}:${step}`, type: step, referenceId: transfer.id, lines, requireActive: options.requireActive ?? [], holds: options.holds ?? [] },
-        trx,
-      );
-      await recordStep(trx, transfer.id, ...options.timeline);
-      return posted;
-    });
+  /** Posts one step's journal and records the step, atomically. */
+  function moveMoney(transfer: TransferRecord, step: string, lines: PostingLine[], options: Parameters<typeof postSagaStep>[4]) {
+    return postSagaStep(db, transfer.id, step, lines, options);
   }
 
   /** The sender's transfers in the transfer's currency over the 24 hours before it, this one excluded. */
@@ -194,18 +183,8 @@ export function createTransferSagaActivities({ db, transferDailyLimit }: Transfe
     },
 
     /** Ends a transfer `failed` with its failure code, and marks the step that failed. */
-    failTransfer: async (input: { transferId: string; step: string; code: string; message: string }): Promise<void> => {
-      const finished = await inTransaction(db, async (trx) => {
-        const current = await loadTransferRecord(trx, input.transferId, { forUpdate: true });
-        if (current.status === 'succeeded') throw new Error(`transfer ${input.transferId} already succeeded; it cannot fail`);
-        await trx('transfers')
-          .where({ id: input.transferId })
-          .update({ status: 'failed', failure_code: input.code, failure_message: input.message.slice(0, 255), updated_at: new Date() });
-        await recordStep(trx, input.transferId, input.step, 'failed');
-        return current.status === 'failed' ? null : current.createdAt;
-      });
-      if (finished) recordSagaFinished('transfer', 'failed', finished);
-    },
+    failTransfer: ({ transferId, ...failure }: { transferId: string; step: string; code: string; message: string }): Promise<void> =>
+      failMoneySaga(db, 'transfer', { sagaId: transferId, ...failure }),
 
     /** Records a step's status on its own (the notify step's failure). */
     recordTransferStep: async (input: { transferId: string; step: string; status: StepStatus }): Promise<void> => {
