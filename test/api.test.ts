@@ -105,6 +105,10 @@ describe('tokens', () => {
     for (const token of tokens) {
       expectError(await call('GET', '/v1/me', token ? { token } : {}), 401, 'unauthorized');
     }
+    // The scheme name is case-insensitive (RFC 9110); the token itself is not.
+    const { token: realToken } = await signUp();
+    expect((await call('GET', '/v1/me', { headers: { authorization: `bearer ${realToken}` } })).status).toBe(200);
+    expectError(await call('GET', '/v1/me', { headers: { authorization: `Basic ${realToken}` } }), 401, 'unauthorized');
     // The same claims, properly signed, are accepted: the refusals above are about the token, not the user.
     const genuine = await call<{ user: Body }>('GET', '/v1/me', { token: forge({ alg: 'HS256', typ: 'JWT' }, claims, secret) });
     expect(genuine.status).toBe(200);

@@ -18,7 +18,7 @@ function unauthorized(): HttpError {
 /** Requires `Authorization: Bearer <token>` and loads the user it names (roles come from the database). */
 export function authenticate(db: Knex, settings: TokenSettings): Middleware {
   return async (ctx, next) => {
-    const match = /^Bearer ([\w-]+\.[\w-]+\.[\w-]*)$/.exec(ctx.get('Authorization'));
+    const match = /^Bearer +([\w-]+\.[\w-]+\.[\w-]*)$/i.exec(ctx.get('Authorization'));
     if (!match?.[1]) throw unauthorized();
     const claims = await verifyAccessToken(settings, match[1]);
     if (!claims) throw unauthorized();
