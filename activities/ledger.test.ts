@@ -92,7 +92,6 @@ describe('postJournal', () => {
     const alice = await userWithWallet(db, { balance: 500 });
     const bob = await userWithWallet(db);
     const key = `test:${newId('jnl')}`;
-    const journalsBefore = await db('journals').count({ n: '*' }).first();
 
     await expect(postJournal(db, transfer(key, alice.wallet.id, bob.wallet.id, 501))).rejects.toMatchObject({
       type: ErrorType.InsufficientFunds,
@@ -101,7 +100,7 @@ describe('postJournal', () => {
     expect(await balanceOf(db, alice.wallet.id)).toBe(500);
     expect(await balanceOf(db, bob.wallet.id)).toBe(0);
     expect(await db('journals').where({ journal_key: key }).first()).toBeUndefined();
-    expect(await db('journals').count({ n: '*' }).first()).toEqual(journalsBefore);
+    expect(await db('entries').whereIn('account_id', [alice.wallet.id, bob.wallet.id]).andWhere({ reference_id: key })).toEqual([]);
   });
 
   it('when a system account goes below zero, then that is allowed (it is the other side of user money)', async () => {

@@ -97,10 +97,11 @@ async function main(): Promise<void> {
   const { applied } = await prepareDatabase(config.databaseUrl, config.money.currencies);
   say(applied.length === 0 ? 'Migrations: up to date' : `Migrations: applied ${applied.join(', ')}`);
 
-  const tsx = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
   for (const { name, file } of CHILDREN) {
     if (shuttingDown) return;
-    const child = spawnManaged(name, tsx, [file], { env, cwd: PROJECT_ROOT });
+    // One process per child (`node --import tsx`), not the tsx launcher: the launcher relays
+    // SIGTERM and may SIGKILL a child that is still finishing its in-flight work.
+    const child = spawnManaged(name, process.execPath, ['--import', 'tsx', file], { env, cwd: PROJECT_ROOT });
     stack.children.push(child);
     watch(name, child.exited);
   }

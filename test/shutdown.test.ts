@@ -11,7 +11,7 @@ import { jsonLinesOf, spawnWorkerProcess } from './support/worker-process';
 
 /**
  * Graceful shutdown of real processes on SIGTERM (what an orchestrator sends before SIGKILL):
- * the API (`tsx api/server.ts`) stops accepting, answers what it is serving, and exits 0;
+ * the API (`node --import tsx api/server.ts`) stops accepting, answers what it is serving, and exits 0;
  * a worker finishes its in-flight activity, then exits 0. The stack here has no payments
  * worker of its own, so a payment waits in the API for as long as the test wants.
  */
@@ -70,16 +70,15 @@ function connectOutcome(url: string): Promise<string> {
 }
 
 /**
- * How the API is launched and who gets the signal. `tsx` runs the code in a child process and
- * relays signals to it; when only tsx itself is signalled, it SIGKILLs a child that has not
- * confirmed the signal within two 30 ms windows, which on a busy machine can cut in-flight
- * requests off. So a process signalled alone (PID 1 of a container: docker stop, Kubernetes)
- * should run `node --import tsx` (one process); tsx suits terminals and `npm run dev`, which
- * signal the whole process group.
+ * How the API is launched and who gets the signal. Every launcher of the project runs
+ * `node --import tsx` (one process): the tsx launcher runs the code in a child and, when
+ * signalled, may SIGKILL a child that has not confirmed the signal within two 30 ms windows,
+ * which cut an in-flight request off in a full test run. A container's PID 1 gets the signal
+ * alone (docker stop, Kubernetes); `npm run dev` and a terminal's Ctrl-C signal the group.
  */
 const LAUNCHES = [
   { how: 'node --import tsx api/server.ts, SIGTERM to the process alone (a container)', command: process.execPath, args: ['--import', 'tsx', 'api/server.ts'], group: false },
-  { how: 'tsx api/server.ts, SIGTERM to its process group (a terminal, npm run dev)', command: join(ROOT, 'node_modules/.bin/tsx'), args: ['api/server.ts'], group: true },
+  { how: 'node --import tsx api/server.ts, SIGTERM to its process group (npm run dev, a terminal)', command: process.execPath, args: ['--import', 'tsx', 'api/server.ts'], group: true },
 ];
 
 describe('graceful shutdown on SIGTERM', () => {

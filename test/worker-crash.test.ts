@@ -10,7 +10,7 @@ import { startStackWith, startWorkersOf, stopWorkers, waitFor, type RunningWorke
 /**
  * DESIGN.md, "Processes": killing any worker with SIGKILL at any moment must lose nothing.
  *
- * The payments worker runs here as a real child process (`tsx workers/payments.ts`). The test
+ * The payments worker runs here as a real child process (`node --import tsx workers/payments.ts`). The test
  * kills it at the worst moment for money: debit_payer has committed (the payer's money sits in
  * `clearing`) and credit_merchant is inside its database transaction. To stop it exactly there,
  * the test holds a shared lock on the merchant's wallet row: credit_merchant's
@@ -52,7 +52,7 @@ interface ReconciliationBody {
 /** The real payments worker process, polling the stack's task queue; resolves once it polls. */
 async function spawnPaymentsWorker(on: TestStack, logFile: string): Promise<ManagedProcess> {
   const queue = on.config.temporal.paymentsTaskQueue;
-  const worker = spawnManaged('payments worker', join(ROOT, 'node_modules/.bin/tsx'), ['workers/payments.ts'], {
+  const worker = spawnManaged('payments worker', process.execPath, ['--import', 'tsx', 'workers/payments.ts'], {
     cwd: ROOT,
     logFile,
     env: {
@@ -74,7 +74,7 @@ async function spawnPaymentsWorker(on: TestStack, logFile: string): Promise<Mana
   return worker;
 }
 
-/** SIGKILL to the worker's whole process group (tsx and the node process it runs), then waits until all are gone. */
+/** SIGKILL to the worker's whole process group, then waits until it is gone. */
 async function killWorker(worker: ManagedProcess): Promise<void> {
   if (isGroupAlive(worker.pid)) process.kill(-worker.pid, 'SIGKILL');
   await worker.exited;

@@ -1,18 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { errorWithLog, spawnManaged, type ManagedProcess } from '../../scripts/lib/processes';
 import { waitFor, type TestStack } from './stack';
 
 const ROOT = resolve(__dirname, '..', '..');
 
-/** A real worker process (`tsx workers/<kind>.ts`) on a stack's task queues; resolves once it polls. */
+/** A real worker process (`node --import tsx workers/<kind>.ts`, as `npm run dev` and the image run it) on a stack's task queues; resolves once it polls. */
 export async function spawnWorkerProcess(
   kind: 'payments' | 'notifications',
   stack: TestStack,
   options: { logFile: string; env?: Record<string, string> },
 ): Promise<ManagedProcess> {
   const queue = kind === 'payments' ? stack.config.temporal.paymentsTaskQueue : stack.config.temporal.notificationsTaskQueue;
-  const worker = spawnManaged(`${kind} worker`, join(ROOT, 'node_modules/.bin/tsx'), [`workers/${kind}.ts`], {
+  const worker = spawnManaged(`${kind} worker`, process.execPath, ['--import', 'tsx', `workers/${kind}.ts`], {
     cwd: ROOT,
     logFile: options.logFile,
     env: {
