@@ -1,4 +1,5 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { insertUser } from '../api/users';
 import { newId } from '../domain/ids';
@@ -15,7 +16,7 @@ let environment: MockActivityEnvironment;
 
 beforeAll(() => {
   db = createDatabase(testConfig().databaseUrl, 5);
-  environment = new MockActivityEnvironment();
+  environment = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
 });
 
 afterAll(async () => {
