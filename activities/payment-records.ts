@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { toSafeInteger } from '../domain/money';
-import type { PaymentStatus, StepStatus } from '../domain/payments';
+import { paymentWorkflowId, type PaymentStatus, type StepStatus } from '../domain/payments';
 import type { PaymentRow } from '../infra/tables';
 
 /** One entry of a saga's step timeline. */
@@ -43,6 +43,47 @@ export interface PaymentRecord {
   status: PaymentStatus;
   faultStep: string | null;
   createdAt: Date;
+}
+
+/** What a new payment row holds before its saga starts. */
+export interface NewPayment {
+  id: string;
+  payerId: string;
+  sourceWalletId: string;
+  merchantId: string;
+  merchantWalletId: string;
+  amount: number;
+  fee: number;
+  netAmount: number;
+  currency: string;
+  description: string | null;
+  /** The fault drill's step, or null. */
+  faultStep: string | null;
+}
+
+/** Writes a payment `pending`, as its saga expects to find it (inside the caller's transaction, if any). */
+export async function insertPendingPayment(db: Knex | Knex.Transaction, payment: NewPayment): Promise<void> {
+  if (payment.fee + payment.netAmount !== payment.amount) throw new Error(`payment ${payment.id}: fee + net must equal the amount`);
+  const now = new Date();
+  await db('payments').insert({
+    id: payment.id,
+    payer_id: payment.payerId,
+    source_wallet_id: payment.sourceWalletId,
+    merchant_id: payment.merchantId,
+    merchant_wallet_id: payment.merchantWalletId,
+    amount: payment.amount,
+    fee: payment.fee,
+    net_amount: payment.netAmount,
+    currency: payment.currency,
+    description: payment.description,
+    status: 'pending',
+    failure_code: null,
+    failure_message: null,
+    fault_step: payment.faultStep,
+    workflow_id: paymentWorkflowId(payment.id),
+    created_at: now,
+    updated_at: now,
+  });
 }
 
 /** Reads a payment row and checks its money invariants; throws if it is missing. */

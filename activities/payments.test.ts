@@ -9,7 +9,7 @@ import { createDatabase } from '../infra/database';
 import { balanceOf, sumOfEntries, userWithWallet } from '../test/support/fixtures';
 import { testConfig } from '../test/support/stack';
 import { createNotificationActivities } from './notify';
-import { listSteps } from './payment-records';
+import { insertPendingPayment, listSteps } from './payment-records';
 import { createPaymentSagaActivities } from './payments';
 import { postJournal } from './ledger';
 
@@ -50,26 +50,20 @@ interface PaymentRowInput {
 /** Writes a payment row straight to the database, as the API would before starting its saga. */
 async function insertPayment(database: Knex, input: PaymentRowInput): Promise<string> {
   const id = newId('pay');
-  const now = new Date();
-  await database('payments').insert({
+  await insertPendingPayment(database, {
     id,
-    payer_id: input.payer.user.id,
-    source_wallet_id: input.payer.wallet.id,
-    merchant_id: input.merchant.user.id,
-    merchant_wallet_id: input.merchant.wallet.id,
+    payerId: input.payer.user.id,
+    sourceWalletId: input.payer.wallet.id,
+    merchantId: input.merchant.user.id,
+    merchantWalletId: input.merchant.wallet.id,
     amount: input.amount,
     fee: input.fee,
-    net_amount: input.netAmount,
+    netAmount: input.netAmount,
     currency: 'USD',
     description: null,
-    status: input.status ?? 'pending',
-    failure_code: null,
-    failure_message: null,
-    fault_step: input.faultStep ?? null,
-    workflow_id: `payment-${id}`,
-    created_at: now,
-    updated_at: now,
+    faultStep: input.faultStep ?? null,
   });
+  if (input.status && input.status !== 'pending') await database('payments').where({ id }).update({ status: input.status });
   return id;
 }
 

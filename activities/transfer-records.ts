@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { toSafeInteger } from '../domain/money';
-import type { TransferStatus } from '../domain/transfers';
+import { transferWorkflowId, type TransferStatus } from '../domain/transfers';
 import type { TransferRow } from '../infra/tables';
 import { listSteps, type SagaStep } from './payment-records';
 
@@ -34,6 +34,42 @@ export interface TransferRecord {
   failureCode: string | null;
   faultStep: string | null;
   createdAt: Date;
+}
+
+/** What a new transfer row holds before its saga starts. */
+export interface NewTransfer {
+  id: string;
+  senderId: string;
+  fromWalletId: string;
+  recipientId: string;
+  toWalletId: string;
+  amount: number;
+  currency: string;
+  note: string | null;
+  /** The fault drill's step, or null. */
+  faultStep: string | null;
+}
+
+/** Writes a transfer `pending`, as its saga expects to find it (inside the caller's transaction, if any). */
+export async function insertPendingTransfer(db: Knex | Knex.Transaction, transfer: NewTransfer): Promise<void> {
+  const now = new Date();
+  await db('transfers').insert({
+    id: transfer.id,
+    sender_id: transfer.senderId,
+    from_wallet_id: transfer.fromWalletId,
+    recipient_id: transfer.recipientId,
+    to_wallet_id: transfer.toWalletId,
+    amount: transfer.amount,
+    currency: transfer.currency,
+    note: transfer.note,
+    status: 'pending',
+    failure_code: null,
+    failure_message: null,
+    fault_step: transfer.faultStep,
+    workflow_id: transferWorkflowId(transfer.id),
+    created_at: now,
+    updated_at: now,
+  });
 }
 
 /** Reads a transfer row and checks its money invariants; throws if it is missing. */

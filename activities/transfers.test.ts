@@ -11,6 +11,7 @@ import { testConfig } from '../test/support/stack';
 import { postJournal } from './ledger';
 import { createNotificationActivities } from './notify';
 import { listSteps } from './payment-records';
+import { insertPendingTransfer } from './transfer-records';
 import { createTransferSagaActivities } from './transfers';
 
 /**
@@ -48,24 +49,18 @@ interface TransferRowInput {
 /** Writes a transfer row straight to the database, as the API would before starting its saga. */
 async function insertTransfer(database: Knex, input: TransferRowInput): Promise<string> {
   const id = newId('trf');
-  const now = new Date();
-  await database('transfers').insert({
+  await insertPendingTransfer(database, {
     id,
-    sender_id: input.sender.user.id,
-    from_wallet_id: input.sender.wallet.id,
-    recipient_id: input.recipient.user.id,
-    to_wallet_id: input.recipient.wallet.id,
+    senderId: input.sender.user.id,
+    fromWalletId: input.sender.wallet.id,
+    recipientId: input.recipient.user.id,
+    toWalletId: input.recipient.wallet.id,
     amount: input.amount,
     currency: 'USD',
     note: input.note ?? null,
-    status: input.status ?? 'pending',
-    failure_code: null,
-    failure_message: null,
-    fault_step: input.faultStep ?? null,
-    workflow_id: `transfer-${id}`,
-    created_at: now,
-    updated_at: now,
+    faultStep: input.faultStep ?? null,
   });
+  if (input.status && input.status !== 'pending') await database('transfers').where({ id }).update({ status: input.status });
   return id;
 }
 

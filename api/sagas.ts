@@ -1,7 +1,7 @@
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { formatAmount } from '../domain/money';
-import type { PaymentInput } from '../domain/payments';
-import type { TransferInput } from '../domain/transfers';
+import { paymentWorkflowId, type PaymentInput } from '../domain/payments';
+import { transferWorkflowId, type TransferInput } from '../domain/transfers';
 import type { OnboardingInput } from '../domain/types';
 import type { onboardingWorkflow } from '../workflows/onboarding';
 import type { paymentWorkflow } from '../workflows/payment';
@@ -47,11 +47,6 @@ export async function startOnboarding(
   }
 }
 
-/** The workflow id of a payment's saga. */
-export function paymentWorkflowId(paymentId: string): string {
-  return `payment-${paymentId}`;
-}
-
 /**
  * Starts `payment-<paymentId>` (or finds it running). Operators find it in the
  * Web UI by its summary ("pay 12.34 USD to Acme") or by the PaymentId,
@@ -77,11 +72,6 @@ export async function startPayment(client: Client, settings: SagaSettings, input
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
   }
-}
-
-/** The workflow id of a transfer's saga. */
-export function transferWorkflowId(transferId: string): string {
-  return `transfer-${transferId}`;
 }
 
 /**

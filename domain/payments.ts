@@ -6,6 +6,11 @@ export const PAYMENT_STEPS = ['validate', 'debit_payer', 'credit_merchant', 'wri
 /** One forward step of the payment saga. */
 export type PaymentStep = (typeof PAYMENT_STEPS)[number];
 
+/** The workflow id of a payment's saga. */
+export function paymentWorkflowId(paymentId: string): string {
+  return `payment-${paymentId}`;
+}
+
 /** Statuses of a payment; the last two are final. */
 export type PaymentStatus = 'pending' | 'processing' | 'succeeded' | 'failed';
 

@@ -6,6 +6,11 @@ export const TRANSFER_STEPS = ['validate', 'debit_sender', 'credit_recipient', '
 /** One forward step of the transfer saga. */
 export type TransferStep = (typeof TRANSFER_STEPS)[number];
 
+/** The workflow id of a transfer's saga. */
+export function transferWorkflowId(transferId: string): string {
+  return `transfer-${transferId}`;
+}
+
 /** Statuses of a transfer; the last two are final (see `isFinalStatus`). */
 export type TransferStatus = 'pending' | 'processing' | 'succeeded' | 'failed';
 

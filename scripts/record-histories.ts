@@ -6,7 +6,10 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createPaymentActivities, createNotificationQueueActivities } from '../activities';
 import { temporalDeliveryStarter } from '../activities/delivery-starter';
-import { startOnboarding, startPayment, paymentWorkflowId, startTransfer, transferWorkflowId } from '../api/sagas';
+import { insertPendingPayment } from '../activities/payment-records';
+import { insertPendingTransfer } from '../activities/transfer-records';
+import { startOnboarding, startPayment, startTransfer } from '../api/sagas';
+import { transferWorkflowId } from '../domain/transfers';
 import { insertUser } from '../api/users';
 import { findWalletByUser } from '../activities/wallets';
 import { EMAIL_RETRY_POLICY, WEBHOOK_RETRY_POLICY, withRetryOverride } from '../domain/deliveries';
@@ -132,25 +135,18 @@ async function insertPayment(db: Knex, payerId: string, merchantId: string, amou
   if (!source || !target) throw new Error('the recorded users have no wallets');
   const paymentId = newId('pay');
   const { fee, netAmount } = feeRoundHalfUp(amount, 200);
-  const now = new Date();
-  await db('payments').insert({
+  await insertPendingPayment(db, {
     id: paymentId,
-    payer_id: payerId,
-    source_wallet_id: source.id,
-    merchant_id: merchantId,
-    merchant_wallet_id: target.id,
+    payerId,
+    sourceWalletId: source.id,
+    merchantId,
+    merchantWalletId: target.id,
     amount,
     fee,
-    net_amount: netAmount,
+    netAmount,
     currency: 'USD',
     description: 'recorded for replay tests',
-    status: 'pending',
-    failure_code: null,
-    failure_message: null,
-    fault_step: faultStep,
-    workflow_id: paymentWorkflowId(paymentId),
-    created_at: now,
-    updated_at: now,
+    faultStep,
   });
   return { paymentId, amount, fee, netAmount, currency: 'USD' };
 }
@@ -161,23 +157,16 @@ async function insertTransfer(db: Knex, senderId: string, recipientId: string, a
   const target = await findWalletByUser(db, recipientId, 'USD');
   if (!source || !target) throw new Error('the recorded users have no wallets');
   const transferId = newId('trf');
-  const now = new Date();
-  await db('transfers').insert({
+  await insertPendingTransfer(db, {
     id: transferId,
-    sender_id: senderId,
-    from_wallet_id: source.id,
-    recipient_id: recipientId,
-    to_wallet_id: target.id,
+    senderId,
+    fromWalletId: source.id,
+    recipientId,
+    toWalletId: target.id,
     amount,
     currency: 'USD',
     note: 'recorded for replay tests',
-    status: 'pending',
-    failure_code: null,
-    failure_message: null,
-    fault_step: faultStep,
-    workflow_id: transferWorkflowId(transferId),
-    created_at: now,
-    updated_at: now,
+    faultStep,
   });
   return transferId;
 }

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { findPayment, listSteps, listStepsOf, toPayment, type Payment } from '../../activities/payment-records';
+import { findPayment, insertPendingPayment, listSteps, listStepsOf, type Payment, toPayment } from '../../activities/payment-records';
 import { findWallet, findWalletByUser, type Wallet } from '../../activities/wallets';
 import { newId } from '../../domain/ids';
 import { feeRoundHalfUp } from '../../domain/money';
@@ -16,7 +16,7 @@ import { createOnce, readIdempotencyKey, requestHash } from '../idempotency';
 import { authenticate } from '../middleware/authenticate';
 import { paginate } from '../pagination';
 import { rateLimitsOf } from '../rate-limits';
-import { paymentWorkflowId, startPayment } from '../sagas';
+import { startPayment } from '../sagas';
 import { findUserById, type User } from '../users';
 import { amountSchema, currencySchema, listQuerySchema, parseInput } from '../validation';
 
@@ -113,25 +113,18 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
       { userId: user.id, key, hash: requestHash('POST', '/v1/payments', { body: ctx.request.body, faultStep }), resourceType: 'payment' },
       paymentId,
       async (trx) => {
-        const now = new Date();
-        await trx('payments').insert({
+        await insertPendingPayment(trx, {
           id: paymentId,
-          payer_id: user.id,
-          source_wallet_id: source.id,
-          merchant_id: merchant.id,
-          merchant_wallet_id: merchantWallet.id,
+          payerId: user.id,
+          sourceWalletId: source.id,
+          merchantId: merchant.id,
+          merchantWalletId: merchantWallet.id,
           amount: input.amount,
           fee,
-          net_amount: netAmount,
+          netAmount,
           currency: input.currency,
           description: input.description ?? null,
-          status: 'pending',
-          failure_code: null,
-          failure_message: null,
-          fault_step: faultStep,
-          workflow_id: paymentWorkflowId(paymentId),
-          created_at: now,
-          updated_at: now,
+          faultStep,
         });
         return paymentId;
       },

@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { listSteps, listStepsOf } from '../../activities/payment-records';
-import { findTransfer, toTransfer, type Transfer } from '../../activities/transfer-records';
+import { findTransfer, insertPendingTransfer, toTransfer, type Transfer } from '../../activities/transfer-records';
 import { findWalletByUser } from '../../activities/wallets';
 import { newId } from '../../domain/ids';
 import { isFinalStatus } from '../../domain/payments';
@@ -16,7 +16,7 @@ import { authenticate } from '../middleware/authenticate';
 import type { ApiDocs } from '../openapi/registry';
 import { paginate } from '../pagination';
 import { rateLimitsOf } from '../rate-limits';
-import { startTransfer, transferWorkflowId } from '../sagas';
+import { startTransfer } from '../sagas';
 import { listOf, transferSchema } from '../schemas';
 import { findUserByEmail, findUserById, type StoredUser, type User } from '../users';
 import { amountSchema, currencySchema, listQuerySchema, parseInput } from '../validation';
@@ -125,23 +125,16 @@ export function transferRoutes(dependencies: AppDependencies, docs: ApiDocs): Ro
       { userId: user.id, key, hash: requestHash('POST', '/v1/transfers', { body: ctx.request.body, faultStep }), resourceType: 'transfer' },
       transferId,
       async (trx) => {
-        const now = new Date();
-        await trx('transfers').insert({
+        await insertPendingTransfer(trx, {
           id: transferId,
-          sender_id: user.id,
-          from_wallet_id: source.id,
-          recipient_id: recipient.id,
-          to_wallet_id: target.id,
+          senderId: user.id,
+          fromWalletId: source.id,
+          recipientId: recipient.id,
+          toWalletId: target.id,
           amount: input.amount,
           currency: input.currency,
           note: input.note ?? null,
-          status: 'pending',
-          failure_code: null,
-          failure_message: null,
-          fault_step: faultStep,
-          workflow_id: transferWorkflowId(transferId),
-          created_at: now,
-          updated_at: now,
+          faultStep,
         });
         return transferId;
       },
