@@ -1,5 +1,6 @@
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { WorkflowFailedError } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { useTemporal } from '../test/support/temporal';
 import type { NotificationActivities, PaymentActivities } from '../activities';
 
 type OnboardingActivities = Pick<PaymentActivities, 'createWallet' | 'creditPromotion' | 'completeOnboarding'> &
@@ -15,21 +16,7 @@ import { SagaStatusKey } from './search-attributes';
  * order of steps, who gets promo credit, retries of a flaky step, and what an
  * operator sees (search attributes, query).
  */
-let connection: Connection;
-let client: Client;
-let workerConnection: NativeConnection;
-
-beforeAll(async () => {
-  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  connection = await Connection.connect({ address });
-  client = new Client({ connection });
-  workerConnection = await NativeConnection.connect({ address });
-});
-
-afterAll(async () => {
-  await connection.close();
-  await workerConnection.close();
-});
+const temporal = useTemporal();
 
 type Calls = string[];
 
@@ -59,14 +46,14 @@ function stubActivities(calls: Calls, overrides: Partial<OnboardingActivities> =
 async function runOnboarding(input: Omit<OnboardingInput, 'notificationsTaskQueue'>, activities: ReturnType<typeof stubActivities>) {
   const taskQueue = `onboarding-test-${newId('req')}`;
   const worker = await Worker.create({
-    connection: workerConnection,
+    connection: temporal.workerConnection,
     taskQueue,
     workflowBundle: { codePath: String(process.env.WORKFLOW_BUNDLE_PATH) },
     activities,
   });
   const workflowId = `onboarding-${input.userId}`;
   return worker.runUntil(async () => {
-    const handle = await client.workflow.start(onboardingWorkflow, {
+    const handle = await temporal.client.workflow.start(onboardingWorkflow, {
       taskQueue,
       workflowId,
       args: [{ ...input, notificationsTaskQueue: taskQueue }],

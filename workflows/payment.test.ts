@@ -1,6 +1,7 @@
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
+import { useTemporal } from '../test/support/temporal';
 import type { NotificationActivities, PaymentActivities } from '../activities';
 import { ErrorType, type ErrorTypeName } from '../domain/errors';
 import { newId } from '../domain/ids';
@@ -29,21 +30,7 @@ interface Recorder {
   failPayments: FailPaymentInput[];
 }
 
-let connection: Connection;
-let client: Client;
-let workerConnection: NativeConnection;
-
-beforeAll(async () => {
-  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  connection = await Connection.connect({ address });
-  client = new Client({ connection });
-  workerConnection = await NativeConnection.connect({ address });
-});
-
-afterAll(async () => {
-  await connection.close();
-  await workerConnection.close();
-});
+const temporal = useTemporal();
 
 function newRecorder(): Recorder {
   return { calls: [], paymentIds: new Set(), failPayments: [] };
@@ -125,7 +112,7 @@ async function runPayment(
 ): Promise<SagaRun> {
   const taskQueue = `payment-test-${newId('req')}`;
   const worker = await Worker.create({
-    connection: workerConnection,
+    connection: temporal.workerConnection,
     taskQueue,
     workflowBundle: { codePath: String(process.env.WORKFLOW_BUNDLE_PATH) },
     activities,
@@ -143,7 +130,7 @@ async function runPayment(
   };
   return worker.runUntil(async () => {
     const startedAt = Date.now();
-    const handle = await client.workflow.start(paymentWorkflow, {
+    const handle = await temporal.client.workflow.start(paymentWorkflow, {
       taskQueue,
       workflowId: `payment-${paymentId}`,
       args: [input],

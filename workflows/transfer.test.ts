@@ -1,6 +1,7 @@
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
+import { useTemporal } from '../test/support/temporal';
 import type { NotificationActivities, PaymentActivities } from '../activities';
 import { ErrorType, type ErrorTypeName } from '../domain/errors';
 import { newId } from '../domain/ids';
@@ -36,21 +37,7 @@ interface Recorder {
   failTransfers: FailTransferInput[];
 }
 
-let connection: Connection;
-let client: Client;
-let workerConnection: NativeConnection;
-
-beforeAll(async () => {
-  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  connection = await Connection.connect({ address });
-  client = new Client({ connection });
-  workerConnection = await NativeConnection.connect({ address });
-});
-
-afterAll(async () => {
-  await connection.close();
-  await workerConnection.close();
-});
+const temporal = useTemporal();
 
 function newRecorder(): Recorder {
   return { calls: [], transferIds: new Set(), failTransfers: [] };
@@ -132,7 +119,7 @@ async function runTransfer(
 ): Promise<SagaRun> {
   const taskQueue = `transfer-test-${newId('req')}`;
   const worker = await Worker.create({
-    connection: workerConnection,
+    connection: temporal.workerConnection,
     taskQueue,
     workflowBundle: { codePath: String(process.env.WORKFLOW_BUNDLE_PATH) },
     activities,
@@ -148,7 +135,7 @@ async function runTransfer(
   };
   return worker.runUntil(async () => {
     const startedAt = Date.now();
-    const handle = await client.workflow.start(transferWorkflow, {
+    const handle = await temporal.client.workflow.start(transferWorkflow, {
       taskQueue,
       workflowId: `transfer-${transferId}`,
       args: [input],
