@@ -1,7 +1,7 @@
-import { ActivityFailure, log, proxyActivities } from '@temporalio/workflow';
-import type { NotificationActivities } from '../activities';
+import { ActivityFailure, log } from '@temporalio/workflow';
 import { WEBHOOK_MIN_RETRY_WINDOW_MS, type DeliveryOutcome, type WebhookDeliveryInput } from '../domain/deliveries';
 import { ErrorType } from '../domain/errors';
+import { deliveryActivities } from './delivery-activities';
 
 /**
  * `webhook-<eventId>`: delivers one event to its merchant's endpoint. Each attempt is
@@ -12,25 +12,15 @@ import { ErrorType } from '../domain/errors';
 export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Promise<DeliveryOutcome> {
   const { eventId, retry } = input;
   const giveUpAfterMs = Math.max(retry.giveUpAfterMs, WEBHOOK_MIN_RETRY_WINDOW_MS);
-  const webhook = proxyActivities<NotificationActivities>({
+  const { send, bookkeeping } = deliveryActivities({
     taskQueue: input.notificationsTaskQueue,
-    startToCloseTimeout: '1 minute',
-    scheduleToCloseTimeout: giveUpAfterMs,
-    retry: {
-      initialInterval: retry.initialIntervalMs,
-      maximumInterval: retry.maximumIntervalMs,
-      backoffCoefficient: retry.backoffCoefficient,
-      nonRetryableErrorTypes: [ErrorType.WebhookEndpointMissing],
-    },
-  });
-  const bookkeeping = proxyActivities<NotificationActivities>({
-    taskQueue: input.notificationsTaskQueue,
-    startToCloseTimeout: '30 seconds',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+    retry,
+    giveUpAfterMs,
+    permanentErrorTypes: [ErrorType.WebhookEndpointMissing],
   });
 
   try {
-    return await webhook.deliverWebhook({ eventId });
+    return await send.deliverWebhook({ eventId });
   } catch (error) {
     if (!(error instanceof ActivityFailure)) throw error;
     log.warn('webhook event given up', { eventId, reason: error.cause?.message ?? error.message });
