@@ -1,4 +1,5 @@
 import type { paymentWorkflow } from '../workflows/payment';
+import type { Payment } from '../activities/payment-records';
 import { systemAccountId } from '../domain/types';
 import { currentStepQuery } from '../workflows/queries';
 import { MerchantIdKey, PaymentIdKey, SagaStatusKey } from '../workflows/search-attributes';
@@ -14,21 +15,8 @@ let actors: ReturnType<typeof actorsOf>;
 let adminToken: string;
 let merchant: Actor;
 
-interface PaymentBody {
-  id: string;
-  status: string;
-  amount: number;
-  fee: number;
-  netAmount: number;
-  currency: string;
-  sourceWalletId: string;
-  merchantId: string;
-  merchantWalletId: string;
-  description: string | null;
-  failure: { code: string; message: string } | null;
-  steps: Array<{ name: string; status: string; at: string }>;
-  workflowId: string;
-}
+/** A payment as the API answers it. */
+type PaymentBody = Payment;
 
 const DAILY_LIMIT = 60_000;
 

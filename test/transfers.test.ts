@@ -1,3 +1,4 @@
+import type { Transfer } from '../activities/transfer-records';
 import type { transferWorkflow } from '../workflows/transfer';
 import { systemAccountId } from '../domain/types';
 import { currentStepQuery } from '../workflows/queries';
@@ -13,20 +14,8 @@ let stack: TestStack;
 let actors: ReturnType<typeof actorsOf>;
 let adminToken: string;
 
-interface TransferBody {
-  id: string;
-  status: string;
-  amount: number;
-  currency: string;
-  fromWalletId: string;
-  toWalletId: string;
-  note: string | null;
-  failure: { code: string; message: string } | null;
-  steps: Array<{ name: string; status: string; at: string }>;
-  workflowId: string;
-  createdAt: string;
-  updatedAt: string;
-}
+/** A transfer as the API answers it. */
+type TransferBody = Transfer;
 
 const DAILY_LIMIT = 60_000;
 const PROMO_CREDIT = 10_000;
