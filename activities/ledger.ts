@@ -47,6 +47,11 @@ const SYSTEM_ACCOUNT_KINDS: readonly SystemAccountKind[] = ['external', 'promoti
 const MAX_LINES = 16;
 const MAX_KEY_LENGTH = 191;
 const MAX_TRANSACTION_ATTEMPTS = 5;
+/**
+ * No new attempt starts once this much time has passed since the first: with a lock wait of a
+ * few seconds and a bounded pool wait, the last attempt still ends inside a 10 s activity attempt.
+ */
+const TRANSACTION_RETRY_BUDGET_MS = 3_000;
 const RETRYABLE_MYSQL_ERRORS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 
 /** Creates the platform's system accounts (external, promotions, fees, clearing) for each currency, once. */
@@ -90,15 +95,17 @@ export async function postJournal(db: Knex, request: JournalRequest, trx?: Knex.
 }
 
 /**
- * Runs `work` in a short READ COMMITTED transaction, again from the start when
- * InnoDB picks it as a deadlock victim or a lock wait times out.
+ * Runs `work` in a short READ COMMITTED transaction, again from the start when InnoDB picks it
+ * as a deadlock victim or a lock wait times out, within a bounded number of attempts and time.
  */
 export async function inTransaction<T>(db: Knex, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+  const startedAt = Date.now();
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await db.transaction(work, { isolationLevel: 'read committed' });
     } catch (error) {
-      if (attempt >= MAX_TRANSACTION_ATTEMPTS || !isRetryableTransactionError(error)) throw error;
+      const budgetLeft = Date.now() - startedAt < TRANSACTION_RETRY_BUDGET_MS;
+      if (attempt >= MAX_TRANSACTION_ATTEMPTS || !budgetLeft || !isRetryableTransactionError(error)) throw error;
     }
   }
 }

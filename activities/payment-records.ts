@@ -81,6 +81,7 @@ export async function insertPendingPayment(db: Knex | Knex.Transaction, payment:
     failure_message: null,
     fault_step: payment.faultStep,
     workflow_id: paymentWorkflowId(payment.id),
+    compensation_started_at: null,
     created_at: now,
     updated_at: now,
   });

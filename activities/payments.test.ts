@@ -77,6 +77,13 @@ async function newPayment(options: { payerBalance?: number; amount?: number; fee
   return { paymentId, payer, merchant, amount, fee, netAmount: amount - fee, payerBalance: options.payerBalance ?? 50_000 };
 }
 
+/** Like newPayment, with the validate step already passed (status processing, no timeline entry): what the money steps expect. */
+async function validatedPayment(options: Parameters<typeof newPayment>[0] = {}) {
+  const created = await newPayment(options);
+  await db('payments').where({ id: created.paymentId }).update({ status: 'processing' });
+  return created;
+}
+
 function activities(paymentDailyLimit = GENEROUS_DAILY_LIMIT) {
   return { ...createPaymentSagaActivities({ db, paymentDailyLimit }), ...createNotificationActivities({ db }) };
 }
@@ -204,7 +211,7 @@ describe('payment saga activities', () => {
 
   describe('money moves once', () => {
     it('when debitPayer runs twice, then the payer is debited once, into clearing', async () => {
-      const { paymentId, payer, amount, payerBalance } = await newPayment();
+      const { paymentId, payer, amount, payerBalance } = await validatedPayment();
 
       const first = await run(activities().debitPayer, { paymentId });
       const second = await run(activities().debitPayer, { paymentId });
@@ -218,7 +225,7 @@ describe('payment saga activities', () => {
     });
 
     it('when creditMerchant runs twice, then the merchant gets the net amount and the platform the fee, once', async () => {
-      const { paymentId, payer, merchant, fee, netAmount } = await newPayment();
+      const { paymentId, payer, merchant, fee, netAmount } = await validatedPayment();
       await run(activities().debitPayer, { paymentId });
 
       const first = await run(activities().creditMerchant, { paymentId });
@@ -233,7 +240,7 @@ describe('payment saga activities', () => {
     });
 
     it('when the fee is zero, then creditMerchant and reverseMerchantCredit post no fee line', async () => {
-      const { paymentId, merchant, amount } = await newPayment({ fee: 0 });
+      const { paymentId, merchant, amount } = await validatedPayment({ fee: 0 });
       await run(activities().debitPayer, { paymentId });
 
       await run(activities().creditMerchant, { paymentId });
@@ -246,7 +253,7 @@ describe('payment saga activities', () => {
     });
 
     it('when reverseMerchantCredit runs twice, then the merchant credit and the fee go back to clearing once', async () => {
-      const { paymentId, payer, merchant, amount } = await newPayment();
+      const { paymentId, payer, merchant, amount } = await validatedPayment();
       await run(activities().debitPayer, { paymentId });
       await run(activities().creditMerchant, { paymentId });
 
@@ -263,7 +270,7 @@ describe('payment saga activities', () => {
     });
 
     it('when refundPayer runs twice, then the payer gets the amount back once', async () => {
-      const { paymentId, payer, payerBalance } = await newPayment();
+      const { paymentId, payer, payerBalance } = await validatedPayment();
       await run(activities().debitPayer, { paymentId });
 
       const first = await run(activities().refundPayer, { paymentId });
@@ -280,7 +287,7 @@ describe('payment saga activities', () => {
 
   describe('frozen wallets', () => {
     it('when the payer wallet is frozen, then debitPayer refuses with WalletFrozen and changes nothing', async () => {
-      const { paymentId, payer, payerBalance } = await newPayment();
+      const { paymentId, payer, payerBalance } = await validatedPayment();
       await freeze(payer.wallet.id);
 
       await expectRefusal(run(activities().debitPayer, { paymentId }), ErrorType.WalletFrozen);
@@ -293,7 +300,7 @@ describe('payment saga activities', () => {
     });
 
     it('when the payer wallet was frozen after the debit, then refundPayer still gives the money back', async () => {
-      const { paymentId, payer, payerBalance } = await newPayment();
+      const { paymentId, payer, payerBalance } = await validatedPayment();
       await run(activities().debitPayer, { paymentId });
       await freeze(payer.wallet.id);
 
@@ -305,7 +312,7 @@ describe('payment saga activities', () => {
     });
 
     it('when the merchant wallet was frozen after the credit, then reverseMerchantCredit still takes the credit back', async () => {
-      const { paymentId, payer, merchant } = await newPayment();
+      const { paymentId, payer, merchant } = await validatedPayment();
       await run(activities().debitPayer, { paymentId });
       await run(activities().creditMerchant, { paymentId });
       await freeze(merchant.wallet.id);
@@ -343,7 +350,7 @@ describe('payment saga activities', () => {
     });
 
     it('when the drill names a step, then the compensations still run', async () => {
-      const { paymentId, payer, merchant, payerBalance } = await newPayment({ faultStep: 'write_ledger' });
+      const { paymentId, payer, merchant, payerBalance } = await validatedPayment({ faultStep: 'write_ledger' });
       await run(activities().debitPayer, { paymentId });
       await run(activities().creditMerchant, { paymentId });
       await expectRefusal(run(activities().writeLedger, { paymentId }), ErrorType.InjectedFault);

@@ -9,7 +9,7 @@ import { withDomainFailures } from './failures';
 import { inTransaction, releaseHold, type PostingLine } from './ledger';
 import { loadPaymentRecord, recordStep, type PaymentRecord } from './payment-records';
 import { recordSagaFinished } from './saga-metrics';
-import { failMoneySaga, postSagaStep } from './saga-steps';
+import { assertLive, beginCompensation, compensateSagaStep, failMoneySaga, lockSaga, postSagaStep, type SagaStepOptions } from './saga-steps';
 
 /** What the payment saga's activities need. */
 export interface PaymentActivityDependencies {
@@ -33,10 +33,14 @@ function injectFault(payment: PaymentRecord, step: string): void {
  * same transaction as the money it moves.
  */
 export function createPaymentSagaActivities({ db, paymentDailyLimit }: PaymentActivityDependencies) {
-  /** Posts one step's journal and records the step, atomically. */
-  /** Posts one step's journal and records the step, atomically. */
-  function moveMoney(payment: PaymentRecord, step: string, lines: PostingLine[], options: Parameters<typeof postSagaStep>[4]) {
-    return postSagaStep(db, payment.id, step, lines, options);
+  /** Posts one forward step's journal and records the step, atomically, while the payment is live. */
+  function moveMoney(payment: PaymentRecord, step: string, lines: PostingLine[], options: SagaStepOptions) {
+    return postSagaStep(db, 'payment', payment.id, step, lines, options);
+  }
+
+  /** Posts a compensation's journal when the step it undoes committed; null when there is nothing to undo. */
+  function undoStep(payment: PaymentRecord, step: string, undoes: string, lines: PostingLine[], options: SagaStepOptions) {
+    return compensateSagaStep(db, 'payment', payment.id, { step, undoes }, lines, options);
   }
 
   return {
@@ -48,9 +52,11 @@ export function createPaymentSagaActivities({ db, paymentDailyLimit }: PaymentAc
     validatePayment: withDomainFailures(async ({ paymentId }: { paymentId: string }): Promise<void> => {
       const payment = await loadPaymentRecord(db, paymentId);
       injectFault(payment, 'validate');
-      // A retry after this step committed must not judge the payment again (a frozen wallet since then is debit_payer's business).
-      if (payment.status !== 'pending') return;
       await inTransaction(db, async (trx) => {
+        const saga = await lockSaga(trx, 'payment', paymentId);
+        assertLive('payment', paymentId, saga, ['pending', 'processing']);
+        // A retry after this step committed must not judge the payment again (a frozen wallet since then is debit_payer's business).
+        if (saga.status === 'processing') return;
         const source = await trx('accounts').select('status', 'balance', 'held').where({ id: payment.sourceWalletId }).forUpdate().first();
         const target = await trx('accounts').select('status').where({ id: payment.merchantWalletId }).first();
         if (!source || !target) throw new DomainError(ErrorType.AccountNotFound, `a wallet of payment ${paymentId} is missing`);
@@ -119,9 +125,9 @@ export function createPaymentSagaActivities({ db, paymentDailyLimit }: PaymentAc
       const payment = await loadPaymentRecord(db, paymentId);
       injectFault(payment, 'write_ledger');
       const finished = await inTransaction(db, async (trx) => {
-        const current = await loadPaymentRecord(trx, paymentId, { forUpdate: true });
-        if (current.status === 'succeeded') return false;
-        if (current.status !== 'processing') throw new Error(`payment ${paymentId} is ${current.status}; only a processing payment can succeed`);
+        const saga = await lockSaga(trx, 'payment', paymentId);
+        if (saga.status === 'succeeded') return false;
+        assertLive('payment', paymentId, saga);
         const now = new Date();
         await releaseHold(trx, payment.merchantWalletId, payment.netAmount);
         await trx('payments').where({ id: paymentId }).update({ status: 'succeeded', updated_at: now });
@@ -141,36 +147,43 @@ export function createPaymentSagaActivities({ db, paymentDailyLimit }: PaymentAc
     }),
 
     /** Compensation of credit_merchant: merchant → clearing (net) and fees → clearing (fee). Retried until it succeeds. */
-    reverseMerchantCredit: async ({ paymentId }: { paymentId: string }): Promise<{ journalId: string }> => {
+    reverseMerchantCredit: async ({ paymentId }: { paymentId: string }): Promise<{ journalId: string | null }> => {
       const payment = await loadPaymentRecord(db, paymentId);
       const lines: PostingLine[] = [
         { accountId: payment.merchantWalletId, amount: -payment.netAmount, type: 'reversal' },
         { accountId: systemAccountId('clearing', payment.currency), amount: payment.amount, type: 'reversal' },
       ];
       if (payment.fee > 0) lines.push({ accountId: systemAccountId('fees', payment.currency), amount: -payment.fee, type: 'reversal' });
-      const posted = await moveMoney(payment, 'reverse_merchant_credit', lines, {
+      const posted = await undoStep(payment, 'reverse_merchant_credit', 'credit_merchant', lines, {
         holds: [{ accountId: payment.merchantWalletId, amount: -payment.netAmount }],
         timeline: ['credit_merchant', 'compensated'],
       });
-      log.info('merchant credit reversed', { paymentId, journalId: posted.journalId, replayed: posted.replayed });
-      return { journalId: posted.journalId };
+      log.info('merchant credit reversed', { paymentId, journalId: posted?.journalId ?? null, replayed: posted?.replayed ?? false });
+      return { journalId: posted?.journalId ?? null };
     },
 
     /** Compensation of debit_payer: clearing → payer. Retried until it succeeds; a frozen wallet still gets its money back. */
-    refundPayer: async ({ paymentId }: { paymentId: string }): Promise<{ journalId: string }> => {
+    refundPayer: async ({ paymentId }: { paymentId: string }): Promise<{ journalId: string | null }> => {
       const payment = await loadPaymentRecord(db, paymentId);
-      const posted = await moveMoney(
+      const posted = await undoStep(
         payment,
         'refund_payer',
+        'debit_payer',
         [
           { accountId: systemAccountId('clearing', payment.currency), amount: -payment.amount, type: 'payment_refund' },
           { accountId: payment.sourceWalletId, amount: payment.amount, type: 'payment_refund' },
         ],
         { timeline: ['debit_payer', 'compensated'] },
       );
-      log.info('payer refunded', { paymentId, journalId: posted.journalId, replayed: posted.replayed });
-      return { journalId: posted.journalId };
+      log.info('payer refunded', { paymentId, journalId: posted?.journalId ?? null, replayed: posted?.replayed ?? false });
+      return { journalId: posted?.journalId ?? null };
     },
+
+    /**
+     * The first act of compensating: marks the payment so no forward step moves money after it.
+     * `succeeded: true` when a late write_ledger already finished it: then nothing is compensated.
+     */
+    beginPaymentCompensation: ({ paymentId }: { paymentId: string }): Promise<{ succeeded: boolean }> => beginCompensation(db, 'payment', paymentId),
 
     /** Ends a payment `failed` with its failure code, and marks the step that failed. */
     failPayment: ({ paymentId, ...failure }: { paymentId: string; step: string; code: string; message: string }): Promise<void> =>

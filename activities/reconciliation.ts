@@ -9,6 +9,12 @@ export interface ReconciliationReport {
   walletsOutOfSync: number;
   negativeUserWallets: number;
   stuckSagas: number;
+  /** Currencies whose clearing account does not hold exactly the money of their sagas in flight. */
+  clearingMismatch: Array<{ currency: string; clearingBalance: number; sagasInFlight: number }>;
+  /** Wallets whose held money differs from the credits of unfinished sagas not yet released (up to SAMPLE_LIMIT). */
+  heldMismatch: Array<{ walletId: string; held: number; unreleasedSagaCredits: number }>;
+  /** Ids of payments and transfers whose money sits where their state says it cannot (up to SAMPLE_LIMIT). */
+  offendingSagas: string[];
   /** Up to SAMPLE_LIMIT ids of each kind of problem, so an operator knows where to look. */
   samples: { unbalancedJournals: string[]; walletsOutOfSync: string[]; negativeUserWallets: string[]; stuckSagas: string[] };
   checkedAt: string;
@@ -35,7 +41,12 @@ const SAMPLE_LIMIT = 10;
  * every journal sums to zero, every balance equals the sum of its entries, no
  * user wallet is negative, and no saga has stayed unfinished too long.
  */
-export async function reconcile(db: Knex, options: { stuckAfterMs: number; now?: Date }): Promise<ReconciliationReport> {
+export function reconcile(db: Knex, options: { stuckAfterMs: number; now?: Date }): Promise<ReconciliationReport> {
+  // One snapshot for every query: sagas that move money meanwhile cannot make the checks disagree.
+  return db.transaction((trx) => reconcileIn(trx, options), { isolationLevel: 'repeatable read', readOnly: true });
+}
+
+async function reconcileIn(db: Knex.Transaction, options: { stuckAfterMs: number; now?: Date }): Promise<ReconciliationReport> {
   const now = options.now ?? new Date();
   const sumRow = await db('accounts').sum({ total: 'balance' }).first();
   const sumOfAllAccounts = toSafeInteger(sumRow?.total ?? 0, 'sum of all accounts');
@@ -63,6 +74,8 @@ export async function reconcile(db: Knex, options: { stuckAfterMs: number; now?:
     stuck.push(...rows.map((row) => `${source.workflowIdPrefix}${row.id}`));
   }
 
+  const money = await reconcileSagaMoney(db);
+
   const report: ReconciliationReport = {
     ok: false,
     sumOfAllAccounts,
@@ -70,6 +83,9 @@ export async function reconcile(db: Knex, options: { stuckAfterMs: number; now?:
     walletsOutOfSync: outOfSync.length,
     negativeUserWallets: negative.length,
     stuckSagas: stuck.length,
+    clearingMismatch: money.clearingMismatch,
+    heldMismatch: money.heldMismatch.slice(0, SAMPLE_LIMIT),
+    offendingSagas: money.offendingSagas.slice(0, SAMPLE_LIMIT),
     samples: {
       unbalancedJournals: unbalanced.slice(0, SAMPLE_LIMIT).map((row) => row.journal_id),
       walletsOutOfSync: outOfSync.slice(0, SAMPLE_LIMIT).map((row) => row.id),
@@ -79,6 +95,120 @@ export async function reconcile(db: Knex, options: { stuckAfterMs: number; now?:
     checkedAt: now.toISOString(),
   };
   report.ok =
-    sumOfAllAccounts === 0 && unbalanced.length === 0 && outOfSync.length === 0 && negative.length === 0 && stuck.length === 0;
+    sumOfAllAccounts === 0 &&
+    unbalanced.length === 0 &&
+    outOfSync.length === 0 &&
+    negative.length === 0 &&
+    stuck.length === 0 &&
+    money.clearingMismatch.length === 0 &&
+    money.heldMismatch.length === 0 &&
+    money.offendingSagas.length === 0;
   return report;
+}
+
+/**
+ * How a money saga kind moves money through clearing and holds: each step's journal puts
+ * `+amount` into clearing or takes it out; the credit step holds money on the receiving wallet
+ * until the saga finishes, and its reversal takes the hold back.
+ */
+interface MoneySagaLedger {
+  table: string;
+  clearingSteps: ReadonlyArray<readonly [step: string, sign: 1 | -1]>;
+  credit: { step: string; reversal: string; walletColumn: string; amountColumn: string };
+}
+
+const MONEY_SAGAS: readonly MoneySagaLedger[] = [
+  {
+    table: 'payments',
+    clearingSteps: [['debit_payer', 1], ['credit_merchant', -1], ['reverse_merchant_credit', 1], ['refund_payer', -1]],
+    credit: { step: 'credit_merchant', reversal: 'reverse_merchant_credit', walletColumn: 'merchant_wallet_id', amountColumn: 'net_amount' },
+  },
+  {
+    table: 'transfers',
+    clearingSteps: [['debit_sender', 1], ['credit_recipient', -1], ['reverse_recipient_credit', 1], ['refund_sender', -1]],
+    credit: { step: 'credit_recipient', reversal: 'reverse_recipient_credit', walletColumn: 'to_wallet_id', amountColumn: 'amount' },
+  },
+];
+
+interface SagaMoneyFindings {
+  clearingMismatch: ReconciliationReport['clearingMismatch'];
+  heldMismatch: ReconciliationReport['heldMismatch'];
+  offendingSagas: string[];
+}
+
+/**
+ * Clearing and holds against the sagas in flight. The money a saga in flight has in clearing,
+ * and what it holds on a wallet, follow from which of its step journals exist; a finished saga
+ * has nothing in either. Reads only the sagas in flight (by status index), the clearing
+ * accounts' entries grouped by saga (by the (account_id, reference_id) index) and the accounts
+ * with held money, so it stays fast on a large ledger.
+ */
+async function reconcileSagaMoney(db: Knex.Transaction): Promise<SagaMoneyFindings> {
+  const expectedClearing = new Map<string, number>(); // by saga id
+  const clearingByCurrency = new Map<string, number>();
+  const expectedHeld = new Map<string, number>(); // by wallet id
+  const inFlight = new Set<string>();
+  for (const saga of MONEY_SAGAS) {
+    const rows = (await db(saga.table)
+      .select('id', 'amount', 'currency', `${saga.credit.walletColumn} as credited_wallet`, `${saga.credit.amountColumn} as credited_amount`)
+      .whereIn('status', ['pending', 'processing'])) as Array<{ id: string; amount: unknown; currency: string; credited_wallet: string; credited_amount: unknown }>;
+    if (rows.length === 0) continue;
+    const posted = new Set<string>();
+    for (let start = 0; start < rows.length; start += 500) {
+      const keys = rows.slice(start, start + 500).flatMap((row) => saga.clearingSteps.map(([step]) => `${row.id}:${step}`));
+      const found = (await db('journals').select('journal_key').whereIn('journal_key', keys)) as Array<{ journal_key: string }>;
+      for (const { journal_key } of found) posted.add(journal_key);
+    }
+    for (const row of rows) {
+      inFlight.add(row.id);
+      const amount = toSafeInteger(row.amount, 'amount');
+      const inClearing = saga.clearingSteps.reduce((sum, [step, sign]) => sum + (posted.has(`${row.id}:${step}`) ? sign * amount : 0), 0);
+      expectedClearing.set(row.id, inClearing);
+      clearingByCurrency.set(row.currency, (clearingByCurrency.get(row.currency) ?? 0) + inClearing);
+      if (posted.has(`${row.id}:${saga.credit.step}`) && !posted.has(`${row.id}:${saga.credit.reversal}`)) {
+        expectedHeld.set(row.credited_wallet, (expectedHeld.get(row.credited_wallet) ?? 0) + toSafeInteger(row.credited_amount, 'credited amount'));
+      }
+    }
+  }
+
+  const clearingAccounts = (await db('accounts').select('id', 'currency', 'balance').where({ kind: 'clearing' })) as Array<{
+    id: string;
+    currency: string;
+    balance: unknown;
+  }>;
+  const clearingMismatch: SagaMoneyFindings['clearingMismatch'] = [];
+  for (const account of clearingAccounts) {
+    const clearingBalance = toSafeInteger(account.balance, 'clearing balance');
+    const sagasInFlight = clearingByCurrency.get(account.currency) ?? 0;
+    if (clearingBalance !== sagasInFlight) clearingMismatch.push({ currency: account.currency, clearingBalance, sagasInFlight });
+  }
+
+  // Every saga with money in clearing by its entries: in flight with the wrong amount, or finished with any.
+  const netBySaga = (await db('entries')
+    .select('reference_id')
+    .sum({ total: 'amount' })
+    .whereIn(
+      'account_id',
+      clearingAccounts.map((account) => account.id),
+    )
+    .groupBy('reference_id')
+    .havingRaw('SUM(amount) <> 0')) as Array<{ reference_id: string; total: unknown }>;
+  const offendingSagas = new Set<string>();
+  for (const row of netBySaga) {
+    if (toSafeInteger(row.total, 'clearing net') !== (expectedClearing.get(row.reference_id) ?? 0)) offendingSagas.add(row.reference_id);
+  }
+  const netOf = new Map(netBySaga.map((row) => [row.reference_id, toSafeInteger(row.total, 'clearing net')]));
+  for (const [sagaId, expected] of expectedClearing) {
+    if (expected !== (netOf.get(sagaId) ?? 0)) offendingSagas.add(sagaId);
+  }
+
+  const heldRows = (await db('accounts').select('id', 'held').where({ kind: 'wallet' }).andWhere('held', '<>', 0)) as Array<{ id: string; held: unknown }>;
+  const heldMismatch: SagaMoneyFindings['heldMismatch'] = [];
+  const heldOf = new Map(heldRows.map((row) => [row.id, toSafeInteger(row.held, 'held')]));
+  for (const walletId of new Set([...heldOf.keys(), ...expectedHeld.keys()])) {
+    const held = heldOf.get(walletId) ?? 0;
+    const unreleasedSagaCredits = expectedHeld.get(walletId) ?? 0;
+    if (held !== unreleasedSagaCredits) heldMismatch.push({ walletId, held, unreleasedSagaCredits });
+  }
+  return { clearingMismatch, heldMismatch, offendingSagas: [...offendingSagas].sort() };
 }

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { DomainError, ErrorType } from '../domain/errors';
 import type { StepStatus } from '../domain/payments';
 import { inTransaction, postJournal, type JournalRequest, type PostedJournal, type PostingLine } from './ledger';
 import { recordStep } from './payment-records';
@@ -10,26 +11,108 @@ const SAGA_TABLES = { payment: 'payments', transfer: 'transfers' } as const;
 /** A kind of money saga. */
 export type MoneySagaKind = keyof typeof SAGA_TABLES;
 
+/** The saga row as the fence reads it, under its lock. */
+interface LockedSaga {
+  status: string;
+  compensating: boolean;
+  createdAt: Date;
+}
+
 /**
- * Posts one saga step's journal, keyed `<sagaId>:<step>` so a retry moves money once,
- * and records the step's timeline entry in the same transaction as the money.
+ * Locks a money saga's row (`SELECT … FOR UPDATE`). Every money step takes this lock first and
+ * the account locks after it, so one lock order holds everywhere: saga row, then accounts by id.
+ */
+export async function lockSaga(trx: Knex.Transaction, kind: MoneySagaKind, sagaId: string): Promise<LockedSaga> {
+  const row = (await trx(SAGA_TABLES[kind]).select('status', 'compensation_started_at', 'created_at').where({ id: sagaId }).forUpdate().first()) as
+    | { status: string; compensation_started_at: Date | null; created_at: Date }
+    | undefined;
+  if (!row) throw new Error(`${kind} ${sagaId} does not exist`);
+  return { status: row.status, compensating: row.compensation_started_at !== null, createdAt: row.created_at };
+}
+
+/**
+ * The fence: throws a non-retryable SagaNotLive unless the saga is in `expected` status and has
+ * not begun compensating. An attempt that Temporal gave up on finds the mark and moves nothing.
+ */
+export function assertLive(kind: MoneySagaKind, sagaId: string, saga: LockedSaga, expected: readonly string[] = ['processing']): void {
+  if (saga.compensating || !expected.includes(saga.status)) {
+    throw new DomainError(ErrorType.SagaNotLive, `${kind} ${sagaId} is ${saga.compensating ? 'compensating' : saga.status}; this step moves nothing`);
+  }
+}
+
+/** What posting one step needs besides its lines. */
+export type SagaStepOptions = Pick<JournalRequest, 'requireActive' | 'holds'> & { timeline: [string, StepStatus] };
+
+/**
+ * Forward money step: locks the saga row, checks that the saga is live, then posts the step's
+ * journal, keyed `<sagaId>:<step>` so a retry moves money once, with its timeline entry, all in
+ * one transaction.
  */
 export function postSagaStep(
   db: Knex,
+  kind: MoneySagaKind,
   sagaId: string,
   step: string,
   lines: PostingLine[],
-  options: Pick<JournalRequest, 'requireActive' | 'holds'> & { timeline: [string, StepStatus] },
+  options: SagaStepOptions,
 ): Promise<PostedJournal> {
   return inTransaction(db, async (trx) => {
-    const posted = await postJournal(
-      db,
-      { key: `${sagaId}:${step}`, type: step, referenceId: sagaId, lines, requireActive: options.requireActive ?? [], holds: options.holds ?? [] },
-      trx,
-    );
-    await recordStep(trx, sagaId, ...options.timeline);
-    return posted;
+    assertLive(kind, sagaId, await lockSaga(trx, kind, sagaId));
+    return postStep(db, trx, sagaId, step, lines, options);
   });
+}
+
+/**
+ * Compensating step: locks the saga row and marks it compensating (if nothing did yet), then
+ * posts the reversing journal only when the forward step it undoes committed. A compensation
+ * registered for a step that never committed moves nothing and records nothing (null). A saga
+ * that already succeeded is never compensated (null as well).
+ */
+export function compensateSagaStep(
+  db: Knex,
+  kind: MoneySagaKind,
+  sagaId: string,
+  compensation: { step: string; undoes: string },
+  lines: PostingLine[],
+  options: SagaStepOptions,
+): Promise<PostedJournal | null> {
+  return inTransaction(db, async (trx) => {
+    const saga = await lockSaga(trx, kind, sagaId);
+    if (saga.status === 'succeeded') return null;
+    if (!saga.compensating) await markCompensating(trx, kind, sagaId);
+    const undone = await trx('journals').select('id').where({ journal_key: `${sagaId}:${compensation.undoes}` }).first();
+    if (!undone) return null;
+    return postStep(db, trx, sagaId, compensation.step, lines, options);
+  });
+}
+
+/**
+ * The first act of the compensating path: marks the saga under its row lock, so no forward step
+ * moves money after this commits. Answers `succeeded: true` (and marks nothing) when a late
+ * write_ledger already made the saga final: then it ends succeeded with no compensation.
+ */
+export async function beginCompensation(db: Knex, kind: MoneySagaKind, sagaId: string): Promise<{ succeeded: boolean }> {
+  return inTransaction(db, async (trx) => {
+    const saga = await lockSaga(trx, kind, sagaId);
+    if (saga.status === 'succeeded') return { succeeded: true };
+    if (!saga.compensating) await markCompensating(trx, kind, sagaId);
+    return { succeeded: false };
+  });
+}
+
+async function markCompensating(trx: Knex.Transaction, kind: MoneySagaKind, sagaId: string): Promise<void> {
+  const now = new Date();
+  await trx(SAGA_TABLES[kind]).where({ id: sagaId }).update({ compensation_started_at: now, updated_at: now });
+}
+
+async function postStep(db: Knex, trx: Knex.Transaction, sagaId: string, step: string, lines: PostingLine[], options: SagaStepOptions): Promise<PostedJournal> {
+  const posted = await postJournal(
+    db,
+    { key: `${sagaId}:${step}`, type: step, referenceId: sagaId, lines, requireActive: options.requireActive ?? [], holds: options.holds ?? [] },
+    trx,
+  );
+  await recordStep(trx, sagaId, ...options.timeline);
+  return posted;
 }
 
 /**
@@ -44,16 +127,20 @@ export async function failMoneySaga(
 ): Promise<void> {
   const table = SAGA_TABLES[kind];
   const finishedCreatedAt = await inTransaction(db, async (trx) => {
-    const current = (await trx(table).select('status', 'created_at').where({ id: input.sagaId }).forUpdate().first()) as
-      | { status: string; created_at: Date }
-      | undefined;
-    if (!current) throw new Error(`${kind} ${input.sagaId} does not exist`);
+    const current = await lockSaga(trx, kind, input.sagaId);
     if (current.status === 'succeeded') throw new Error(`${kind} ${input.sagaId} already succeeded; it cannot fail`);
+    const now = new Date();
     await trx(table)
       .where({ id: input.sagaId })
-      .update({ status: 'failed', failure_code: input.code, failure_message: input.message.slice(0, 255), updated_at: new Date() });
+      .update({
+        status: 'failed',
+        failure_code: input.code,
+        failure_message: input.message.slice(0, 255),
+        updated_at: now,
+        ...(current.compensating ? {} : { compensation_started_at: now }),
+      });
     await recordStep(trx, input.sagaId, input.step, 'failed');
-    return current.status === 'failed' ? null : current.created_at;
+    return current.status === 'failed' ? null : current.createdAt;
   });
   if (finishedCreatedAt) recordSagaFinished(kind, 'failed', finishedCreatedAt);
 }

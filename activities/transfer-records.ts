@@ -67,6 +67,7 @@ export async function insertPendingTransfer(db: Knex | Knex.Transaction, transfe
     failure_message: null,
     fault_step: transfer.faultStep,
     workflow_id: transferWorkflowId(transfer.id),
+    compensation_started_at: null,
     created_at: now,
     updated_at: now,
   });

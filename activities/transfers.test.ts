@@ -74,6 +74,13 @@ async function newTransfer(options: { senderBalance?: number; amount?: number; f
   return { transferId, sender, recipient, amount, senderBalance };
 }
 
+/** Like newTransfer, with the validate step already passed (status processing, no timeline entry): what the money steps expect. */
+async function validatedTransfer(options: Parameters<typeof newTransfer>[0] = {}) {
+  const created = await newTransfer(options);
+  await db('transfers').where({ id: created.transferId }).update({ status: 'processing' });
+  return created;
+}
+
 function activities(transferDailyLimit = GENEROUS_DAILY_LIMIT) {
   return { ...createTransferSagaActivities({ db, transferDailyLimit }), ...createNotificationActivities({ db }) };
 }
@@ -226,12 +233,12 @@ describe('transfer saga activities', () => {
       expect((await transferRow(transferId)).status).toBe('processing');
     });
 
-    it('when the transfer already failed, then validate refuses to revive it (a retryable error, not a refusal)', async () => {
+    it('when the transfer already failed, then validate refuses to revive it (SagaNotLive: the fence)', async () => {
       const sender = await userWithWallet(db, { balance: 50_000 });
       const recipient = await userWithWallet(db);
       const transferId = await insertTransfer(db, { sender, recipient, amount: 100, status: 'failed' });
 
-      await expect(run(activities().validateTransfer, { transferId })).rejects.toThrow(/only a pending transfer can be validated/);
+      await expectRefusal(run(activities().validateTransfer, { transferId }), ErrorType.SagaNotLive);
 
       expect((await transferRow(transferId)).status).toBe('failed');
     });
@@ -239,7 +246,7 @@ describe('transfer saga activities', () => {
 
   describe('money moves once', () => {
     it('when debitSender runs twice, then the sender is debited once, into clearing', async () => {
-      const { transferId, sender, amount, senderBalance } = await newTransfer();
+      const { transferId, sender, amount, senderBalance } = await validatedTransfer();
 
       const first = await run(activities().debitSender, { transferId });
       const second = await run(activities().debitSender, { transferId });
@@ -254,7 +261,7 @@ describe('transfer saga activities', () => {
     });
 
     it('when creditRecipient runs twice, then the recipient gets the whole amount once, held until write_ledger', async () => {
-      const { transferId, sender, recipient, amount } = await newTransfer();
+      const { transferId, sender, recipient, amount } = await validatedTransfer();
       await run(activities().debitSender, { transferId });
 
       const first = await run(activities().creditRecipient, { transferId });
@@ -270,7 +277,7 @@ describe('transfer saga activities', () => {
     });
 
     it('when creditRecipient runs before debitSender, then it fails and moves nothing', async () => {
-      const { transferId, recipient } = await newTransfer();
+      const { transferId, recipient } = await validatedTransfer();
 
       await expect(run(activities().creditRecipient, { transferId })).rejects.toThrow(/credit_recipient before debit_sender/);
 
@@ -279,7 +286,7 @@ describe('transfer saga activities', () => {
     });
 
     it('when reverseRecipientCredit runs twice, then the credit and its hold go back once', async () => {
-      const { transferId, sender, recipient, amount } = await newTransfer();
+      const { transferId, sender, recipient, amount } = await validatedTransfer();
       await run(activities().debitSender, { transferId });
       await run(activities().creditRecipient, { transferId });
 
@@ -296,7 +303,7 @@ describe('transfer saga activities', () => {
     });
 
     it('when refundSender runs twice, then the sender gets the amount back once, as a reversal', async () => {
-      const { transferId, sender, senderBalance } = await newTransfer();
+      const { transferId, sender, senderBalance } = await validatedTransfer();
       await run(activities().debitSender, { transferId });
 
       const first = await run(activities().refundSender, { transferId });
@@ -317,7 +324,7 @@ describe('transfer saga activities', () => {
 
   describe('frozen wallets', () => {
     it('when the sender wallet is frozen, then debitSender refuses with WalletFrozen and changes nothing', async () => {
-      const { transferId, sender, senderBalance } = await newTransfer();
+      const { transferId, sender, senderBalance } = await validatedTransfer();
       await freeze(sender.wallet.id);
 
       await expectRefusal(run(activities().debitSender, { transferId }), ErrorType.WalletFrozen);
@@ -329,7 +336,7 @@ describe('transfer saga activities', () => {
     });
 
     it('when the recipient wallet is frozen, then creditRecipient refuses with WalletFrozen and the money stays in clearing', async () => {
-      const { transferId, recipient, amount } = await newTransfer();
+      const { transferId, recipient, amount } = await validatedTransfer();
       await run(activities().debitSender, { transferId });
       await freeze(recipient.wallet.id);
 
@@ -342,7 +349,7 @@ describe('transfer saga activities', () => {
     });
 
     it('when the sender wallet was frozen after the debit, then refundSender still gives the money back', async () => {
-      const { transferId, sender, senderBalance } = await newTransfer();
+      const { transferId, sender, senderBalance } = await validatedTransfer();
       await run(activities().debitSender, { transferId });
       await freeze(sender.wallet.id);
 
@@ -354,7 +361,7 @@ describe('transfer saga activities', () => {
     });
 
     it('when the recipient wallet was frozen after the credit, then reverseRecipientCredit still takes the credit back', async () => {
-      const { transferId, sender, recipient } = await newTransfer();
+      const { transferId, sender, recipient } = await validatedTransfer();
       await run(activities().debitSender, { transferId });
       await run(activities().creditRecipient, { transferId });
       await freeze(recipient.wallet.id);

@@ -10,7 +10,7 @@ import { inTransaction, releaseHold, type PostingLine } from './ledger';
 import { recordStep } from './payment-records';
 import { loadTransferRecord, type TransferRecord } from './transfer-records';
 import { recordSagaFinished } from './saga-metrics';
-import { failMoneySaga, postSagaStep } from './saga-steps';
+import { assertLive, beginCompensation, compensateSagaStep, failMoneySaga, lockSaga, postSagaStep, type SagaStepOptions } from './saga-steps';
 
 /** What the transfer saga's activities need. */
 export interface TransferActivityDependencies {
@@ -34,10 +34,14 @@ function injectFault(transfer: TransferRecord, step: string): void {
  * same transaction as the money it moves.
  */
 export function createTransferSagaActivities({ db, transferDailyLimit }: TransferActivityDependencies) {
-  /** Posts one step's journal and records the step, atomically. */
-  /** Posts one step's journal and records the step, atomically. */
-  function moveMoney(transfer: TransferRecord, step: string, lines: PostingLine[], options: Parameters<typeof postSagaStep>[4]) {
-    return postSagaStep(db, transfer.id, step, lines, options);
+  /** Posts one forward step's journal and records the step, atomically, while the transfer is live. */
+  function moveMoney(transfer: TransferRecord, step: string, lines: PostingLine[], options: SagaStepOptions) {
+    return postSagaStep(db, 'transfer', transfer.id, step, lines, options);
+  }
+
+  /** Posts a compensation's journal when the step it undoes committed; null when there is nothing to undo. */
+  function undoStep(transfer: TransferRecord, step: string, undoes: string, lines: PostingLine[], options: SagaStepOptions) {
+    return compensateSagaStep(db, 'transfer', transfer.id, { step, undoes }, lines, options);
   }
 
   /** The sender's transfers in the transfer's currency over the 24 hours before it, this one excluded. */
@@ -63,11 +67,11 @@ export function createTransferSagaActivities({ db, transferDailyLimit }: Transfe
       const transfer = await loadTransferRecord(db, transferId);
       injectFault(transfer, 'validate');
       await inTransaction(db, async (trx) => {
+        const saga = await lockSaga(trx, 'transfer', transferId);
+        assertLive('transfer', transferId, saga, ['pending', 'processing']);
+        if (saga.status === 'processing') return;
         const source = await trx('accounts').select('status', 'balance', 'held').where({ id: transfer.fromWalletId }).forUpdate().first();
         const target = await trx('accounts').select('status').where({ id: transfer.toWalletId }).first();
-        const current = await trx('transfers').select('status').where({ id: transferId }).first();
-        if (current?.status === 'processing') return;
-        if (current?.status !== 'pending') throw new Error(`transfer ${transferId} is ${current?.status ?? 'missing'}; only a pending transfer can be validated`);
         if (!source || !target) throw new DomainError(ErrorType.AccountNotFound, `a wallet of transfer ${transferId} is missing`);
         if (source.status === 'frozen' || target.status === 'frozen') throw new DomainError(ErrorType.WalletFrozen, 'a wallet of this transfer is frozen');
         if (toSafeInteger(source.balance, 'balance') - toSafeInteger(source.held, 'held') < transfer.amount) {
@@ -129,9 +133,9 @@ export function createTransferSagaActivities({ db, transferDailyLimit }: Transfe
       const transfer = await loadTransferRecord(db, transferId);
       injectFault(transfer, 'write_ledger');
       const finished = await inTransaction(db, async (trx) => {
-        const current = await loadTransferRecord(trx, transferId, { forUpdate: true });
-        if (current.status === 'succeeded') return false;
-        if (current.status !== 'processing') throw new Error(`transfer ${transferId} is ${current.status}; only a processing transfer can succeed`);
+        const saga = await lockSaga(trx, 'transfer', transferId);
+        if (saga.status === 'succeeded') return false;
+        assertLive('transfer', transferId, saga);
         const now = new Date();
         await releaseHold(trx, transfer.toWalletId, transfer.amount);
         await trx('transfers').where({ id: transferId }).update({ status: 'succeeded', updated_at: now });
@@ -151,36 +155,44 @@ export function createTransferSagaActivities({ db, transferDailyLimit }: Transfe
     }),
 
     /** Compensation of credit_recipient: recipient → clearing, with its hold. Retried until it succeeds; works on a frozen wallet too. */
-    reverseRecipientCredit: async ({ transferId }: { transferId: string }): Promise<{ journalId: string }> => {
+    reverseRecipientCredit: async ({ transferId }: { transferId: string }): Promise<{ journalId: string | null }> => {
       const transfer = await loadTransferRecord(db, transferId);
-      const posted = await moveMoney(
+      const posted = await undoStep(
         transfer,
         'reverse_recipient_credit',
+        'credit_recipient',
         [
           { accountId: transfer.toWalletId, amount: -transfer.amount, type: 'reversal' },
           { accountId: systemAccountId('clearing', transfer.currency), amount: transfer.amount, type: 'reversal' },
         ],
         { holds: [{ accountId: transfer.toWalletId, amount: -transfer.amount }], timeline: ['credit_recipient', 'compensated'] },
       );
-      log.info('recipient credit reversed', { transferId, journalId: posted.journalId, replayed: posted.replayed });
-      return { journalId: posted.journalId };
+      log.info('recipient credit reversed', { transferId, journalId: posted?.journalId ?? null, replayed: posted?.replayed ?? false });
+      return { journalId: posted?.journalId ?? null };
     },
 
     /** Compensation of debit_sender: clearing → sender. Retried until it succeeds; a frozen wallet still gets its money back. */
-    refundSender: async ({ transferId }: { transferId: string }): Promise<{ journalId: string }> => {
+    refundSender: async ({ transferId }: { transferId: string }): Promise<{ journalId: string | null }> => {
       const transfer = await loadTransferRecord(db, transferId);
-      const posted = await moveMoney(
+      const posted = await undoStep(
         transfer,
         'refund_sender',
+        'debit_sender',
         [
           { accountId: systemAccountId('clearing', transfer.currency), amount: -transfer.amount, type: 'reversal' },
           { accountId: transfer.fromWalletId, amount: transfer.amount, type: 'reversal' },
         ],
         { timeline: ['debit_sender', 'compensated'] },
       );
-      log.info('sender refunded', { transferId, journalId: posted.journalId, replayed: posted.replayed });
-      return { journalId: posted.journalId };
+      log.info('sender refunded', { transferId, journalId: posted?.journalId ?? null, replayed: posted?.replayed ?? false });
+      return { journalId: posted?.journalId ?? null };
     },
+
+    /**
+     * The first act of compensating: marks the transfer so no forward step moves money after it.
+     * `succeeded: true` when a late write_ledger already finished it: then nothing is compensated.
+     */
+    beginTransferCompensation: ({ transferId }: { transferId: string }): Promise<{ succeeded: boolean }> => beginCompensation(db, 'transfer', transferId),
 
     /** Ends a transfer `failed` with its failure code, and marks the step that failed. */
     failTransfer: ({ transferId, ...failure }: { transferId: string; step: string; code: string; message: string }): Promise<void> =>

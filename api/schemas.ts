@@ -107,6 +107,13 @@ export const reconciliationSchema = z
     walletsOutOfSync: z.number().int(),
     negativeUserWallets: z.number().int(),
     stuckSagas: z.number().int(),
+    clearingMismatch: z
+      .array(z.object({ currency: z.string(), clearingBalance: z.number().int(), sagasInFlight: z.number().int() }))
+      .describe('currencies whose clearing account differs from the money of their payments and transfers in flight'),
+    heldMismatch: z
+      .array(z.object({ walletId: z.string(), held: z.number().int(), unreleasedSagaCredits: z.number().int() }))
+      .describe('wallets whose held money differs from the unreleased credits of unfinished sagas (up to 10)'),
+    offendingSagas: z.array(z.string()).describe('payment and transfer ids whose money in clearing contradicts their state (up to 10)'),
     samples: z.object({
       unbalancedJournals: z.array(z.string()),
       walletsOutOfSync: z.array(z.string()),

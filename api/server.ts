@@ -14,7 +14,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 function main(): void {
   const config = loadConfig();
   const logger = createLogger(config.logLevel, 'api');
-  const db = createDatabase(config.databaseUrl, config.databasePoolMax);
+  const db = createDatabase(config.databaseUrl, config.databasePoolMax, config.databaseWaitLimits);
   const connection = Connection.lazy({ address: config.temporal.address });
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
   // Rate limits count in Redis when it is configured. No offline queue and short timeouts:

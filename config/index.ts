@@ -51,6 +51,8 @@ const environmentSchema = z
       .string({ message: 'is required (mysql://user:password@host:port/database)' })
       .regex(/^mysql:\/\//, 'must be a mysql:// URL'),
     DATABASE_POOL_MAX: integer(10, 1, 200),
+    DATABASE_LOCK_WAIT_TIMEOUT_S: integer(2, 1, 5),
+    DATABASE_ACQUIRE_TIMEOUT_MS: integer(2_000, 100, 3_000),
     TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
     TASK_QUEUE_PAYMENTS: z.string().min(1).default('payments'),
@@ -73,6 +75,9 @@ const environmentSchema = z
     PAYMENT_SYNC_WAIT_MS: integer(10_000, 0, 60_000),
     PAYMENT_DAILY_LIMIT: integer(1_000_000, 1, Number.MAX_SAFE_INTEGER),
     STUCK_AFTER_MS: integer(300_000, 1_000, 7 * 86_400_000),
+    SAGA_RECOVERY_INTERVAL_MS: integer(20_000, 1_000, 60_000),
+    SAGA_RECOVERY_MIN_AGE_MS: integer(15_000, 0, 300_000),
+    SAGA_START_EXPIRES_AFTER_MS: integer(600_000, 1_000, 7 * 86_400_000),
     SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').default('smtp://127.0.0.1:1025'),
     MAIL_FROM: z.string().min(3).max(200).regex(/^[^\r\n]+$/, 'must be one line').default('SagaPay <notifications@sagapay.localhost>'),
     WEBHOOK_ALLOW_PRIVATE: booleanFlag(false),
@@ -97,6 +102,9 @@ const environmentSchema = z
     if (env.NODE_ENV === 'production' && env.JWT_SECRET === DEVELOPMENT_JWT_SECRET) {
       context.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'must be set to a secret of your own in production' });
     }
+    if (env.SAGA_START_EXPIRES_AFTER_MS <= env.SAGA_RECOVERY_MIN_AGE_MS) {
+      context.addIssue({ code: 'custom', path: ['SAGA_START_EXPIRES_AFTER_MS'], message: 'must be more than SAGA_RECOVERY_MIN_AGE_MS' });
+    }
     if (env.NODE_ENV === 'production' && env.SAGA_FAULTS === 'enabled') {
       context.addIssue({ code: 'custom', path: ['SAGA_FAULTS'], message: 'cannot be enabled in production' });
     }
@@ -109,6 +117,8 @@ export interface Config {
   nodeEnv: Environment['NODE_ENV'];
   databaseUrl: string;
   databasePoolMax: number;
+  /** Bounds on every database wait (lock waits, taking a pooled connection), inside an activity attempt. */
+  databaseWaitLimits: { lockWaitTimeoutS: number; acquireTimeoutMs: number };
   temporal: { address: string; namespace: string; paymentsTaskQueue: string; notificationsTaskQueue: string };
   http: { host: string; port: number; trustProxy: boolean };
   jwt: { secret: string; issuer: string; audience: string; ttlSeconds: number };
@@ -117,6 +127,11 @@ export interface Config {
   /** Most a payer may pay in one currency over the last 24 hours (minor units). */
   paymentDailyLimit: number;
   stuckAfterMs: number;
+  /**
+   * The recovery of sagas whose row was committed but whose workflow never started: every
+   * `intervalMs`, rows older than `minAgeMs` are started, or failed `expired` past `expireAfterMs`.
+   */
+  sagaRecovery: { intervalMs: number; minAgeMs: number; expireAfterMs: number };
   smtpUrl: string;
   /** The From of every e-mail, e.g. `SagaPay <notifications@example.com>`. */
   mailFrom: string;
@@ -158,6 +173,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     nodeEnv: env.NODE_ENV,
     databaseUrl: env.DATABASE_URL,
     databasePoolMax: env.DATABASE_POOL_MAX,
+    databaseWaitLimits: { lockWaitTimeoutS: env.DATABASE_LOCK_WAIT_TIMEOUT_S, acquireTimeoutMs: env.DATABASE_ACQUIRE_TIMEOUT_MS },
     temporal: {
       address: env.TEMPORAL_ADDRESS,
       namespace: env.TEMPORAL_NAMESPACE,
@@ -176,6 +192,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     paymentSyncWaitMs: env.PAYMENT_SYNC_WAIT_MS,
     paymentDailyLimit: env.PAYMENT_DAILY_LIMIT,
     stuckAfterMs: env.STUCK_AFTER_MS,
+    sagaRecovery: {
+      intervalMs: env.SAGA_RECOVERY_INTERVAL_MS,
+      minAgeMs: env.SAGA_RECOVERY_MIN_AGE_MS,
+      expireAfterMs: env.SAGA_START_EXPIRES_AFTER_MS,
+    },
     smtpUrl: env.SMTP_URL,
     mailFrom: env.MAIL_FROM,
     webhookAllowPrivate: env.WEBHOOK_ALLOW_PRIVATE,

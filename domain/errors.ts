@@ -11,6 +11,8 @@ export const ErrorType = {
   CurrencyMismatch: 'CurrencyMismatch',
   UnbalancedJournal: 'UnbalancedJournal',
   InjectedFault: 'InjectedFault',
+  /** A forward step found its saga final or compensating (the fence): it moved nothing, and retrying cannot change that. */
+  SagaNotLive: 'SagaNotLive',
   /** The SMTP server refused the message or its recipient for good (a 5xx answer): retrying cannot help. */
   EmailRejected: 'EmailRejected',
   /** A webhook event whose merchant no longer has an endpoint: nothing to deliver to. */
@@ -29,6 +31,7 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorTypeName[] = [
   ErrorType.CurrencyMismatch,
   ErrorType.UnbalancedJournal,
   ErrorType.InjectedFault,
+  ErrorType.SagaNotLive,
 ];
 
 /** A domain rule was broken; `type` is one of ErrorType. Thrown by the ledger outside Temporal too. */

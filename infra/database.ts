@@ -2,8 +2,22 @@ import knex, { type Knex } from 'knex';
 import './tables';
 import { migrationSource } from '../migrations';
 
-/** Opens a knex pool on a MySQL-compatible server; every session works in UTC. */
-export function createDatabase(databaseUrl: string, poolMax = 10): Knex {
+/**
+ * How long one database wait may last. Saga activities have a 10 s start-to-close timeout, and
+ * mysql2 cannot cancel a running statement, so every wait is bounded well inside it: a lock wait
+ * ends after `lockWaitTimeoutS`, and taking a connection from the pool after `acquireTimeoutMs`.
+ */
+export interface DatabaseWaitLimits {
+  lockWaitTimeoutS: number;
+  acquireTimeoutMs: number;
+}
+
+/** The limits used unless a composition root passes its configuration's. */
+export const DEFAULT_WAIT_LIMITS: DatabaseWaitLimits = { lockWaitTimeoutS: 2, acquireTimeoutMs: 2_000 };
+
+/** Opens a knex pool on a MySQL-compatible server; every session works in UTC with bounded lock waits. */
+export function createDatabase(databaseUrl: string, poolMax = 10, limits: DatabaseWaitLimits = DEFAULT_WAIT_LIMITS): Knex {
+  if (!Number.isSafeInteger(limits.lockWaitTimeoutS) || limits.lockWaitTimeoutS < 1) throw new RangeError('lockWaitTimeoutS must be a whole number of seconds ≥ 1');
   const url = new URL(databaseUrl);
   return knex({
     client: 'mysql2',
@@ -22,10 +36,10 @@ export function createDatabase(databaseUrl: string, poolMax = 10): Knex {
       min: 0,
       max: poolMax,
       afterCreate: (connection: { query: (sql: string, done: (error: Error | null) => void) => void }, done: (error: Error | null, connection: unknown) => void) => {
-        connection.query("SET time_zone = '+00:00'", (error) => done(error, connection));
+        connection.query(`SET time_zone = '+00:00', SESSION innodb_lock_wait_timeout = ${limits.lockWaitTimeoutS}`, (error) => done(error, connection));
       },
     },
-    acquireConnectionTimeout: 10_000,
+    acquireConnectionTimeout: limits.acquireTimeoutMs,
   });
 }
 

@@ -123,6 +123,8 @@ export interface PaymentRow {
   failure_message: string | null;
   fault_step: string | null;
   workflow_id: string;
+  /** Set when the saga began compensating; forward money steps refuse to run after it. */
+  compensation_started_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -142,6 +144,8 @@ export interface TransferRow {
   failure_message: string | null;
   fault_step: string | null;
   workflow_id: string;
+  /** Set when the saga began compensating; forward money steps refuse to run after it. */
+  compensation_started_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }

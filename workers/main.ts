@@ -36,7 +36,7 @@ export async function runWorkerProcess(
   const logger = createLogger(config.logLevel, `${name}-worker`);
   const metricsPort = metricsPortOf(name, config);
   installWorkerRuntime(logger, { host: config.workerMetrics.host, port: metricsPort });
-  const db = createDatabase(config.databaseUrl, config.databasePoolMax);
+  const db = createDatabase(config.databaseUrl, config.databasePoolMax, config.databaseWaitLimits);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   try {
     const dependencies: WorkerDependencies = {

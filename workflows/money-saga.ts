@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -45,11 +46,24 @@ export function notificationsOn(taskQueue: string) {
   });
 }
 
-/** One forward money step, and the compensation that undoes it once it has completed. */
+/**
+ * The patch that fences money sagas: a compensation is registered before its step runs (it moves
+ * nothing when the step never committed), and the compensating path begins by marking the saga
+ * so a late forward attempt moves nothing. Histories recorded before it replay the old path.
+ */
+export const FENCED_COMPENSATIONS_PATCH = 'fenced-compensations';
+
+/** A compensation: answers the journal it posted, or null when the step it undoes never committed. */
+export interface Compensation {
+  name: string;
+  run: () => Promise<{ journalId: string | null }>;
+}
+
+/** One forward money step, and the compensation that undoes it if it committed. */
 export interface MoneyStep {
   name: string;
   run: () => Promise<unknown>;
-  compensation?: { name: string; run: () => Promise<unknown> };
+  compensation?: Compensation;
 }
 
 /** A money saga as data: the workflow says what its steps are, `runMoneySaga` says how a saga runs. */
@@ -62,6 +76,11 @@ export interface MoneySagaPlan {
   steps: MoneyStep[];
   /** The name of the step that ends a failed saga in the timeline (after the compensations). */
   failStepName: string;
+  /**
+   * Marks the saga compensating under its row lock, so no forward step moves money after it;
+   * `succeeded: true` when a late final step already made the saga succeed.
+   */
+  beginCompensation: () => Promise<{ succeeded: boolean }>;
   /** Ends the saga failed, naming the step that failed and why. */
   fail: (step: string, failure: { code: string; message: string }) => Promise<unknown>;
   /** Tells the people involved; its failure never moves money back. */
@@ -94,27 +113,40 @@ export async function runMoneySaga(plan: MoneySagaPlan): Promise<MoneySagaOutcom
     return cause instanceof ApplicationFailure ? plan.failureOf(cause.type ?? undefined, cause.message) : plan.failureOf(undefined, '');
   };
 
-  const compensations: Array<{ name: string; run: () => Promise<unknown> }> = [];
+  const fenced = patched(FENCED_COMPENSATIONS_PATCH);
+  const compensations: Compensation[] = [];
+  const compensated: string[] = [];
   let failure: MoneySagaOutcome['failure'] = null;
   try {
     for (const forwardStep of plan.steps) {
       step = forwardStep.name;
+      // Fenced: registered first, because an attempt given up on may still commit until the saga is marked.
+      if (fenced && forwardStep.compensation) compensations.unshift(forwardStep.compensation);
       await forwardStep.run();
-      if (forwardStep.compensation) compensations.unshift(forwardStep.compensation);
+      if (!fenced && forwardStep.compensation) compensations.unshift(forwardStep.compensation);
     }
   } catch (error) {
     const failed = describe(error);
-    failure = failed;
     const failedStep = step;
     log.warn(`${plan.kind} step failed; compensating`, { id: plan.id, step: failedStep, code: failed.code, compensations: compensations.map((c) => c.name) });
-    await CancellationScope.nonCancellable(async () => {
+    failure = await CancellationScope.nonCancellable(async () => {
+      if (fenced) {
+        step = 'begin_compensation';
+        const { succeeded } = await plan.beginCompensation();
+        if (succeeded) {
+          log.warn(`${plan.kind} had already succeeded when compensation began; nothing to compensate`, { id: plan.id, step: failedStep });
+          return null;
+        }
+      }
       upsertSearchAttributes([{ key: SagaStatusKey, value: 'compensating' }]);
       for (const { name, run } of compensations) {
         step = name;
-        await run();
+        const { journalId } = await run();
+        if (!fenced || journalId !== null) compensated.push(name);
       }
       step = plan.failStepName;
       await plan.fail(failedStep, failed);
+      return failed;
     });
   }
   const status = failure ? 'failed' : 'succeeded';
@@ -130,5 +162,5 @@ export async function runMoneySaga(plan: MoneySagaPlan): Promise<MoneySagaOutcom
     await plan.notifyFailed();
   }
   step = 'completed';
-  return { status, failure, compensated: failure ? compensations.map((c) => c.name) : [], notified };
+  return { status, failure, compensated: failure ? compensated : [], notified };
 }

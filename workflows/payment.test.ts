@@ -17,7 +17,7 @@ import { SagaStatusKey } from './search-attributes';
  */
 type PaymentSagaActivities = Pick<
   PaymentActivities,
-  'validatePayment' | 'debitPayer' | 'creditMerchant' | 'writeLedger' | 'reverseMerchantCredit' | 'refundPayer' | 'failPayment' | 'recordPaymentStep'
+  'validatePayment' | 'debitPayer' | 'creditMerchant' | 'writeLedger' | 'reverseMerchantCredit' | 'refundPayer' | 'failPayment' | 'recordPaymentStep' | 'beginPaymentCompensation'
 > &
   Pick<NotificationActivities, 'notifyPayment'>;
 
@@ -42,18 +42,25 @@ function stubActivities(recorder: Recorder, overrides: Partial<PaymentSagaActivi
     recorder.calls.push(call);
     recorder.paymentIds.add(paymentId);
   };
+  // Like the real compensations, a stub compensation moves nothing (journalId null) when its step never committed.
+  const forwardCommitted = new Set<string>();
+  const committed = <T,>(step: string, result: Promise<T>): Promise<T> => result.then((value) => (forwardCommitted.add(step), value));
   return {
+    beginPaymentCompensation: (input) => {
+      seen('beginPaymentCompensation', input.paymentId);
+      return overrides.beginPaymentCompensation?.(input) ?? Promise.resolve({ succeeded: false });
+    },
     validatePayment: (input) => {
       seen('validatePayment', input.paymentId);
       return overrides.validatePayment?.(input) ?? Promise.resolve();
     },
     debitPayer: (input) => {
       seen('debitPayer', input.paymentId);
-      return overrides.debitPayer?.(input) ?? Promise.resolve({ journalId: 'jnl_debit' });
+      return committed('debitPayer', overrides.debitPayer?.(input) ?? Promise.resolve({ journalId: 'jnl_debit' }));
     },
     creditMerchant: (input) => {
       seen('creditMerchant', input.paymentId);
-      return overrides.creditMerchant?.(input) ?? Promise.resolve({ journalId: 'jnl_credit' });
+      return committed('creditMerchant', overrides.creditMerchant?.(input) ?? Promise.resolve({ journalId: 'jnl_credit' }));
     },
     writeLedger: (input) => {
       seen('writeLedger', input.paymentId);
@@ -61,11 +68,11 @@ function stubActivities(recorder: Recorder, overrides: Partial<PaymentSagaActivi
     },
     reverseMerchantCredit: (input) => {
       seen('reverseMerchantCredit', input.paymentId);
-      return overrides.reverseMerchantCredit?.(input) ?? Promise.resolve({ journalId: 'jnl_reverse' });
+      return overrides.reverseMerchantCredit?.(input) ?? Promise.resolve({ journalId: forwardCommitted.has('creditMerchant') ? 'jnl_reverse' : null });
     },
     refundPayer: (input) => {
       seen('refundPayer', input.paymentId);
-      return overrides.refundPayer?.(input) ?? Promise.resolve({ journalId: 'jnl_refund' });
+      return overrides.refundPayer?.(input) ?? Promise.resolve({ journalId: forwardCommitted.has('debitPayer') ? 'jnl_refund' : null });
     },
     failPayment: (input) => {
       seen('failPayment', input.paymentId);
@@ -177,7 +184,7 @@ describe('payment workflow', () => {
 
     const run = await runPayment(paymentId, activities);
 
-    expect(recorder.calls).toEqual(['validatePayment', 'failPayment', 'notifyPayment']);
+    expect(recorder.calls).toEqual(['validatePayment', 'beginPaymentCompensation', 'failPayment', 'notifyPayment']);
     expect(recorder.failPayments).toEqual([{ paymentId, step: 'validate', code: 'insufficient_funds', message: 'the payer has insufficient funds' }]);
     expect(run.outcome).toEqual({
       status: 'failed',
@@ -202,7 +209,7 @@ describe('payment workflow', () => {
       activity: 'debitPayer',
       type: ErrorType.WalletFrozen,
       code: 'wallet_frozen',
-      calls: ['validatePayment', 'debitPayer', 'failPayment', 'notifyPayment'],
+      calls: ['validatePayment', 'debitPayer', 'beginPaymentCompensation', 'refundPayer', 'failPayment', 'notifyPayment'],
       compensated: [],
     },
     {
@@ -210,7 +217,7 @@ describe('payment workflow', () => {
       activity: 'creditMerchant',
       type: ErrorType.WalletFrozen,
       code: 'wallet_frozen',
-      calls: ['validatePayment', 'debitPayer', 'creditMerchant', 'refundPayer', 'failPayment', 'notifyPayment'],
+      calls: ['validatePayment', 'debitPayer', 'creditMerchant', 'beginPaymentCompensation', 'reverseMerchantCredit', 'refundPayer', 'failPayment', 'notifyPayment'],
       compensated: ['refund_payer'],
     },
     {
@@ -218,13 +225,23 @@ describe('payment workflow', () => {
       activity: 'writeLedger',
       type: ErrorType.InjectedFault,
       code: 'injected_fault',
-      calls: ['validatePayment', 'debitPayer', 'creditMerchant', 'writeLedger', 'reverseMerchantCredit', 'refundPayer', 'failPayment', 'notifyPayment'],
+      calls: [
+        'validatePayment',
+        'debitPayer',
+        'creditMerchant',
+        'writeLedger',
+        'beginPaymentCompensation',
+        'reverseMerchantCredit',
+        'refundPayer',
+        'failPayment',
+        'notifyPayment',
+      ],
       compensated: ['reverse_merchant_credit', 'refund_payer'],
     },
   ];
 
   it.each(failuresForGood)(
-    'when $step fails for good ($type), then the completed steps are compensated in reverse: $compensated',
+    'when $step fails for good ($type), then the saga is marked and the committed steps are compensated in reverse: $compensated',
     async ({ step, activity, type, code, calls, compensated }) => {
       const recorder = newRecorder();
       const paymentId = newId('pay');
@@ -256,6 +273,7 @@ describe('payment workflow', () => {
       'debitPayer',
       'creditMerchant',
       'writeLedger',
+      'beginPaymentCompensation',
       'reverseMerchantCredit',
       'reverseMerchantCredit',
       'reverseMerchantCredit',
@@ -293,6 +311,8 @@ describe('payment workflow', () => {
       'validatePayment',
       'debitPayer',
       ...Array<string>(5).fill('creditMerchant'),
+      'beginPaymentCompensation',
+      'reverseMerchantCredit',
       'refundPayer',
       'failPayment',
       'notifyPayment',
@@ -346,5 +366,20 @@ describe('payment workflow', () => {
     expect(run.outcome.compensated).toEqual(['refund_payer']);
     expect(run.currentStep).toBe('completed');
     expect(run.sagaStatus).toBe('failed');
+  });
+  it('when the mark finds the payment already succeeded (a late write_ledger won), then it ends succeeded and nothing is compensated', async () => {
+    const recorder = newRecorder();
+    const paymentId = newId('pay');
+    const activities = stubActivities(recorder, {
+      writeLedger: () => Promise.reject(ApplicationFailure.create({ type: 'Timeout', message: 'gave up waiting', nonRetryable: true })),
+      beginPaymentCompensation: () => Promise.resolve({ succeeded: true }),
+    });
+
+    const run = await runPayment(paymentId, activities);
+
+    expect(recorder.calls.slice(-3)).toEqual(['writeLedger', 'beginPaymentCompensation', 'notifyPayment']);
+    expect(recorder.calls).not.toContain('failPayment');
+    expect(run.outcome).toEqual({ status: 'succeeded', failure: null, compensated: [], notified: true });
+    expect(run.sagaStatus).toBe('succeeded');
   });
 });

@@ -28,6 +28,7 @@ export function paymentWorkflow(input: PaymentInput): Promise<PaymentOutcome> {
       { name: 'write_ledger', run: () => forward.writeLedger({ paymentId }) },
     ],
     failStepName: 'fail_payment',
+    beginCompensation: () => compensation.beginPaymentCompensation({ paymentId }),
     fail: (step, failure) => compensation.failPayment({ paymentId, step, ...failure }),
     notify: () => notifications.notifyPayment({ paymentId }),
     notifyFailed: () => compensation.recordPaymentStep({ paymentId, step: 'notify', status: 'failed' }),

@@ -25,6 +25,7 @@ type TransferSagaActivities = Pick<
   | 'refundSender'
   | 'failTransfer'
   | 'recordTransferStep'
+  | 'beginTransferCompensation'
 > &
   Pick<NotificationActivities, 'notifyTransfer'>;
 
@@ -49,18 +50,25 @@ function stubActivities(recorder: Recorder, overrides: Partial<TransferSagaActiv
     recorder.calls.push(call);
     recorder.transferIds.add(transferId);
   };
+  // Like the real compensations, a stub compensation moves nothing (journalId null) when its step never committed.
+  const forwardCommitted = new Set<string>();
+  const committed = <T,>(step: string, result: Promise<T>): Promise<T> => result.then((value) => (forwardCommitted.add(step), value));
   return {
+    beginTransferCompensation: (input) => {
+      seen('beginTransferCompensation', input.transferId);
+      return overrides.beginTransferCompensation?.(input) ?? Promise.resolve({ succeeded: false });
+    },
     validateTransfer: (input) => {
       seen('validateTransfer', input.transferId);
       return overrides.validateTransfer?.(input) ?? Promise.resolve();
     },
     debitSender: (input) => {
       seen('debitSender', input.transferId);
-      return overrides.debitSender?.(input) ?? Promise.resolve({ journalId: 'jnl_debit' });
+      return committed('debitSender', overrides.debitSender?.(input) ?? Promise.resolve({ journalId: 'jnl_debit' }));
     },
     creditRecipient: (input) => {
       seen('creditRecipient', input.transferId);
-      return overrides.creditRecipient?.(input) ?? Promise.resolve({ journalId: 'jnl_credit' });
+      return committed('creditRecipient', overrides.creditRecipient?.(input) ?? Promise.resolve({ journalId: 'jnl_credit' }));
     },
     writeTransferLedger: (input) => {
       seen('writeTransferLedger', input.transferId);
@@ -68,11 +76,11 @@ function stubActivities(recorder: Recorder, overrides: Partial<TransferSagaActiv
     },
     reverseRecipientCredit: (input) => {
       seen('reverseRecipientCredit', input.transferId);
-      return overrides.reverseRecipientCredit?.(input) ?? Promise.resolve({ journalId: 'jnl_reverse' });
+      return overrides.reverseRecipientCredit?.(input) ?? Promise.resolve({ journalId: forwardCommitted.has('creditRecipient') ? 'jnl_reverse' : null });
     },
     refundSender: (input) => {
       seen('refundSender', input.transferId);
-      return overrides.refundSender?.(input) ?? Promise.resolve({ journalId: 'jnl_refund' });
+      return overrides.refundSender?.(input) ?? Promise.resolve({ journalId: forwardCommitted.has('debitSender') ? 'jnl_refund' : null });
     },
     failTransfer: (input) => {
       seen('failTransfer', input.transferId);
@@ -186,7 +194,7 @@ describe('transfer workflow', () => {
 
     const run = await runTransfer(transferId, stubActivities(recorder, { validateTransfer: () => refusal(type, message) }));
 
-    expect(recorder.calls).toEqual(['validateTransfer', 'failTransfer', 'notifyTransfer']);
+    expect(recorder.calls).toEqual(['validateTransfer', 'beginTransferCompensation', 'failTransfer', 'notifyTransfer']);
     expect(recorder.failTransfers).toEqual([{ transferId, step: 'validate', code, message }]);
     expect(run.outcome).toEqual({ status: 'failed', failure: { code, message }, compensated: [], notified: true });
     expect(run.currentStep).toBe('completed');
@@ -206,7 +214,7 @@ describe('transfer workflow', () => {
       activity: 'debitSender',
       type: ErrorType.WalletFrozen,
       code: 'wallet_frozen',
-      calls: ['validateTransfer', 'debitSender', 'failTransfer', 'notifyTransfer'],
+      calls: ['validateTransfer', 'debitSender', 'beginTransferCompensation', 'refundSender', 'failTransfer', 'notifyTransfer'],
       compensated: [],
     },
     {
@@ -214,7 +222,16 @@ describe('transfer workflow', () => {
       activity: 'creditRecipient',
       type: ErrorType.WalletFrozen,
       code: 'wallet_frozen',
-      calls: ['validateTransfer', 'debitSender', 'creditRecipient', 'refundSender', 'failTransfer', 'notifyTransfer'],
+      calls: [
+        'validateTransfer',
+        'debitSender',
+        'creditRecipient',
+        'beginTransferCompensation',
+        'reverseRecipientCredit',
+        'refundSender',
+        'failTransfer',
+        'notifyTransfer',
+      ],
       compensated: ['refund_sender'],
     },
     {
@@ -227,6 +244,7 @@ describe('transfer workflow', () => {
         'debitSender',
         'creditRecipient',
         'writeTransferLedger',
+        'beginTransferCompensation',
         'reverseRecipientCredit',
         'refundSender',
         'failTransfer',
@@ -237,7 +255,7 @@ describe('transfer workflow', () => {
   ];
 
   it.each(failuresForGood)(
-    'when $step fails for good ($type), then the completed steps are compensated in reverse: $compensated',
+    'when $step fails for good ($type), then the saga is marked and the committed steps are compensated in reverse: $compensated',
     async ({ step, activity, type, code, calls, compensated }) => {
       const recorder = newRecorder();
       const transferId = newId('trf');
@@ -304,6 +322,8 @@ describe('transfer workflow', () => {
       'validateTransfer',
       'debitSender',
       ...Array<string>(5).fill('creditRecipient'),
+      'beginTransferCompensation',
+      'reverseRecipientCredit',
       'refundSender',
       'failTransfer',
       'notifyTransfer',
@@ -346,6 +366,8 @@ describe('transfer workflow', () => {
       'validateTransfer',
       'debitSender',
       'creditRecipient',
+      'beginTransferCompensation',
+      'reverseRecipientCredit',
       'refundSender',
       'failTransfer',
       'notifyTransfer',
@@ -387,5 +409,20 @@ describe('transfer workflow', () => {
     expect(run.outcome.compensated).toEqual(['reverse_recipient_credit', 'refund_sender']);
     expect(run.currentStep).toBe('completed');
     expect(run.sagaStatus).toBe('failed');
+  });
+  it('when the mark finds the transfer already succeeded (a late write_ledger won), then it ends succeeded and nothing is compensated', async () => {
+    const recorder = newRecorder();
+    const transferId = newId('trf');
+    const activities = stubActivities(recorder, {
+      writeTransferLedger: () => Promise.reject(ApplicationFailure.create({ type: 'Timeout', message: 'gave up waiting', nonRetryable: true })),
+      beginTransferCompensation: () => Promise.resolve({ succeeded: true }),
+    });
+
+    const run = await runTransfer(transferId, activities);
+
+    expect(recorder.calls.slice(-3)).toEqual(['writeTransferLedger', 'beginTransferCompensation', 'notifyTransfer']);
+    expect(recorder.calls).not.toContain('failTransfer');
+    expect(run.outcome).toEqual({ status: 'succeeded', failure: null, compensated: [], notified: true });
+    expect(run.sagaStatus).toBe('succeeded');
   });
 });

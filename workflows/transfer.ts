@@ -29,6 +29,7 @@ export function transferWorkflow(input: TransferInput): Promise<TransferOutcome>
       { name: 'write_ledger', run: () => forward.writeTransferLedger({ transferId }) },
     ],
     failStepName: 'fail_transfer',
+    beginCompensation: () => compensation.beginTransferCompensation({ transferId }),
     fail: (step, failure) => compensation.failTransfer({ transferId, step, ...failure }),
     notify: () => notifications.notifyTransfer({ transferId }),
     notifyFailed: () => compensation.recordTransferStep({ transferId, step: 'notify', status: 'failed' }),
