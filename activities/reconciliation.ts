@@ -184,7 +184,7 @@ async function reconcileSagaMoney(db: Knex.Transaction): Promise<SagaMoneyFindin
   }
 
   // Every saga with money in clearing by its entries: in flight with the wrong amount, or finished with any.
-  const netBySaga = (await db('entries')
+  const netBySaga: Array<{ reference_id: string; total: unknown }> = await db('entries')
     .select('reference_id')
     .sum({ total: 'amount' })
     .whereIn(
@@ -192,7 +192,7 @@ async function reconcileSagaMoney(db: Knex.Transaction): Promise<SagaMoneyFindin
       clearingAccounts.map((account) => account.id),
     )
     .groupBy('reference_id')
-    .havingRaw('SUM(amount) <> 0')) as Array<{ reference_id: string; total: unknown }>;
+    .havingRaw('SUM(amount) <> 0');
   const offendingSagas = new Set<string>();
   for (const row of netBySaga) {
     if (toSafeInteger(row.total, 'clearing net') !== (expectedClearing.get(row.reference_id) ?? 0)) offendingSagas.add(row.reference_id);
