@@ -75,6 +75,7 @@ const environmentSchema = z
     PAYMENT_SYNC_WAIT_MS: integer(10_000, 0, 60_000),
     PAYMENT_DAILY_LIMIT: integer(1_000_000, 1, Number.MAX_SAFE_INTEGER),
     STUCK_AFTER_MS: integer(300_000, 1_000, 7 * 86_400_000),
+    SAGA_RECOVERY: booleanFlag(true),
     SAGA_RECOVERY_INTERVAL_MS: integer(20_000, 1_000, 60_000),
     SAGA_RECOVERY_MIN_AGE_MS: integer(15_000, 0, 300_000),
     SAGA_START_EXPIRES_AFTER_MS: integer(600_000, 1_000, 7 * 86_400_000),
@@ -131,7 +132,7 @@ export interface Config {
    * The recovery of sagas whose row was committed but whose workflow never started: every
    * `intervalMs`, rows older than `minAgeMs` are started, or failed `expired` past `expireAfterMs`.
    */
-  sagaRecovery: { intervalMs: number; minAgeMs: number; expireAfterMs: number };
+  sagaRecovery: { enabled: boolean; intervalMs: number; minAgeMs: number; expireAfterMs: number };
   smtpUrl: string;
   /** The From of every e-mail, e.g. `SagaPay <notifications@example.com>`. */
   mailFrom: string;
@@ -193,6 +194,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     paymentDailyLimit: env.PAYMENT_DAILY_LIMIT,
     stuckAfterMs: env.STUCK_AFTER_MS,
     sagaRecovery: {
+      enabled: env.SAGA_RECOVERY,
       intervalMs: env.SAGA_RECOVERY_INTERVAL_MS,
       minAgeMs: env.SAGA_RECOVERY_MIN_AGE_MS,
       expireAfterMs: env.SAGA_START_EXPIRES_AFTER_MS,

@@ -8,7 +8,7 @@ import { createPaymentActivities, createNotificationQueueActivities } from '../a
 import { temporalDeliveryStarter } from '../activities/delivery-starter';
 import { insertPendingPayment } from '../activities/payment-records';
 import { insertPendingTransfer } from '../activities/transfer-records';
-import { startOnboarding, startPayment, startTransfer } from '../api/sagas';
+import { startOnboarding, startPayment, startTransfer } from '../infra/sagas';
 import { transferWorkflowId } from '../domain/transfers';
 import { insertUser } from '../api/users';
 import { findWalletByUser } from '../activities/wallets';

@@ -84,6 +84,8 @@ export default async function globalSetup(): Promise<void> {
   process.env.WORKFLOW_BUNDLE_PATH = bundle.value;
   process.env.NODE_ENV ??= 'test';
   process.env.LOG_LEVEL ??= 'silent';
+  // Worker processes that tests spawn schedule no saga recovery over the shared database; test/recovery.test.ts does.
+  process.env.SAGA_RECOVERY ??= 'false';
   // Worker processes that tests spawn serve no metrics unless a test gives them a free port.
   process.env.WORKER_METRICS_PORT ??= '0';
   try {

@@ -1,8 +1,9 @@
-import { Client } from '@temporalio/client';
+import { Client, ScheduleAlreadyRunning } from '@temporalio/client';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { createNotificationQueueActivities, createPaymentActivities } from '../activities';
 import { temporalDeliveryStarter } from '../activities/delivery-starter';
+import { createRecoveryActivities } from '../activities/recovery';
 import { EMAIL_RETRY_POLICY, WEBHOOK_RETRY_POLICY, withRetryOverride, type DeliveryRetryOverride } from '../domain/deliveries';
 import type { Mailer } from '../infra/mailer';
 
@@ -17,6 +18,18 @@ export interface WorkerDependencies {
   /** A prebuilt workflow bundle (tests, production images); without it the workflows are bundled at start. */
   workflowBundlePath?: string;
   shutdownGraceTimeMs?: number;
+  /** The payments worker's recovery of sagas that never started (see activities/recovery.ts). */
+  recovery: RecoverySettings;
+}
+
+/** How the payments worker recovers sagas whose workflow never started. */
+export interface RecoverySettings {
+  /** Where recovered sagas send their notifications. */
+  notificationsTaskQueue: string;
+  minAgeMs: number;
+  expireAfterMs: number;
+  /** The promotional credit of a recovered customer onboarding. */
+  promoCredit: number;
 }
 
 function workflowSource(bundlePath: string | undefined): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
@@ -30,9 +43,48 @@ export function buildPaymentsWorker(dependencies: WorkerDependencies): Promise<W
     namespace: dependencies.namespace,
     taskQueue: dependencies.taskQueue,
     ...workflowSource(dependencies.workflowBundlePath),
-    activities: createPaymentActivities({ db: dependencies.db, paymentDailyLimit: dependencies.paymentDailyLimit }),
+    activities: {
+      ...createPaymentActivities({ db: dependencies.db, paymentDailyLimit: dependencies.paymentDailyLimit }),
+      ...createRecoveryActivities({
+        db: dependencies.db,
+        temporal: new Client({ connection: dependencies.connection, namespace: dependencies.namespace }),
+        sagas: { paymentsTaskQueue: dependencies.taskQueue, notificationsTaskQueue: dependencies.recovery.notificationsTaskQueue },
+        minAgeMs: dependencies.recovery.minAgeMs,
+        expireAfterMs: dependencies.recovery.expireAfterMs,
+        promoCredit: dependencies.recovery.promoCredit,
+      }),
+    },
     shutdownGraceTime: dependencies.shutdownGraceTimeMs ?? 10_000,
   });
+}
+
+/** The id of the recovery schedule of a payments task queue. */
+export function recoveryScheduleId(paymentsTaskQueue: string): string {
+  return `saga-recovery-${paymentsTaskQueue}`;
+}
+
+/**
+ * Creates the Temporal Schedule that runs `sagaRecoveryWorkflow` every `intervalMs` on the
+ * payments task queue, skipping a run while the previous one is still going. Idempotent: every
+ * payments worker calls it at start (a dev server may have forgotten the schedule); an existing
+ * schedule is updated to the interval given.
+ */
+export async function ensureRecoverySchedule(client: Client, paymentsTaskQueue: string, intervalMs: number): Promise<void> {
+  const scheduleId = recoveryScheduleId(paymentsTaskQueue);
+  const action = {
+    type: 'startWorkflow' as const,
+    workflowType: 'sagaRecoveryWorkflow',
+    workflowId: scheduleId,
+    taskQueue: paymentsTaskQueue,
+    staticSummary: 'start or expire payments and transfers whose workflow never started; restart lost onboardings',
+  };
+  const spec = { intervals: [{ every: intervalMs }] };
+  try {
+    await client.schedule.create({ scheduleId, spec, action, policies: { overlap: 'SKIP' } });
+  } catch (error) {
+    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec, action, policies: { ...previous.policies, overlap: 'SKIP' } }));
+  }
 }
 
 /** What the notifications worker needs besides what every worker does. */

@@ -47,6 +47,12 @@ export async function runWorkerProcess(
       paymentDailyLimit: config.paymentDailyLimit,
       workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH || undefined,
       shutdownGraceTimeMs: config.workerShutdownGraceMs,
+      recovery: {
+        notificationsTaskQueue: config.temporal.notificationsTaskQueue,
+        minAgeMs: config.sagaRecovery.minAgeMs,
+        expireAfterMs: config.sagaRecovery.expireAfterMs,
+        promoCredit: config.money.promoCredit,
+      },
     };
     await beforeStart(dependencies, config);
     const worker = await build(dependencies, config);

@@ -1,6 +1,7 @@
 import { describeError } from '../infra/logger';
 import { ensureSystemAccounts } from '../activities/ledger';
-import { buildPaymentsWorker } from './build';
+import { Client } from '@temporalio/client';
+import { buildPaymentsWorker, ensureRecoverySchedule } from './build';
 import { runWorkerProcess } from './main';
 
 /** Composition root of the payments worker process. */
@@ -8,7 +9,12 @@ runWorkerProcess(
   'payments',
   (config) => config.temporal.paymentsTaskQueue,
   buildPaymentsWorker,
-  (dependencies, config) => ensureSystemAccounts(dependencies.db, config.money.currencies),
+  async (dependencies, config) => {
+    await ensureSystemAccounts(dependencies.db, config.money.currencies);
+    if (!config.sagaRecovery.enabled) return;
+    const client = new Client({ connection: dependencies.connection, namespace: dependencies.namespace });
+    await ensureRecoverySchedule(client, dependencies.taskQueue, config.sagaRecovery.intervalMs);
+  },
 ).catch((error: unknown) => {
   console.error('payments worker failed:', describeError(error));
   process.exit(1);

@@ -2,5 +2,6 @@
 export { emailDeliveryWorkflow } from './email-delivery';
 export { onboardingWorkflow } from './onboarding';
 export { paymentWorkflow } from './payment';
+export { sagaRecoveryWorkflow } from './saga-recovery';
 export { transferWorkflow } from './transfer';
 export { webhookDeliveryWorkflow } from './webhook-delivery';

@@ -9,7 +9,7 @@ import { userSchema, walletSchema } from '../schemas';
 import { HttpError } from '../errors';
 import { authenticate } from '../middleware/authenticate';
 import { rateLimitsOf } from '../rate-limits';
-import { startOnboarding } from '../sagas';
+import { startOnboarding } from '../../infra/sagas';
 import { findUserByEmail, insertUser, publicUser, type StoredUser, type User } from '../users';
 import { currencySchema, parseInput } from '../validation';
 

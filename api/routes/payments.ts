@@ -16,7 +16,7 @@ import { createOnce, readIdempotencyKey, requestHash } from '../idempotency';
 import { authenticate } from '../middleware/authenticate';
 import { paginate } from '../pagination';
 import { rateLimitsOf } from '../rate-limits';
-import { startPayment } from '../sagas';
+import { startPayment } from '../../infra/sagas';
 import { findUserById, type User } from '../users';
 import { amountSchema, currencySchema, listQuerySchema, parseInput } from '../validation';
 
@@ -132,17 +132,21 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
     );
     const stored = await findPayment(db, storedId);
     if (!stored) throw new Error(`payment ${storedId} of an idempotency key is missing`);
-    // A replay starts the saga too: the first request may have died between its commit and this call.
-    await startPayment(temporal, sagaSettings, {
-      paymentId: stored.id,
-      payerId: user.id,
-      merchantId: stored.merchantId,
-      merchantName: merchant.name,
-      amount: stored.amount,
-      fee: stored.fee,
-      netAmount: stored.netAmount,
-      currency: stored.currency,
-    });
+    // A replay of an unfinished saga starts it too: the first request may have died between its commit
+    // and this call. A finished one is answered from the database and never starts a run (Temporal may
+    // have forgotten its workflow id after the namespace retention).
+    if (!(replayed && isFinalStatus(stored.status))) {
+      await startPayment(temporal, sagaSettings, {
+        paymentId: stored.id,
+        payerId: user.id,
+        merchantId: stored.merchantId,
+        merchantName: merchant.name,
+        amount: stored.amount,
+        fee: stored.fee,
+        netAmount: stored.netAmount,
+        currency: stored.currency,
+      });
+    }
     const respondAsync = /\brespond-async\b/i.test(ctx.get('Prefer'));
     const payment = respondAsync ? stored : await waitForFinal(db, stored.id, config.paymentSyncWaitMs);
     if (replayed) ctx.set('Idempotent-Replayed', 'true');

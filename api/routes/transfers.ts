@@ -16,7 +16,7 @@ import { authenticate } from '../middleware/authenticate';
 import type { ApiDocs } from '../openapi/registry';
 import { paginate } from '../pagination';
 import { rateLimitsOf } from '../rate-limits';
-import { startTransfer } from '../sagas';
+import { startTransfer } from '../../infra/sagas';
 import { listOf, transferSchema } from '../schemas';
 import { findUserByEmail, findUserById, type StoredUser, type User } from '../users';
 import { amountSchema, currencySchema, listQuerySchema, parseInput } from '../validation';
@@ -142,15 +142,19 @@ export function transferRoutes(dependencies: AppDependencies, docs: ApiDocs): Ro
     );
     const stored = await findTransfer(db, storedId);
     if (!stored) throw new Error(`transfer ${storedId} of an idempotency key is missing`);
-    // A replay starts the saga too: the first request may have died between its commit and this call.
-    await startTransfer(temporal, sagaSettings, {
-      transferId: stored.id,
-      senderId: user.id,
-      recipientId: recipient.id,
-      recipientName: recipient.name,
-      amount: stored.amount,
-      currency: stored.currency,
-    });
+    // A replay of an unfinished saga starts it too: the first request may have died between its commit
+    // and this call. A finished one is answered from the database and never starts a run (Temporal may
+    // have forgotten its workflow id after the namespace retention).
+    if (!(replayed && isFinalStatus(stored.status))) {
+      await startTransfer(temporal, sagaSettings, {
+        transferId: stored.id,
+        senderId: user.id,
+        recipientId: recipient.id,
+        recipientName: recipient.name,
+        amount: stored.amount,
+        currency: stored.currency,
+      });
+    }
     const respondAsync = /\brespond-async\b/i.test(ctx.get('Prefer'));
     const transfer = respondAsync ? stored : await waitForFinal(db, stored.id, config.paymentSyncWaitMs);
     if (replayed) ctx.set('Idempotent-Replayed', 'true');

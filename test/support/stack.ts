@@ -116,7 +116,21 @@ export async function startWorkersOf(
   connection: NativeConnection,
   kinds: { payments: boolean; notifications: boolean },
 ): Promise<RunningWorkers> {
-  const common = { connection, namespace: config.temporal.namespace, db, paymentDailyLimit: config.paymentDailyLimit, workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH, shutdownGraceTimeMs: 2_000 };
+  const recovery = {
+    notificationsTaskQueue: config.temporal.notificationsTaskQueue,
+    minAgeMs: config.sagaRecovery.minAgeMs,
+    expireAfterMs: config.sagaRecovery.expireAfterMs,
+    promoCredit: config.money.promoCredit,
+  };
+  const common = {
+    connection,
+    namespace: config.temporal.namespace,
+    db,
+    paymentDailyLimit: config.paymentDailyLimit,
+    workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH,
+    shutdownGraceTimeMs: 2_000,
+    recovery,
+  };
   const workers = await Promise.all([
     ...(kinds.payments ? [buildPaymentsWorker({ ...common, taskQueue: config.temporal.paymentsTaskQueue })] : []),
     ...(kinds.notifications

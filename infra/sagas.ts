@@ -21,8 +21,9 @@ export function onboardingWorkflowId(userId: string): string {
 
 /**
  * Starts `onboarding-<userId>`. A duplicate start while it runs returns the running
- * saga (USE_EXISTING); once it has closed, REJECT_DUPLICATE refuses a second run,
- * which is what we want, so that refusal counts as success.
+ * saga (USE_EXISTING). Once it has closed, ALLOW_DUPLICATE_FAILED_ONLY starts it again
+ * only after a failed, terminated or timed-out run, so a user never stays without a
+ * wallet; after a completed run the refusal counts as success.
  */
 export async function startOnboarding(
   client: Client,
@@ -35,7 +36,7 @@ export async function startOnboarding(
       workflowId: onboardingWorkflowId(input.userId),
       args: [{ ...input, notificationsTaskQueue: settings.notificationsTaskQueue }],
       workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
       staticSummary: `onboard ${input.role} ${input.userId}: ${input.currency} wallet${input.role === 'customer' && input.promoCredit > 0 ? ' + promo credit' : ''}`,
       typedSearchAttributes: [
         { key: CustomerIdKey, value: input.userId },

@@ -1,0 +1,179 @@
+import { log } from '@temporalio/activity';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import type { Knex } from 'knex';
+import { toSafeInteger } from '../domain/money';
+import { paymentWorkflowId } from '../domain/payments';
+import { transferWorkflowId } from '../domain/transfers';
+import { onboardingWorkflowId, startOnboarding, startPayment, startTransfer, type SagaSettings } from '../infra/sagas';
+import { inTransaction } from './ledger';
+import { recordStep } from './payment-records';
+import { lockSaga, type MoneySagaKind } from './saga-steps';
+
+/** What the recovery needs: the database, a Temporal client to look up and start sagas, and its limits. */
+export interface RecoveryDependencies {
+  db: Knex;
+  temporal: Client;
+  sagas: SagaSettings;
+  /** Rows younger than this are the API's to start; recovery leaves them alone. */
+  minAgeMs: number;
+  /** Rows older than this whose saga never started end `failed` with code `expired` instead. */
+  expireAfterMs: number;
+  /** The promotional credit a recovered customer onboarding grants. */
+  promoCredit: number;
+}
+
+/** What one recovery pass did. */
+export interface RecoveryReport {
+  started: string[];
+  expired: string[];
+  onboardingsStarted: string[];
+}
+
+/** A pending payment or transfer row with its counterparty's name. */
+type PendingRow = Record<string, unknown> & { id: string; created_at: Date };
+
+/** At most this many rows of each kind per pass; the next pass takes the rest. */
+const BATCH_SIZE = 100;
+
+const EXPIRED_MESSAGES: Record<MoneySagaKind, string> = {
+  payment: 'the payment was not started in time',
+  transfer: 'the transfer was not started in time',
+};
+
+/**
+ * The recovery of sagas whose row was committed but whose workflow never started (the API died
+ * between its commit and the start, or Temporal was down). Run by the `saga-recovery` schedule.
+ */
+export function createRecoveryActivities(dependencies: RecoveryDependencies) {
+  const { db, temporal } = dependencies;
+
+  /** True when Temporal knows a workflow with this id (running or closed within retention). */
+  async function workflowExists(workflowId: string): Promise<boolean> {
+    try {
+      await temporal.workflow.getHandle(workflowId).describe();
+      return true;
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return false;
+      throw error;
+    }
+  }
+
+  /** Ends a never-started saga `failed` / `expired`, under its row lock, only while it is still pending. */
+  async function expire(kind: MoneySagaKind, sagaId: string): Promise<boolean> {
+    return inTransaction(db, async (trx) => {
+      const saga = await lockSaga(trx, kind, sagaId);
+      if (saga.status !== 'pending') return false;
+      const now = new Date();
+      await trx(kind === 'payment' ? 'payments' : 'transfers')
+        .where({ id: sagaId })
+        .update({ status: 'failed', failure_code: 'expired', failure_message: EXPIRED_MESSAGES[kind], compensation_started_at: now, updated_at: now });
+      await recordStep(trx, sagaId, 'validate', 'failed');
+      return true;
+    });
+  }
+
+  /** Pending rows of a money saga table older than the minimum age, oldest first. */
+  function pendingRows(table: 'payments' | 'transfers', now: Date): Knex.QueryBuilder {
+    return db(table)
+      .where(`${table}.status`, 'pending')
+      .andWhere(`${table}.created_at`, '<', new Date(now.getTime() - dependencies.minAgeMs))
+      .orderBy(`${table}.created_at`, 'asc')
+      .limit(BATCH_SIZE);
+  }
+
+  async function recoverPayments(now: Date, report: RecoveryReport): Promise<void> {
+    const rows: PendingRow[] = await pendingRows('payments', now)
+      .join('users as merchant', 'merchant.id', 'payments.merchant_id')
+      .select('payments.*', 'merchant.name as merchant_name');
+    for (const row of rows) {
+      if (await workflowExists(paymentWorkflowId(row.id))) continue;
+      if (row.created_at.getTime() < now.getTime() - dependencies.expireAfterMs) {
+        if (await expire('payment', row.id)) report.expired.push(row.id);
+        continue;
+      }
+      await startPayment(temporal, dependencies.sagas, {
+        paymentId: row.id,
+        payerId: String(row.payer_id),
+        merchantId: String(row.merchant_id),
+        merchantName: String(row.merchant_name),
+        amount: toSafeInteger(row.amount, 'amount'),
+        fee: toSafeInteger(row.fee, 'fee'),
+        netAmount: toSafeInteger(row.net_amount, 'net_amount'),
+        currency: String(row.currency),
+      });
+      report.started.push(row.id);
+    }
+  }
+
+  async function recoverTransfers(now: Date, report: RecoveryReport): Promise<void> {
+    const rows: PendingRow[] = await pendingRows('transfers', now)
+      .join('users as recipient', 'recipient.id', 'transfers.recipient_id')
+      .select('transfers.*', 'recipient.name as recipient_name');
+    for (const row of rows) {
+      if (await workflowExists(transferWorkflowId(row.id))) continue;
+      if (row.created_at.getTime() < now.getTime() - dependencies.expireAfterMs) {
+        if (await expire('transfer', row.id)) report.expired.push(row.id);
+        continue;
+      }
+      await startTransfer(temporal, dependencies.sagas, {
+        transferId: row.id,
+        senderId: String(row.sender_id),
+        recipientId: String(row.recipient_id),
+        recipientName: String(row.recipient_name),
+        amount: toSafeInteger(row.amount, 'amount'),
+        currency: String(row.currency),
+      });
+      report.started.push(row.id);
+    }
+  }
+
+  /** Users still onboarding whose saga is gone (never started, failed or terminated): started again. */
+  async function recoverOnboardings(now: Date, report: RecoveryReport): Promise<void> {
+    const users = (await db('users')
+      .select('id', 'role', 'currency')
+      .where({ onboarding_status: 'pending' })
+      .andWhere('created_at', '<', new Date(now.getTime() - dependencies.minAgeMs))
+      .orderBy('created_at', 'asc')
+      .limit(BATCH_SIZE)) as Array<{ id: string; role: 'customer' | 'merchant' | 'admin'; currency: string }>;
+    for (const user of users) {
+      if (user.role === 'admin') continue;
+      const running = await temporal.workflow
+        .getHandle(onboardingWorkflowId(user.id))
+        .describe()
+        .then(
+          (description) => description.status.name === 'RUNNING' || description.status.name === 'COMPLETED',
+          (error: unknown) => {
+            if (error instanceof WorkflowNotFoundError) return false;
+            throw error;
+          },
+        );
+      if (running) continue;
+      await startOnboarding(temporal, dependencies.sagas, {
+        userId: user.id,
+        role: user.role,
+        currency: user.currency,
+        promoCredit: user.role === 'customer' ? dependencies.promoCredit : 0,
+      });
+      report.onboardingsStarted.push(user.id);
+    }
+  }
+
+  return {
+    /**
+     * One recovery pass: payments and transfers still `pending` after the minimum age with no
+     * workflow are started, or failed `expired` past the expiry age (no money moved: nothing ran);
+     * users still onboarding with no live saga get it started again.
+     */
+    recoverUnstartedSagas: async (): Promise<RecoveryReport> => {
+      const now = new Date();
+      const report: RecoveryReport = { started: [], expired: [], onboardingsStarted: [] };
+      await recoverPayments(now, report);
+      await recoverTransfers(now, report);
+      await recoverOnboardings(now, report);
+      if (report.started.length + report.expired.length + report.onboardingsStarted.length > 0) log.warn('recovered unstarted sagas', { ...report });
+      return report;
+    },
+  };
+}
+
+export type RecoveryActivities = ReturnType<typeof createRecoveryActivities>;
