@@ -85,6 +85,8 @@ async function main(): Promise<void> {
 
   // Webhooks of local test receivers (http://127.0.0.1:…) are fine on a developer's machine.
   env.WEBHOOK_ALLOW_PRIVATE ||= 'true';
+  // Colored lines for a person at a terminal; JSON lines when our output goes to a file or a pipe.
+  env.LOG_FORMAT ||= process.stdout.isTTY ? 'pretty' : 'json';
   const smtpPort = localSmtpPort(env.SMTP_URL || 'smtp://127.0.0.1:1025');
   if (smtpPort === undefined) {
     say('SMTP_URL is not a plain smtp:// address on this machine: using that server, not starting a mail catcher');
@@ -123,7 +125,8 @@ async function startMailCatcher(smtpPort: number, webPort: number): Promise<Mail
   const mailDirectory = join(DATA_DIR, 'maildev');
   mkdirSync(mailDirectory, { recursive: true });
   const maildev = join(PROJECT_ROOT, 'node_modules', '.bin', 'maildev');
-  const args = ['--smtp', String(smtpPort), '--web', String(webPort), '--ip', '127.0.0.1', '--mail-directory', mailDirectory];
+  // maildev 3 binds SMTP to --ip and the web inbox to --web-ip (0.0.0.0 by default): both stay on loopback.
+  const args = ['--smtp', String(smtpPort), '--ip', '127.0.0.1', '--web', String(webPort), '--web-ip', '127.0.0.1', '--mail-directory', mailDirectory];
   const child = spawnManaged('maildev', maildev, args, { cwd: PROJECT_ROOT, logFile: join(DATA_DIR, 'maildev.log') });
   watch('maildev', child.exited);
   await waitFor(async () => (await isPortOpen(smtpPort)) && (await isPortOpen(webPort)), {
