@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, loadConfig } from '../config';
+import { localEnvPath, removeLocalEnv, writeLocalEnv } from './lib/local-env';
 import { startMariaDb, type MariaDbServer } from './lib/mariadb';
 import { prepareDatabase } from './lib/migrations';
 import { assertPortFree, isPortOpen, spawnManaged, waitFor, type ExitStatus, type ManagedProcess } from './lib/processes';
@@ -48,6 +49,7 @@ interface Stack {
 const stack: Stack = { children: [] };
 let shuttingDown = false;
 let forcedSignals = 0;
+let wroteStackSettings = false;
 
 async function main(): Promise<void> {
   loadDotEnv();
@@ -115,7 +117,26 @@ async function main(): Promise<void> {
     what: `the API to answer 200 on ${readyUrl}`,
     failIf: () => (shuttingDown ? 'shutting down' : undefined),
   });
+  writeStackSettings(env, `http://${config.http.host}:${config.http.port}`);
   printBanner(config.http.host, config.http.port, env.DATABASE_URL ?? config.databaseUrl);
+}
+
+/**
+ * Writes where the running stack is to `.data/.env.local`, for `npm run admin:create`,
+ * `npm run migrate` and `npm run demo`; shutdown removes it.
+ */
+function writeStackSettings(env: NodeJS.ProcessEnv, apiUrl: string): void {
+  const settings: Record<string, string> = {
+    DATABASE_URL: env.DATABASE_URL ?? '',
+    TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS,
+    TEMPORAL_NAMESPACE: env.TEMPORAL_NAMESPACE || 'default',
+    SAGAPAY_API_URL: apiUrl,
+    SAGA_FAULTS: env.SAGA_FAULTS || 'disabled',
+  };
+  if (stack.temporal?.uiUrl) settings.SAGAPAY_TEMPORAL_UI_URL = stack.temporal.uiUrl;
+  if (stack.mailCatcher) settings.SAGAPAY_MAIL_INBOX_URL = stack.mailCatcher.inboxUrl;
+  writeLocalEnv(localEnvPath(), settings);
+  wroteStackSettings = true;
 }
 
 /** Starts maildev on 127.0.0.1 (mails kept in .data/maildev) and waits until both its ports answer. */
@@ -160,6 +181,8 @@ async function shutdown(exitCode: number): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
   const running = (name: string) => stack.children.filter((child) => child.name === name);
+  // First: from now on the scripts must not find a stack that is going away.
+  if (wroteStackSettings) removeLocalEnv(localEnvPath());
   try {
     await Promise.all(running('api').map((child) => child.stop(API_GRACE_MS)));
     await Promise.all(stack.children.filter((child) => child.name !== 'api').map((child) => child.stop(WORKER_GRACE_MS)));
@@ -222,7 +245,8 @@ function printBanner(host: string, port: number, databaseUrl: string): void {
     `  Database          ${maskPassword(databaseUrl)}`,
     stack.database ? `  MariaDB log       ${stack.database.logFile}` : undefined,
     stack.temporal ? `  Temporal log      ${stack.temporal.logFile}` : undefined,
-    'Press Ctrl-C to stop.',
+    `  Settings          ${localEnvPath()} (read by npm run demo, admin:create, migrate)`,
+    'Try `npm run demo` in another terminal. Press Ctrl-C to stop.',
     '',
   ];
   say(lines.filter((line) => line !== undefined).join('\n'));
