@@ -9,7 +9,8 @@
 # the native parts (@node-rs/argon2, @temporalio/core-bridge, esbuild, @swc/core) come prebuilt
 # inside npm packages, for linux x64 and arm64 on glibc, which is why the base is Debian, not Alpine.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 22, a long-term-support line (24, the other one, works the same: --build-arg NODE_IMAGE=node:24-bookworm-slim).
+ARG NODE_IMAGE=node:22-bookworm-slim
 
 # ---- every dependency, dev ones included: the workflow bundler needs webpack and swc ----
 FROM ${NODE_IMAGE} AS deps

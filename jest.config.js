@@ -15,7 +15,14 @@ module.exports = {
         sourceMaps: 'inline',
       },
     ],
+    // ESM-only packages, compiled to CommonJS for jest's module system (Node runs them as they are).
+    '^.+/node_modules/(jose)/.+\\.js$': [
+      '@swc/jest',
+      { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } },
+    ],
   },
+  // node_modules is not transformed, except the ESM-only packages above.
+  transformIgnorePatterns: ['/node_modules/(?!(jose)/)'],
   // Started once per run: a private MariaDB, a Temporal dev server and the workflow bundle.
   globalSetup: './test/global-setup.ts',
   setupFiles: ['./test/setup-runtime.ts'],

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Response shapes of the contract (API.md), as zod schemas: the OpenAPI document is built from them. */
+/** Response shapes of the contract (docs/api.md), as zod schemas: the OpenAPI document is built from them. */
 
 const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_\\w+$`)).describe(`a ${prefix}_… id`);
 const timestamp = z.iso.datetime({ offset: true }).describe('ISO 8601, UTC');
@@ -9,7 +9,7 @@ const minorUnits = z.number().int().describe('integer minor units (cents)');
 export const errorSchema = z
   .object({
     error: z.object({
-      code: z.string().describe('snake_case, see API.md'),
+      code: z.string().describe('snake_case, see docs/api.md'),
       message: z.string(),
       details: z.record(z.string(), z.unknown()).optional(),
       requestId: z.string(),

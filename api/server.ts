@@ -13,7 +13,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 /** Composition root of the API process: reads the configuration, builds the pools, serves until SIGTERM. */
 function main(): void {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel, 'api');
+  const logger = createLogger(config.logLevel, 'api', config.logFormat === 'pretty' ? 'pretty' : undefined);
   const db = createDatabase(config.databaseUrl, config.databasePoolMax, config.databaseWaitLimits);
   const connection = Connection.lazy({ address: config.temporal.address });
   const temporal = new Client({ connection, namespace: config.temporal.namespace });

@@ -84,6 +84,7 @@ const environmentSchema = z
     WEBHOOK_ALLOW_PRIVATE: booleanFlag(false),
     SAGA_FAULTS: z.enum(['enabled', 'disabled']).default('disabled'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
     TRUST_PROXY: booleanFlag(false),
     RATE_LIMIT_LOGIN_PER_IP: rateLimitRule('100/15m'),
     RATE_LIMIT_LOGIN_PER_EMAIL: rateLimitRule('10/15m'),
@@ -140,6 +141,8 @@ export interface Config {
   webhookAllowPrivate: boolean;
   sagaFaultsEnabled: boolean;
   logLevel: Environment['LOG_LEVEL'];
+  /** `json` lines (the default, for machines) or `pretty` (colored, for a person at a terminal). */
+  logFormat: Environment['LOG_FORMAT'];
   /** Per-key request limits; null turns one off. Counted in Redis when `redisUrl` is set, else in the database. */
   rateLimits: {
     loginPerIp: RateLimitRule | null;
@@ -204,6 +207,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     webhookAllowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
     sagaFaultsEnabled: env.SAGA_FAULTS === 'enabled',
     logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT,
     rateLimits: {
       loginPerIp: env.RATE_LIMIT_LOGIN_PER_IP,
       loginPerEmail: env.RATE_LIMIT_LOGIN_PER_EMAIL,

@@ -15,7 +15,7 @@ export interface DeliveryRetryPolicy {
 
 const HOUR_MS = 3_600_000;
 
-/** The shortest time a webhook event is retried for (API.md: at least 24 hours). */
+/** The shortest time a webhook event is retried for (docs/api.md: at least 24 hours). */
 export const WEBHOOK_MIN_RETRY_WINDOW_MS = 24 * HOUR_MS;
 
 /** E-mail: an SMTP server that is down is usually back within minutes; give up after a day. */

@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 /** Paths pino blanks out wherever they appear in a log line. */
 const REDACTED_PATHS = [
@@ -26,9 +27,16 @@ const REDACTED_PATHS = [
   '*.refreshToken',
 ];
 
-/** A JSON-lines logger with secrets redacted; to stdout unless a destination is given (tests capture it). */
-export function createLogger(level: string, name: string, destination?: DestinationStream): Logger {
+/**
+ * A logger with secrets redacted: JSON lines to stdout, or to `destination` (tests capture it).
+ * `pretty` turns the same lines into colored text for a person at a terminal (`npm run dev` asks
+ * for it when its own output is one); redaction happens before, so it shows no more.
+ */
+export function createLogger(level: string, name: string, destination?: DestinationStream | 'pretty'): Logger {
   const options = { name, level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { service: name } };
+  if (destination === 'pretty') {
+    return pino(options, pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service,name' }));
+  }
   return destination ? pino(options, destination) : pino(options);
 }
 

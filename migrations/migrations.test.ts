@@ -1,5 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { createDatabase, migrateLatest, migrateRollbackAll } from '../infra/database';
 import { newId } from '../domain/ids';
@@ -45,22 +43,5 @@ describe('migrations', () => {
 
     expect(await migrateLatest(db)).toEqual(applied);
     expect(await tableNames()).toEqual(created);
-  });
-
-  it('when an admin is created from the command line, then it can exist once and has no wallet', async () => {
-    const run = (email: string) =>
-      execFileSync(join(__dirname, '..', 'node_modules', '.bin', 'tsx'), ['scripts/admin-create.ts', '--email', email, '--password', 'a long passphrase'], {
-        cwd: join(__dirname, '..'),
-        env: { ...process.env, DATABASE_URL: databaseUrl },
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-    expect(run('Ops@Example.test')).toMatch(/^admin created: usr_\w+ <ops@example\.test>/);
-    expect(() => run('ops@example.test')).toThrow(/already exists/);
-    expect(() => run('not-an-email')).toThrow(/usage: npm run admin:create/);
-    const admin = await db('users').where({ email: 'ops@example.test' }).first();
-    expect(admin).toMatchObject({ role: 'admin', onboarding_status: 'completed' });
-    expect(admin?.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
-    expect(await db('accounts').where({ user_id: admin?.id ?? '' })).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, loadConfig } from '../config';
+import { localEnvPath, removeLocalEnv, writeLocalEnv } from './lib/local-env';
 import { startMariaDb, type MariaDbServer } from './lib/mariadb';
 import { prepareDatabase } from './lib/migrations';
 import { assertPortFree, isPortOpen, spawnManaged, waitFor, type ExitStatus, type ManagedProcess } from './lib/processes';
@@ -48,6 +49,7 @@ interface Stack {
 const stack: Stack = { children: [] };
 let shuttingDown = false;
 let forcedSignals = 0;
+let wroteStackSettings = false;
 
 async function main(): Promise<void> {
   loadDotEnv();
@@ -85,6 +87,8 @@ async function main(): Promise<void> {
 
   // Webhooks of local test receivers (http://127.0.0.1:…) are fine on a developer's machine.
   env.WEBHOOK_ALLOW_PRIVATE ||= 'true';
+  // Colored lines for a person at a terminal; JSON lines when our output goes to a file or a pipe.
+  env.LOG_FORMAT ||= process.stdout.isTTY ? 'pretty' : 'json';
   const smtpPort = localSmtpPort(env.SMTP_URL || 'smtp://127.0.0.1:1025');
   if (smtpPort === undefined) {
     say('SMTP_URL is not a plain smtp:// address on this machine: using that server, not starting a mail catcher');
@@ -113,7 +117,26 @@ async function main(): Promise<void> {
     what: `the API to answer 200 on ${readyUrl}`,
     failIf: () => (shuttingDown ? 'shutting down' : undefined),
   });
+  writeStackSettings(env, `http://${config.http.host}:${config.http.port}`);
   printBanner(config.http.host, config.http.port, env.DATABASE_URL ?? config.databaseUrl);
+}
+
+/**
+ * Writes where the running stack is to `.data/.env.local`, for `npm run admin:create`,
+ * `npm run migrate` and `npm run demo`; shutdown removes it.
+ */
+function writeStackSettings(env: NodeJS.ProcessEnv, apiUrl: string): void {
+  const settings: Record<string, string> = {
+    DATABASE_URL: env.DATABASE_URL ?? '',
+    TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS,
+    TEMPORAL_NAMESPACE: env.TEMPORAL_NAMESPACE || 'default',
+    SAGAPAY_API_URL: apiUrl,
+    SAGA_FAULTS: env.SAGA_FAULTS || 'disabled',
+  };
+  if (stack.temporal?.uiUrl) settings.SAGAPAY_TEMPORAL_UI_URL = stack.temporal.uiUrl;
+  if (stack.mailCatcher) settings.SAGAPAY_MAIL_INBOX_URL = stack.mailCatcher.inboxUrl;
+  writeLocalEnv(localEnvPath(), settings);
+  wroteStackSettings = true;
 }
 
 /** Starts maildev on 127.0.0.1 (mails kept in .data/maildev) and waits until both its ports answer. */
@@ -123,7 +146,8 @@ async function startMailCatcher(smtpPort: number, webPort: number): Promise<Mail
   const mailDirectory = join(DATA_DIR, 'maildev');
   mkdirSync(mailDirectory, { recursive: true });
   const maildev = join(PROJECT_ROOT, 'node_modules', '.bin', 'maildev');
-  const args = ['--smtp', String(smtpPort), '--web', String(webPort), '--ip', '127.0.0.1', '--mail-directory', mailDirectory];
+  // maildev 3 binds SMTP to --ip and the web inbox to --web-ip (0.0.0.0 by default): both stay on loopback.
+  const args = ['--smtp', String(smtpPort), '--ip', '127.0.0.1', '--web', String(webPort), '--web-ip', '127.0.0.1', '--mail-directory', mailDirectory];
   const child = spawnManaged('maildev', maildev, args, { cwd: PROJECT_ROOT, logFile: join(DATA_DIR, 'maildev.log') });
   watch('maildev', child.exited);
   await waitFor(async () => (await isPortOpen(smtpPort)) && (await isPortOpen(webPort)), {
@@ -157,6 +181,8 @@ async function shutdown(exitCode: number): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
   const running = (name: string) => stack.children.filter((child) => child.name === name);
+  // First: from now on the scripts must not find a stack that is going away.
+  if (wroteStackSettings) removeLocalEnv(localEnvPath());
   try {
     await Promise.all(running('api').map((child) => child.stop(API_GRACE_MS)));
     await Promise.all(stack.children.filter((child) => child.name !== 'api').map((child) => child.stop(WORKER_GRACE_MS)));
@@ -219,7 +245,8 @@ function printBanner(host: string, port: number, databaseUrl: string): void {
     `  Database          ${maskPassword(databaseUrl)}`,
     stack.database ? `  MariaDB log       ${stack.database.logFile}` : undefined,
     stack.temporal ? `  Temporal log      ${stack.temporal.logFile}` : undefined,
-    'Press Ctrl-C to stop.',
+    `  Settings          ${localEnvPath()} (read by npm run demo, admin:create, migrate)`,
+    'Try `npm run demo` in another terminal. Press Ctrl-C to stop.',
     '',
   ];
   say(lines.filter((line) => line !== undefined).join('\n'));

@@ -6,7 +6,7 @@ import { Worker } from '@temporalio/worker';
 /**
  * Every recorded history in test/histories/ must replay on today's workflow
  * code: a change that alters a running saga's command sequence fails here
- * before it can break production (see STYLE.md: use patched()).
+ * before it can break production (see CONTRIBUTING.md: use patched()).
  */
 const HISTORIES = join(__dirname, 'histories');
 const replayOptions = () => ({ workflowBundle: { codePath: String(process.env.WORKFLOW_BUNDLE_PATH) } });

@@ -8,7 +8,7 @@ import { balanceOf as accountBalance } from './support/fixtures';
 import { startStackWith, startWorkersOf, stopWorkers, waitFor, type RunningWorkers, type TestStack } from './support/stack';
 
 /**
- * DESIGN.md, "Processes": killing any worker with SIGKILL at any moment must lose nothing.
+ * docs/architecture.md, "Processes": killing any worker with SIGKILL at any moment must lose nothing.
  *
  * The payments worker runs here as a real child process (`node --import tsx workers/payments.ts`). The test
  * kills it at the worst moment for money: debit_payer has committed (the payer's money sits in

@@ -33,7 +33,7 @@ export async function runWorkerProcess(
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel, `${name}-worker`);
+  const logger = createLogger(config.logLevel, `${name}-worker`, config.logFormat === 'pretty' ? 'pretty' : undefined);
   const metricsPort = metricsPortOf(name, config);
   installWorkerRuntime(logger, { host: config.workerMetrics.host, port: metricsPort });
   const db = createDatabase(config.databaseUrl, config.databasePoolMax, config.databaseWaitLimits);

@@ -104,7 +104,7 @@ export function buildOpenApiDocument(docs: ApiDocs, version: string): JsonObject
       title: 'SagaPay API',
       version,
       description:
-        'E-wallet and merchant payments. Money is integer minor units; money-moving POSTs honour Idempotency-Key; errors share one shape. The contract is API.md.',
+        'E-wallet and merchant payments. Money is integer minor units; money-moving POSTs honour Idempotency-Key; errors share one shape. The contract in words: docs/api.md in the repository.',
     },
     servers: [{ url: '/' }],
     tags: [...new Set(docs.routes.map((route) => route.tag))].map((name) => ({ name })),

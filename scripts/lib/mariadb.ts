@@ -5,6 +5,7 @@ import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createConnection, type Connection } from 'mysql2/promise';
 import { assertPortFree, errorWithLog, freePort, spawnManaged, waitFor, type ExitStatus } from './processes';
+import { ensureComponent, MARIADB_SERVER } from './provision';
 
 const execFileAsync = promisify(execFile);
 
@@ -117,23 +118,35 @@ function layoutOf(dataDir: string): Layout {
   };
 }
 
-/** The server binary: mariadbd first, then mysqld (MariaDB's alias or MySQL 8), on PATH or in usual folders. */
-async function findServerBinary(): Promise<ServerBinary> {
+/** The path of mariadbd (first) or mysqld (MariaDB's alias or MySQL 8), on PATH or in the usual folders. */
+function locateServerBinary(): string | undefined {
   const directories = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...SEARCH_DIRECTORIES];
   for (const name of ['mariadbd', 'mysqld']) {
     for (const directory of directories) {
       const path = join(directory, name);
-      if (!existsSync(path)) continue;
-      const { stdout } = await execFileAsync(path, ['--no-defaults', '--version'], { timeout: 15_000 });
-      const versionLine = stdout.trim();
-      return { path, flavour: /mariadb/i.test(versionLine) ? 'mariadb' : 'mysql', versionLine };
+      if (existsSync(path)) return path;
     }
   }
-  throw new Error(
-    'no MariaDB or MySQL server binary found (mariadbd or mysqld in PATH, /usr/sbin or /usr/local/mysql/bin). ' +
-      'Install one (Debian/Ubuntu: `apt-get install mariadb-server`; macOS: `brew install mariadb`) ' +
-      'or point DATABASE_URL (TEST_DATABASE_URL for tests) at any MySQL 8 server.',
-  );
+  return undefined;
+}
+
+/**
+ * Makes sure a server binary exists: when none is found, installs MariaDB's with apt-get (as root
+ * or with password-less sudo, no service started), or fails saying the command for this machine.
+ */
+export async function ensureServerBinary(): Promise<string> {
+  await ensureComponent(MARIADB_SERVER, () => locateServerBinary() !== undefined);
+  const path = locateServerBinary();
+  if (path === undefined) throw new Error('no MariaDB or MySQL server binary found after installing one');
+  return path;
+}
+
+/** The server binary and its flavour, installed first when missing. */
+async function findServerBinary(): Promise<ServerBinary> {
+  const path = await ensureServerBinary();
+  const { stdout } = await execFileAsync(path, ['--no-defaults', '--version'], { timeout: 15_000 });
+  const versionLine = stdout.trim();
+  return { path, flavour: /mariadb/i.test(versionLine) ? 'mariadb' : 'mysql', versionLine };
 }
 
 /** Refuses to start over a server of an earlier run that still holds this data dir. */

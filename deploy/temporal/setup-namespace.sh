@@ -1,12 +1,32 @@
 #!/bin/sh
-# Registers SagaPay's custom search attributes (domain/search-attributes.ts) in the Temporal
-# namespace, so operators can filter sagas by them in the Web UI. Creates only the missing ones,
-# so it can run at every `docker compose up`. Needs TEMPORAL_ADDRESS; run by temporal-setup.
+# Makes the Temporal namespace SagaPay uses exist, with its retention, and registers SagaPay's
+# custom search attributes (domain/search-attributes.ts) in it, so operators can filter sagas by
+# them in the Web UI. Creates only what is missing, so it can run at every `docker compose up`.
+# Needs TEMPORAL_ADDRESS; run by the temporal-setup job of docker-compose.yml (temporalio/admin-tools).
 set -eu
 
 namespace="${TEMPORAL_NAMESPACE:-default}"
+retention="${TEMPORAL_NAMESPACE_RETENTION:-72h}"
 attributes="PaymentId CustomerId MerchantId SagaStatus"
 
+tries=0
+until temporal operator cluster health >/dev/null 2>&1; do
+  tries=$((tries + 1))
+  if [ "$tries" -ge 60 ]; then
+    echo "the Temporal server at ${TEMPORAL_ADDRESS:-?} is not healthy after 2 minutes" >&2
+    exit 1
+  fi
+  sleep 2
+done
+
+if temporal operator namespace describe --namespace "$namespace" >/dev/null 2>&1; then
+  echo "namespace '$namespace' exists"
+else
+  echo "creating namespace '$namespace' (retention $retention)"
+  temporal operator namespace create --namespace "$namespace" --retention "$retention"
+fi
+
+# A new namespace reaches every part of the server within seconds.
 tries=0
 until temporal operator namespace describe --namespace "$namespace" >/dev/null 2>&1; do
   tries=$((tries + 1))
