@@ -8,7 +8,7 @@ import { startStack, waitFor, type TestStack } from './support/stack';
 
 /**
  * The payment saga on the real stack: API → Temporal → workers → MariaDB.
- * Each test ends with the reconciliation check (afterEach).
+ * Each test ends with the reconciliation check (afterEach): this file's sagas all final, the ledger's invariants held.
  */
 let stack: TestStack;
 let actors: ReturnType<typeof actorsOf>;
@@ -28,8 +28,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  const report = await actors.call('GET', '/v1/admin/reconciliation', { token: adminToken });
-  expect(report.body).toMatchObject({ ok: true, sumOfAllAccounts: 0, unbalancedJournals: 0, walletsOutOfSync: 0, negativeUserWallets: 0, stuckSagas: 0 });
+  await actors.expectReconciled(adminToken);
 });
 
 afterAll(async () => {

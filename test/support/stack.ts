@@ -12,6 +12,7 @@ import { describeError } from '../../infra/logger';
 import { createSmtpMailer } from '../../infra/mailer';
 import { buildNotificationsWorker, buildPaymentsWorker } from '../../workers/build';
 import { Mailbox } from './mailbox';
+import { OwnSagas } from './own-sagas';
 
 /**
  * The real stack a test file works against: the database and Temporal server
@@ -28,6 +29,13 @@ export interface TestStack {
   baseUrl: string;
   /** The stack's own SMTP server: every e-mail lands here (unless SMTP_URL was overridden). */
   mailbox: Mailbox;
+  /** The users this stack's tests made; their sagas must all be final when the stack stops. */
+  own: OwnSagas;
+  /**
+   * Finishes this stack's sagas (with a payments worker of its own when none runs here), then
+   * stops everything it started. Fails, after stopping, when a saga of its users did not end:
+   * a saga left running would be stuck for every later reconciliation against the database.
+   */
   stop(): Promise<void>;
 }
 
@@ -155,6 +163,7 @@ export async function startStackWith(overrides: Record<string, string> = {}, { p
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
   const { port } = server.address() as AddressInfo;
+  const own = new OwnSagas();
   return {
     config,
     db,
@@ -164,7 +173,14 @@ export async function startStackWith(overrides: Record<string, string> = {}, { p
     workers,
     baseUrl: `http://127.0.0.1:${port}`,
     mailbox,
+    own,
     async stop() {
+      let unsettled: Error | undefined;
+      try {
+        await settleOwnSagas(own, { config, db, workerConnection, paymentsWorker });
+      } catch (error) {
+        unsettled = error instanceof Error ? error : new Error(String(error));
+      }
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -174,6 +190,24 @@ export async function startStackWith(overrides: Record<string, string> = {}, { p
       await connection.close();
       await db.destroy();
       await mailbox.stop();
+      if (unsettled) throw unsettled;
     },
   };
+}
+
+/** Waits for a stack's sagas to end, running a payments worker meanwhile when the stack has none in this process. */
+async function settleOwnSagas(
+  own: OwnSagas,
+  on: { config: Config; db: Knex; workerConnection: NativeConnection; paymentsWorker: boolean },
+): Promise<void> {
+  if (on.paymentsWorker || (await own.unfinished(on.db)).length === 0) {
+    await own.settle(on.db);
+    return;
+  }
+  const drain = await startWorkersOf(on.config, on.db, on.workerConnection, { payments: true, notifications: false });
+  try {
+    await own.settle(on.db);
+  } finally {
+    await stopWorkers(drain);
+  }
 }
