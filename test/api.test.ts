@@ -185,7 +185,8 @@ describe('wallets and top-ups', () => {
       'wallet_not_found',
     );
     expectError(await call('GET', '/v1/wallets/wal_does_not_exist', { token: stranger.token }), 404, 'wallet_not_found');
-    expect((await call('GET', `/v1/wallets/${owner.wallet.id}`, { token: adminToken })).status).toBe(200);
+    const asAdmin = await call<WalletBody>('GET', `/v1/wallets/${owner.wallet.id}`, { token: adminToken });
+    expect({ status: asAdmin.status, body: asAdmin.body }).toEqual({ status: 200, body: { ...owner.wallet, balance: 10_000 } });
     expect(await balanceOf(owner.token, owner.wallet.id)).toBe(10_000);
   });
 

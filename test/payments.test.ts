@@ -311,8 +311,10 @@ describe('idempotency', () => {
     expect(['pending', 'processing']).toContain(response.body.status);
     const final = await waitFor(async () => {
       const current = await actors.call<PaymentBody>('GET', `/v1/payments/${response.body.id}`, { token: payer.token });
-      return current.body.status === 'succeeded' ? current.body : undefined;
+      // Any final status ends the wait: a failure shows as itself, not as a timeout.
+      return current.body.status === 'succeeded' || current.body.status === 'failed' ? current.body : undefined;
     });
+    expect({ status: final.status, failure: final.failure }).toEqual({ status: 'succeeded', failure: null });
     expect(final.netAmount).toBe(245);
   });
 });
@@ -321,10 +323,11 @@ describe('reading payments', () => {
   it('when the payer, the merchant, an admin or a stranger reads a payment, then only the stranger gets 404', async () => {
     const payer = await actors.signUp();
     const stranger = await actors.signUp();
-    const { body: payment } = await pay(payer, { amount: 100 });
+    const payment = await settled(payer, (await pay(payer, { amount: 100 })).body);
 
     for (const token of [payer.token, merchant.token, adminToken]) {
-      expect((await actors.call('GET', `/v1/payments/${payment.id}`, { token })).status).toBe(200);
+      const read = await actors.call<PaymentBody>('GET', `/v1/payments/${payment.id}`, { token });
+      expect({ status: read.status, body: read.body }).toEqual({ status: 200, body: payment });
     }
     expectError(await actors.call('GET', `/v1/payments/${payment.id}`, { token: stranger.token }), 404, 'not_found');
   });

@@ -112,6 +112,8 @@ export interface StackOptions {
   paymentsWorker?: boolean;
   /** The API's logger (access log); without one the API logs nothing. */
   logger?: Logger;
+  /** The rate limits' clock; without one, the real time. */
+  rateLimitNowMs?: () => number;
 }
 
 /** E-mail and webhook retries in tests: the same backoff, in fractions of a second instead of seconds. */
@@ -149,7 +151,7 @@ export async function startWorkersOf(
 }
 
 /** `startStack` with a choice of in-process workers; `stop()` stops only what it started. */
-export async function startStackWith(overrides: Record<string, string> = {}, { paymentsWorker = true, logger }: StackOptions = {}): Promise<TestStack> {
+export async function startStackWith(overrides: Record<string, string> = {}, { paymentsWorker = true, logger, rateLimitNowMs }: StackOptions = {}): Promise<TestStack> {
   const mailbox = await Mailbox.open();
   const config = testConfig({ SMTP_URL: mailbox.url, ...overrides });
   const db = createDatabase(config.databaseUrl, 20);
@@ -158,7 +160,7 @@ export async function startStackWith(overrides: Record<string, string> = {}, { p
   const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
   const workers = await startWorkersOf(config, db, workerConnection, { payments: paymentsWorker, notifications: true });
   // A 5xx in a test is a bug worth seeing: its cause goes to the test output.
-  const app = createApp({ db, temporal, config, logger, report: (error) => console.error('api answered 5xx:', describeError(error)) });
+  const app = createApp({ db, temporal, config, logger, rateLimitNowMs, report: (error) => console.error('api answered 5xx:', describeError(error)) });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
