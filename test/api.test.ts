@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { uniqueEmail } from './support/fixtures';
 import type { TestResponse } from './support/http';
 import { actorsOf, expectError, type WalletBody } from './support/actors';
+import { openApiDocumentFor } from './support/openapi';
 import { startStack, type TestStack } from './support/stack';
 
 /** The API end to end: the real Koa app, real workers, the real database and Temporal server. */
@@ -113,6 +114,28 @@ describe('tokens', () => {
     const genuine = await call<{ user: Body }>('GET', '/v1/me', { token: forge({ alg: 'HS256', typ: 'JWT' }, claims, secret) });
     expect(genuine.status).toBe(200);
     expect(genuine.body.user.role).toBe('customer');
+  });
+
+  it('when a validly signed token claims the admin role for a customer, then every admin route refuses it with 403 and changes nothing', async () => {
+    const { user, wallet } = await signUp();
+    const now = Math.floor(Date.now() / 1000);
+    const forged = forge(
+      { alg: 'HS256', typ: 'JWT' },
+      { sub: user.id, role: 'admin', iss: 'sagapay', aud: 'sagapay-api', iat: now, exp: now + 600 },
+      stack.config.jwt.secret,
+    );
+    // Every admin operation the document lists, so a new admin route is covered the day it is added.
+    const paths = (openApiDocumentFor(stack.config) as { paths: Record<string, Record<string, unknown>> }).paths;
+    const adminRoutes = Object.entries(paths)
+      .filter(([path]) => path.startsWith('/v1/admin/'))
+      .flatMap(([path, operations]) => Object.keys(operations).map((method) => [method.toUpperCase(), path.replace('{id}', wallet.id)] as const));
+    expect(adminRoutes.map(([method, path]) => `${method} ${path.replace(wallet.id, '{id}')}`).sort()).toEqual(
+      expect.arrayContaining(['GET /v1/admin/reconciliation', 'POST /v1/admin/wallets/{id}/freeze', 'POST /v1/admin/wallets/{id}/unfreeze']),
+    );
+
+    for (const [method, path] of adminRoutes) expectError(await call(method, path, { token: forged }), 403, 'forbidden');
+    expect(await stack.db('accounts').select('status').where({ id: wallet.id }).first()).toEqual({ status: 'active' });
+    expect(await stack.db('audit_log').where({ resource_id: wallet.id })).toEqual([]);
   });
 });
 
@@ -240,6 +263,25 @@ describe('administration', () => {
 
   it('when the admin asks for reconciliation, then the ledger is balanced and this file left no saga unfinished', async () => {
     await actors.expectReconciled(adminToken);
+  });
+});
+
+describe('the fault drill', () => {
+  it('when SAGA_FAULTS is off, then X-Saga-Fault is ignored: the payment succeeds and moves its money', async () => {
+    expect(stack.config.sagaFaultsEnabled).toBe(false);
+    const merchant = await signUp({ role: 'merchant' });
+    const payer = await signUp();
+
+    const payment = await call<{ id: string; status: string; failure: unknown; steps: Array<{ name: string; status: string }> }>('POST', '/v1/payments', {
+      token: payer.token,
+      headers: { 'X-Saga-Fault': 'debit_payer' },
+      body: { merchantId: merchant.user.id, amount: 1_000, currency: 'USD' },
+    });
+
+    expect({ status: payment.status, paymentStatus: payment.body.status, failure: payment.body.failure }).toEqual({ status: 201, paymentStatus: 'succeeded', failure: null });
+    expect(await stack.db('payments').select('fault_step').where({ id: payment.body.id }).first()).toEqual({ fault_step: null });
+    expect(await balanceOf(payer.token, payer.wallet.id)).toBe(9_000);
+    expect(await balanceOf(merchant.token, merchant.wallet.id)).toBe(980);
   });
 });
 

@@ -349,3 +349,62 @@ describe('reading payments', () => {
     expectError(await actors.call('GET', '/v1/payments?role=boss', { token: payer.token }), 400, 'validation_error');
   });
 });
+
+describe('races on one wallet', () => {
+  /** The wallets' balances, read from the database (afterEach checks that no wallet anywhere is negative). */
+  async function balancesOf(...walletIds: string[]): Promise<number[]> {
+    const rows = (await stack.db('accounts').select('id', 'balance').whereIn('id', walletIds)) as Array<{ id: string; balance: string | number }>;
+    return walletIds.map((id) => Number(rows.find((row) => row.id === id)?.balance));
+  }
+
+  it('when 10 payments of 2 000 with different keys race from a 10 000 wallet, then exactly 5 succeed and every balance is exact', async () => {
+    const payer = await actors.signUp();
+    const merchantBefore = await actors.balanceOf(merchant.token, merchant.wallet.id);
+
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, index) => pay(payer, { amount: 2_000 }, { 'Idempotency-Key': `race-${index}` })));
+    const payments = await Promise.all(answers.map((answer) => settled(payer, answer.body)));
+
+    expect(new Set(payments.map((payment) => payment.id)).size).toBe(10);
+    const outcomes = payments.map((payment) => `${payment.status}:${payment.failure?.code ?? ''}`).sort();
+    expect(outcomes).toEqual([...Array<string>(5).fill('failed:insufficient_funds'), ...Array<string>(5).fill('succeeded:')]);
+    expect(await balancesOf(payer.wallet.id, merchant.wallet.id)).toEqual([0, merchantBefore + 5 * 1_960]);
+    for (const payment of payments.filter((candidate) => candidate.status === 'failed')) expect(await journalsOf(payment.id)).toEqual([]);
+  });
+
+  it('when 8 payments race against the 24-hour limit, then exactly as many succeed as the limit allows', async () => {
+    const payer = await actors.signUp();
+    const topUp = await actors.call('POST', `/v1/wallets/${payer.wallet.id}/topups`, { token: payer.token, body: { amount: 100_000, currency: 'USD' } });
+    expect(topUp.status).toBe(201);
+
+    const answers = await Promise.all(Array.from({ length: 8 }, () => pay(payer, { amount: 10_000 })));
+    const payments = await Promise.all(answers.map((answer) => settled(payer, answer.body)));
+
+    const outcomes = payments.map((payment) => `${payment.status}:${payment.failure?.code ?? ''}`).sort();
+    expect(outcomes).toEqual([...Array<string>(2).fill('failed:limit_exceeded'), ...Array<string>(6).fill('succeeded:')]);
+    expect(DAILY_LIMIT / 10_000).toBe(6);
+    expect(await balancesOf(payer.wallet.id)).toEqual([110_000 - DAILY_LIMIT]);
+  });
+
+  it('when a payment and a transfer race for one wallet that can fund only one, then exactly one succeeds and the wallet never goes negative', async () => {
+    const [payer, friend] = await Promise.all([actors.signUp(), actors.signUp()]);
+    const merchantBefore = await actors.balanceOf(merchant.token, merchant.wallet.id);
+
+    const [paymentAnswer, transferAnswer] = await Promise.all([
+      pay(payer, { amount: 6_000 }),
+      actors.call<{ id: string; status: string; workflowId: string; failure: { code: string } | null }>('POST', '/v1/transfers', {
+        token: payer.token,
+        body: { toUserId: friend.user.id, amount: 6_000, currency: 'USD' },
+      }),
+    ]);
+    const payment = await settled(payer, paymentAnswer.body);
+    await stack.temporal.workflow.getHandle(transferAnswer.body.workflowId).result();
+    const transfer = (await actors.call<{ status: string; failure: { code: string } | null }>('GET', `/v1/transfers/${transferAnswer.body.id}`, { token: payer.token })).body;
+
+    const outcomes = [`${payment.status}:${payment.failure?.code ?? ''}`, `${transfer.status}:${transfer.failure?.code ?? ''}`].sort();
+    expect(outcomes).toEqual(['failed:insufficient_funds', 'succeeded:']);
+    const [payerBalance, friendBalance, merchantBalance] = await balancesOf(payer.wallet.id, friend.wallet.id, merchant.wallet.id);
+    expect(payerBalance).toBe(4_000);
+    // Whichever won, its money arrived once and the loser's never left.
+    expect([friendBalance, merchantBalance]).toEqual(payment.status === 'succeeded' ? [10_000, merchantBefore + 5_880] : [16_000, merchantBefore]);
+  });
+});
