@@ -122,12 +122,16 @@ describe('graceful shutdown on SIGTERM', () => {
 
     process.kill(group ? -api.pid : api.pid, 'SIGTERM');
     const signalledAtMs = Date.now();
-    const refusal = await waitFor(async () => {
+    // A probe the kernel queued while the listener was closing is reset, not served: it counts as
+    // on the way to refused (seen once in six full runs), and the wait goes on until one is refused.
+    const outcomes: string[] = [];
+    await waitFor(async () => {
       const outcome = await connectOutcome(`${baseUrl}/healthz`);
-      return outcome === 'answered' ? undefined : outcome;
+      outcomes.push(outcome);
+      return outcome === 'ECONNREFUSED';
     }, { timeoutMs: 2_000, intervalMs: 20, what: 'new connections to be refused' });
     const refusedAtMs = Date.now();
-    expect(refusal).toBe('ECONNREFUSED');
+    expect(outcomes.slice(outcomes.findIndex((outcome) => outcome !== 'answered'))).not.toContain('answered');
     expect(answeredAtMs).toBe(0);
 
     const answer = await inFlight;
