@@ -67,18 +67,30 @@ describe('withDeliveryOutbox', () => {
 
   it('when two activities run at once, then each starts only what it recorded', async () => {
     const { started, starter } = recordingStarter();
+    let aRecorded!: () => void;
+    const recordedA = new Promise<void>((resolve) => (aRecorded = resolve));
+    let releaseA!: () => void;
+    const gateA = new Promise<void>((resolve) => (releaseA = resolve));
     const activities = withDeliveryOutbox(
       {
         notify: async (id: string) => {
-          await new Promise((resolve) => setTimeout(resolve, id === 'ntf_a' ? 20 : 0));
           enqueueEmail(id);
+          if (id !== 'ntf_a') return;
+          aRecorded();
+          await gateA;
         },
       },
       starter,
     );
 
-    await Promise.all([environment().run(activities.notify, 'ntf_a'), environment().run(activities.notify, 'ntf_b')]);
+    // A has recorded ntf_a and is still running while B records ntf_b and ends.
+    const runA = environment().run(activities.notify, 'ntf_a');
+    await recordedA;
+    await environment().run(activities.notify, 'ntf_b');
+    expect(started).toEqual(['email:ntf_b']);
 
-    expect(started.sort()).toEqual(['email:ntf_a', 'email:ntf_b']);
+    releaseA();
+    await runA;
+    expect(started).toEqual(['email:ntf_b', 'email:ntf_a']);
   });
 });

@@ -20,11 +20,18 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
+  // These users' onboarding was driven by hand, step by step: end it as the saga's last step would.
+  for (const userId of written) await environment.run(createOnboardingActivities({ db }).completeOnboarding, { userId });
   await db.destroy();
 });
 
+/** Every user this file wrote: each starts with its onboarding pending. */
+const written: string[] = [];
+
 async function newUser(currency = 'USD') {
-  return insertUser(db, { email: uniqueEmail(), passwordHash: 'x', name: 'Onboarding', phone: null, role: 'customer', currency });
+  const user = await insertUser(db, { email: uniqueEmail(), passwordHash: 'x', name: 'Onboarding', phone: null, role: 'customer', currency });
+  written.push(user.id);
+  return user;
 }
 
 describe('onboarding activities', () => {

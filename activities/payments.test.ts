@@ -7,6 +7,7 @@ import { newId } from '../domain/ids';
 import { systemAccountId } from '../domain/types';
 import { createDatabase } from '../infra/database';
 import { balanceOf, sumOfEntries, userWithWallet } from '../test/support/fixtures';
+import { endLeftoverSagas } from '../test/support/leftovers';
 import { testConfig } from '../test/support/stack';
 import { createNotificationActivities } from './notify';
 import { insertPendingPayment, listSteps } from './payment-records';
@@ -32,8 +33,22 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
+  const saga = activities();
+  await endLeftoverSagas(
+    db,
+    'payments',
+    written,
+    [
+      { step: 'credit_merchant', compensation: 'reverse_merchant_credit', run: (paymentId) => run(saga.reverseMerchantCredit, { paymentId }) },
+      { step: 'debit_payer', compensation: 'refund_payer', run: (paymentId) => run(saga.refundPayer, { paymentId }) },
+    ],
+    (paymentId) => run(saga.failPayment, { paymentId, step: 'test_cleanup', code: 'abandoned', message: 'left in flight by an activity test' }),
+  );
   await db.destroy();
 });
+
+/** Every payment this file wrote: afterAll ends those a test left in flight. */
+const written: string[] = [];
 
 type Party = Awaited<ReturnType<typeof userWithWallet>>;
 
@@ -50,6 +65,7 @@ interface PaymentRowInput {
 /** Writes a payment row straight to the database, as the API would before starting its saga. */
 async function insertPayment(database: Knex, input: PaymentRowInput): Promise<string> {
   const id = newId('pay');
+  written.push(id);
   await insertPendingPayment(database, {
     id,
     payerId: input.payer.user.id,

@@ -7,6 +7,7 @@ import { newId } from '../domain/ids';
 import { systemAccountId } from '../domain/types';
 import { createDatabase } from '../infra/database';
 import { balanceOf, sumOfEntries, userWithWallet } from '../test/support/fixtures';
+import { endLeftoverSagas } from '../test/support/leftovers';
 import { testConfig } from '../test/support/stack';
 import { postJournal } from './ledger';
 import { createNotificationActivities } from './notify';
@@ -32,8 +33,22 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
+  const saga = activities();
+  await endLeftoverSagas(
+    db,
+    'transfers',
+    written,
+    [
+      { step: 'credit_recipient', compensation: 'reverse_recipient_credit', run: (transferId) => run(saga.reverseRecipientCredit, { transferId }) },
+      { step: 'debit_sender', compensation: 'refund_sender', run: (transferId) => run(saga.refundSender, { transferId }) },
+    ],
+    (transferId) => run(saga.failTransfer, { transferId, step: 'test_cleanup', code: 'abandoned', message: 'left in flight by an activity test' }),
+  );
   await db.destroy();
 });
+
+/** Every transfer this file wrote: afterAll ends those a test left in flight. */
+const written: string[] = [];
 
 type Party = Awaited<ReturnType<typeof userWithWallet>>;
 
@@ -49,6 +64,7 @@ interface TransferRowInput {
 /** Writes a transfer row straight to the database, as the API would before starting its saga. */
 async function insertTransfer(database: Knex, input: TransferRowInput): Promise<string> {
   const id = newId('trf');
+  written.push(id);
   await insertPendingTransfer(database, {
     id,
     senderId: input.sender.user.id,

@@ -16,4 +16,6 @@ export interface AppDependencies {
   logger?: Logger;
   /** Where rate limits count (Redis when REDIS_URL is set); without it, the database. */
   rateLimitStore?: RateLimitStore;
+  /** The rate limits' clock in epoch ms; without it, `Date.now` (tests pass their own to cross a window without waiting). */
+  rateLimitNowMs?: () => number;
 }

@@ -45,6 +45,7 @@ export function rateLimitsOf(dependencies: AppDependencies): RateLimits {
   const hooks = {
     onLimited: (name: string) => metrics.rateLimited.inc({ limit: name }),
     onStoreError: (error: unknown, ctx: { state: { requestId?: string } }) => dependencies.report(error, ctx.state.requestId ?? ''),
+    nowMs: dependencies.rateLimitNowMs,
   };
   return {
     loginPerIp: rateLimit(store, { name: 'login_ip', rule: rules.loginPerIp, keyOf: byIp }, hooks),

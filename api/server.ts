@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
 import type { Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig } from '../config';
 import { createDatabase } from '../infra/database';
 import { createLogger, describeError } from '../infra/logger';
@@ -32,7 +33,9 @@ function main(): void {
     report: (error, requestId) => logger.error({ requestId, error: describeError(error) }, 'request failed'),
   });
   const server: Server = app.listen(config.http.port, config.http.host, () => {
-    logger.info({ url: `http://${config.http.host}:${config.http.port}`, rateLimitStore: redis ? 'redis' : 'database' }, 'api listening');
+    // The bound port, not the configured one: with PORT=0 the system picks it, and this line reports it.
+    const { port } = server.address() as AddressInfo;
+    logger.info({ url: `http://${config.http.host}:${port}`, rateLimitStore: redis ? 'redis' : 'database' }, 'api listening');
   });
 
   // Answers being written: once stopping, each closes its connection when done (no keep-alive),

@@ -1,4 +1,4 @@
-import { ConfigError, DEVELOPMENT_JWT_SECRET, loadConfig } from '.';
+import { ConfigError, DEVELOPMENT_JWT_SECRET, loadConfig, MAX_FEE_BPS } from '.';
 
 const base = { DATABASE_URL: 'mysql://sagapay:secret@127.0.0.1:3306/sagapay' };
 
@@ -59,5 +59,11 @@ describe('loadConfig', () => {
       'SAGA_FAULTS cannot be enabled in production',
     ]);
     expect(loadConfig({ ...base, NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) }).jwt.secret).not.toBe(DEVELOPMENT_JWT_SECRET);
+  });
+
+  it('when FEE_BPS would let a payment net 0 for the merchant, then it is refused; the highest rate that cannot is accepted', () => {
+    expect(loadConfig({ ...base, FEE_BPS: String(MAX_FEE_BPS) }).money.feeBps).toBe(4_999);
+    expect(problemsOf({ ...base, FEE_BPS: '5000' })).toEqual([expect.stringMatching(/^FEE_BPS must be at most 4999/)]);
+    expect(problemsOf({ ...base, FEE_BPS: '10000' })).toEqual([expect.stringMatching(/^FEE_BPS must be at most 4999/)]);
   });
 });

@@ -3,6 +3,14 @@ import { z } from 'zod';
 /** The development JWT secret; production refuses to start with it. */
 export const DEVELOPMENT_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
 
+/**
+ * The highest FEE_BPS accepted: below 50 %, so every payment of at least 1 minor unit leaves the
+ * merchant at least 1 after the fee rounded half up. From 5000 on, a small payment would net 0, and
+ * the merchant's journal line would be 0, which the ledger refuses: the payment would end
+ * `processing_error`. The configuration refuses such a rate instead.
+ */
+export const MAX_FEE_BPS = 4_999;
+
 const integer = (defaultValue: number, min: number, max: number) =>
   z.coerce
     .number()
@@ -63,7 +71,7 @@ const environmentSchema = z
     JWT_ISSUER: z.string().min(1).default('sagapay'),
     JWT_AUDIENCE: z.string().min(1).default('sagapay-api'),
     JWT_TTL_SECONDS: integer(900, 60, 86_400),
-    FEE_BPS: integer(200, 0, 10_000),
+    FEE_BPS: integer(200, 0, MAX_FEE_BPS),
     PROMO_CREDIT: integer(10_000, 0, 100_000_000),
     DEFAULT_CURRENCY: currencyCode.default('USD'),
     CURRENCIES: z

@@ -1,4 +1,9 @@
+import fc from 'fast-check';
+import { MAX_FEE_BPS } from '../config';
 import { assertSafeInteger, feeRoundHalfUp, formatAmount, toSafeInteger } from './money';
+
+/** The largest amount the API accepts by default (MAX_AMOUNT). */
+const MAX_AMOUNT = 100_000_000;
 
 describe('feeRoundHalfUp', () => {
   it.each([
@@ -53,5 +58,52 @@ describe('safe integers at the boundaries', () => {
     expect(toSafeInteger(7, 'sum')).toBe(7);
     expect(() => toSafeInteger('9007199254740993', 'sum')).toThrow();
     expect(() => toSafeInteger('1.5', 'sum')).toThrow();
+  });
+});
+
+describe('feeRoundHalfUp, for every amount and fee rate (fast-check)', () => {
+  const amounts = fc.integer({ min: 0, max: MAX_AMOUNT });
+  const rates = fc.integer({ min: 0, max: 10_000 });
+
+  it('when any fee is computed, then fee + net = amount and 0 ≤ fee ≤ amount', () => {
+    fc.assert(
+      fc.property(amounts, rates, (amount, feeBps) => {
+        const { fee, netAmount } = feeRoundHalfUp(amount, feeBps);
+        expect(Number.isSafeInteger(fee) && Number.isSafeInteger(netAmount)).toBe(true);
+        expect(fee + netAmount).toBe(amount);
+        expect(fee >= 0 && fee <= amount).toBe(true);
+      }),
+    );
+  });
+
+  it('when any fee is computed, then it is within ½ minor unit of the exact product, and exact halves round up', () => {
+    fc.assert(
+      fc.property(amounts, rates, (amount, feeBps) => {
+        const { fee } = feeRoundHalfUp(amount, feeBps);
+        // Twice the error, in units of 1/10000 of a minor unit: |fee − amount × feeBps / 10000| ≤ ½, exactly.
+        const error = BigInt(fee) * 10_000n - BigInt(amount) * BigInt(feeBps);
+        expect(error >= -5_000n && error <= 5_000n).toBe(true);
+        if (error === -5_000n) throw new Error('an exact half was rounded down');
+      }),
+    );
+  });
+
+  it('when the amount grows, then the fee never shrinks', () => {
+    fc.assert(
+      fc.property(amounts, amounts, rates, (first, second, feeBps) => {
+        const [smaller, larger] = first <= second ? [first, second] : [second, first];
+        expect(feeRoundHalfUp(smaller, feeBps).fee).toBeLessThanOrEqual(feeRoundHalfUp(larger, feeBps).fee);
+      }),
+    );
+  });
+
+  it('when the rate is at most MAX_FEE_BPS, then every payment leaves the merchant at least 1 minor unit', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: MAX_AMOUNT }), fc.integer({ min: 0, max: MAX_FEE_BPS }), (amount, feeBps) => {
+        expect(feeRoundHalfUp(amount, feeBps).netAmount).toBeGreaterThanOrEqual(1);
+      }),
+    );
+    // One basis point more, and a 1-unit payment nets 0: the journal would need a zero line, which the ledger refuses.
+    expect(feeRoundHalfUp(1, MAX_FEE_BPS + 1)).toEqual({ fee: 1, netAmount: 0 });
   });
 });

@@ -68,10 +68,12 @@ describe('metrics', () => {
     expect((await fetch(`${stack.baseUrl}/v1/no/such/route`)).status).toBe(404);
 
     // Other test files pay at the same time: the scraped count lies between the counts before and after.
-    const succeededCount = async () => Number((await stack?.db('payments').where({ status: 'succeeded' }).count({ count: '*' }).first())?.count);
-    const succeededBefore = await succeededCount();
+    const countOf = async (status: 'succeeded' | 'failed') => Number((await stack?.db('payments').where({ status }).count({ count: '*' }).first())?.count);
+    const succeededBefore = await countOf('succeeded');
+    const failedBefore = await countOf('failed');
     const { contentType, text } = await scrape(`${stack.baseUrl}/metrics`);
-    const succeededAfter = await succeededCount();
+    const succeededAfter = await countOf('succeeded');
+    const failedAfter = await countOf('failed');
 
     expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
     const byRoute = (method: string, route: string, status: string) =>
@@ -88,7 +90,9 @@ describe('metrics', () => {
     expect(scraped).toBeGreaterThanOrEqual(succeededBefore);
     expect(scraped).toBeLessThanOrEqual(succeededAfter);
     expect(scraped).toBeGreaterThanOrEqual(1);
-    expect(sample(text, 'sagapay_sagas', { saga: 'payment', status: 'failed' })).toBeGreaterThanOrEqual(0);
+    const scrapedFailed = sample(text, 'sagapay_sagas', { saga: 'payment', status: 'failed' });
+    expect(scrapedFailed).toBeGreaterThanOrEqual(failedBefore);
+    expect(scrapedFailed).toBeLessThanOrEqual(failedAfter);
     expect(sample(text, 'process_cpu_user_seconds_total', {})).toBeGreaterThan(0);
   });
 

@@ -8,7 +8,7 @@ import { startStack, waitFor, type TestStack } from './support/stack';
 
 /**
  * The payment saga on the real stack: API → Temporal → workers → MariaDB.
- * Each test ends with the reconciliation check (afterEach).
+ * Each test ends with the reconciliation check (afterEach): this file's sagas all final, the ledger's invariants held.
  */
 let stack: TestStack;
 let actors: ReturnType<typeof actorsOf>;
@@ -28,8 +28,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  const report = await actors.call('GET', '/v1/admin/reconciliation', { token: adminToken });
-  expect(report.body).toMatchObject({ ok: true, sumOfAllAccounts: 0, unbalancedJournals: 0, walletsOutOfSync: 0, negativeUserWallets: 0, stuckSagas: 0 });
+  await actors.expectReconciled(adminToken);
 });
 
 afterAll(async () => {
@@ -312,8 +311,10 @@ describe('idempotency', () => {
     expect(['pending', 'processing']).toContain(response.body.status);
     const final = await waitFor(async () => {
       const current = await actors.call<PaymentBody>('GET', `/v1/payments/${response.body.id}`, { token: payer.token });
-      return current.body.status === 'succeeded' ? current.body : undefined;
+      // Any final status ends the wait: a failure shows as itself, not as a timeout.
+      return current.body.status === 'succeeded' || current.body.status === 'failed' ? current.body : undefined;
     });
+    expect({ status: final.status, failure: final.failure }).toEqual({ status: 'succeeded', failure: null });
     expect(final.netAmount).toBe(245);
   });
 });
@@ -322,10 +323,11 @@ describe('reading payments', () => {
   it('when the payer, the merchant, an admin or a stranger reads a payment, then only the stranger gets 404', async () => {
     const payer = await actors.signUp();
     const stranger = await actors.signUp();
-    const { body: payment } = await pay(payer, { amount: 100 });
+    const payment = await settled(payer, (await pay(payer, { amount: 100 })).body);
 
     for (const token of [payer.token, merchant.token, adminToken]) {
-      expect((await actors.call('GET', `/v1/payments/${payment.id}`, { token })).status).toBe(200);
+      const read = await actors.call<PaymentBody>('GET', `/v1/payments/${payment.id}`, { token });
+      expect({ status: read.status, body: read.body }).toEqual({ status: 200, body: payment });
     }
     expectError(await actors.call('GET', `/v1/payments/${payment.id}`, { token: stranger.token }), 404, 'not_found');
   });
@@ -345,5 +347,64 @@ describe('reading payments', () => {
     expect(merchantView.data.map((payment) => payment.id)).toContain(ok.body.id);
     expect(merchantView.data.map((payment) => payment.id)).not.toContain(failed.body.id);
     expectError(await actors.call('GET', '/v1/payments?role=boss', { token: payer.token }), 400, 'validation_error');
+  });
+});
+
+describe('races on one wallet', () => {
+  /** The wallets' balances, read from the database (afterEach checks that no wallet anywhere is negative). */
+  async function balancesOf(...walletIds: string[]): Promise<number[]> {
+    const rows = (await stack.db('accounts').select('id', 'balance').whereIn('id', walletIds)) as Array<{ id: string; balance: string | number }>;
+    return walletIds.map((id) => Number(rows.find((row) => row.id === id)?.balance));
+  }
+
+  it('when 10 payments of 2 000 with different keys race from a 10 000 wallet, then exactly 5 succeed and every balance is exact', async () => {
+    const payer = await actors.signUp();
+    const merchantBefore = await actors.balanceOf(merchant.token, merchant.wallet.id);
+
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, index) => pay(payer, { amount: 2_000 }, { 'Idempotency-Key': `race-${index}` })));
+    const payments = await Promise.all(answers.map((answer) => settled(payer, answer.body)));
+
+    expect(new Set(payments.map((payment) => payment.id)).size).toBe(10);
+    const outcomes = payments.map((payment) => `${payment.status}:${payment.failure?.code ?? ''}`).sort();
+    expect(outcomes).toEqual([...Array<string>(5).fill('failed:insufficient_funds'), ...Array<string>(5).fill('succeeded:')]);
+    expect(await balancesOf(payer.wallet.id, merchant.wallet.id)).toEqual([0, merchantBefore + 5 * 1_960]);
+    for (const payment of payments.filter((candidate) => candidate.status === 'failed')) expect(await journalsOf(payment.id)).toEqual([]);
+  });
+
+  it('when 8 payments race against the 24-hour limit, then exactly as many succeed as the limit allows', async () => {
+    const payer = await actors.signUp();
+    const topUp = await actors.call('POST', `/v1/wallets/${payer.wallet.id}/topups`, { token: payer.token, body: { amount: 100_000, currency: 'USD' } });
+    expect(topUp.status).toBe(201);
+
+    const answers = await Promise.all(Array.from({ length: 8 }, () => pay(payer, { amount: 10_000 })));
+    const payments = await Promise.all(answers.map((answer) => settled(payer, answer.body)));
+
+    const outcomes = payments.map((payment) => `${payment.status}:${payment.failure?.code ?? ''}`).sort();
+    expect(outcomes).toEqual([...Array<string>(2).fill('failed:limit_exceeded'), ...Array<string>(6).fill('succeeded:')]);
+    expect(DAILY_LIMIT / 10_000).toBe(6);
+    expect(await balancesOf(payer.wallet.id)).toEqual([110_000 - DAILY_LIMIT]);
+  });
+
+  it('when a payment and a transfer race for one wallet that can fund only one, then exactly one succeeds and the wallet never goes negative', async () => {
+    const [payer, friend] = await Promise.all([actors.signUp(), actors.signUp()]);
+    const merchantBefore = await actors.balanceOf(merchant.token, merchant.wallet.id);
+
+    const [paymentAnswer, transferAnswer] = await Promise.all([
+      pay(payer, { amount: 6_000 }),
+      actors.call<{ id: string; status: string; workflowId: string; failure: { code: string } | null }>('POST', '/v1/transfers', {
+        token: payer.token,
+        body: { toUserId: friend.user.id, amount: 6_000, currency: 'USD' },
+      }),
+    ]);
+    const payment = await settled(payer, paymentAnswer.body);
+    await stack.temporal.workflow.getHandle(transferAnswer.body.workflowId).result();
+    const transfer = (await actors.call<{ status: string; failure: { code: string } | null }>('GET', `/v1/transfers/${transferAnswer.body.id}`, { token: payer.token })).body;
+
+    const outcomes = [`${payment.status}:${payment.failure?.code ?? ''}`, `${transfer.status}:${transfer.failure?.code ?? ''}`].sort();
+    expect(outcomes).toEqual(['failed:insufficient_funds', 'succeeded:']);
+    const [payerBalance, friendBalance, merchantBalance] = await balancesOf(payer.wallet.id, friend.wallet.id, merchant.wallet.id);
+    expect(payerBalance).toBe(4_000);
+    // Whichever won, its money arrived once and the loser's never left.
+    expect([friendBalance, merchantBalance]).toEqual(payment.status === 'succeeded' ? [10_000, merchantBefore + 5_880] : [16_000, merchantBefore]);
   });
 });

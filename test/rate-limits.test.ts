@@ -1,17 +1,18 @@
+import { randomBytes } from 'node:crypto';
 import { hashPassword } from '../api/auth/passwords';
 import { issueAccessToken } from '../api/auth/tokens';
 import { insertUser } from '../api/users';
 import { expectError } from './support/actors';
 import { userWithWallet, uniqueEmail, balanceOf } from './support/fixtures';
 import { request, type TestResponse } from './support/http';
-import { startStack, waitFor, type TestStack } from './support/stack';
+import { startStackWith, type TestStack } from './support/stack';
 
 /**
  * The contract's rate limits on the real app and database store, set low for this stack.
- * Every file of the run calls from 127.0.0.1 into one shared database, so these tests
- * come from addresses of their own (X-Forwarded-For, trusted here) and users of their own.
- * Windows of a day cannot roll over mid-test (bar midnight UTC); the money limit's 2 s
- * window is the one whose reset is tested.
+ * Every file of the run calls from 127.0.0.1 into one shared database (kept between runs when
+ * TEST_DATABASE_URL is set), so these tests come from addresses of their own (X-Forwarded-For,
+ * trusted here) and users of their own. The limits count on a clock the test holds: all calls
+ * fall in one window however slow the machine is, and the next window comes without waiting.
  */
 const LIMITS = {
   TRUST_PROXY: 'true',
@@ -20,29 +21,38 @@ const LIMITS = {
   RATE_LIMIT_REGISTER_PER_IP: '2/24h',
   RATE_LIMIT_MONEY_PER_USER: '3/2s',
 };
+const MONEY_WINDOW_MS = 2_000;
 const PASSWORD = 'correct horse battery';
 
 let stack: TestStack;
-const runTag = Math.floor(Math.random() * 200) + 1;
+/** The rate limits' clock: the start of a 2 s window, moved only by the test. */
+let clockMs = Math.floor(Date.now() / MONEY_WINDOW_MS) * MONEY_WINDOW_MS;
+/** A documentation-prefix IPv6 network of this run's own: no earlier run against a kept database used it. */
+const runNetwork = `2001:db8:${randomBytes(6).toString('hex').match(/.{4}/g)?.join(':') ?? ''}`;
 let nextHost = 0;
-/** A TEST-NET address no other test (or earlier run against a kept database) used. */
-const freshIp = () => `198.51.${runTag}.${(nextHost += 1)}`;
+/** An address no other test of this run, or of an earlier one, used. */
+const freshIp = () => `${runNetwork}::${(nextHost += 1).toString(16)}`;
 
 beforeAll(async () => {
-  stack = await startStack(LIMITS);
+  stack = await startStackWith(LIMITS, { rateLimitNowMs: () => clockMs });
 });
 
 afterAll(async () => {
   await stack.stop();
 });
 
-function call<T = Record<string, unknown>>(method: string, path: string, options: { ip: string; token?: string; body?: unknown }): Promise<TestResponse<T>> {
-  return request<T>(stack.baseUrl, method, path, { token: options.token, body: options.body, headers: { 'X-Forwarded-For': options.ip } });
+async function call<T = Record<string, unknown>>(method: string, path: string, options: { ip: string; token?: string; body?: unknown }): Promise<TestResponse<T>> {
+  const response = await request<T>(stack.baseUrl, method, path, { token: options.token, body: options.body, headers: { 'X-Forwarded-For': options.ip } });
+  // A sign-up starts an onboarding saga: stack.stop() waits for it to end.
+  if (path === '/v1/auth/register' && response.status === 201) stack.own.add((response.body as { user: { id: string } }).user.id);
+  return response;
 }
 
+/** A user who only logs in: written straight to the database, so no onboarding saga runs for it. */
 async function userWithPassword(): Promise<string> {
   const email = uniqueEmail('limited');
-  await insertUser(stack.db, { email, passwordHash: await hashPassword(PASSWORD), name: 'Limited', phone: null, role: 'customer', currency: 'USD' });
+  const user = await insertUser(stack.db, { email, passwordHash: await hashPassword(PASSWORD), name: 'Limited', phone: null, role: 'customer', currency: 'USD' });
+  await stack.db('users').where({ id: user.id }).update({ onboarding_status: 'completed' });
   return email;
 }
 
@@ -106,22 +116,28 @@ describe('rate limits', () => {
     const token = await issueAccessToken(stack.config.jwt, { userId: user.id, role: user.role });
     const other = await userWithWallet(stack.db);
     const otherToken = await issueAccessToken(stack.config.jwt, { userId: other.user.id, role: other.user.role });
+    const merchant = await userWithWallet(stack.db, { role: 'merchant' });
     const ip = freshIp();
     const topUp = (as: string, walletId: string) => call('POST', `/v1/wallets/${walletId}/topups`, { ip, token: as, body: { amount: 100, currency: 'USD' } });
-    // Start right after a 2 s window opens, so the four calls below fall in one window.
-    await waitFor(() => Date.now() % 2_000 < 100, { timeoutMs: 3_000, intervalMs: 5, what: 'a fresh 2 s window' });
 
     const allowed = [await topUp(token, wallet.id), await topUp(token, wallet.id), await topUp(token, wallet.id)];
-    const payment = await call('POST', '/v1/payments', { ip, token, body: { merchantId: 'usr_nobody', amount: 100, currency: 'USD' } });
+    const payment = await call('POST', '/v1/payments', { ip, token, body: { merchantId: merchant.user.id, amount: 100, currency: 'USD' } });
     const extraTopUp = await topUp(token, wallet.id);
 
     expect(allowed.map((answer) => answer.status)).toEqual([201, 201, 201]);
-    expectRateLimited(payment, 2);
+    expect(expectRateLimited(payment, 2)).toBe(2);
     const retryAfter = expectRateLimited(extraTopUp, 2);
+    expect(retryAfter).toBe(2);
     expect((await topUp(otherToken, other.wallet.id)).status).toBe(201);
+    // The refused payment was never written, and no money moved for it.
+    expect(await stack.db('payments').where({ payer_id: user.id })).toEqual([]);
     expect(await balanceOf(stack.db, wallet.id)).toBe(10_300);
+    expect(await balanceOf(stack.db, merchant.wallet.id)).toBe(0);
 
-    await new Promise((resolve) => setTimeout(resolve, retryAfter * 1_000));
+    // One instant before Retry-After is still the same window; at Retry-After the next one starts.
+    clockMs += retryAfter * 1_000 - 1;
+    expectRateLimited(await topUp(token, wallet.id), 1);
+    clockMs += 1;
     expect((await topUp(token, wallet.id)).status).toBe(201);
     expect(await balanceOf(stack.db, wallet.id)).toBe(10_400);
   });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -86,8 +86,6 @@ describe('graceful shutdown on SIGTERM', () => {
     if (!stack) throw new Error('no stack');
     const on = stack;
     const { merchant, token } = await payerAndMerchant(on);
-    const port = await freePort();
-    const baseUrl = `http://127.0.0.1:${port}`;
     const logFile = join(logDir, `api-${group ? 'group' : 'alone'}.log`);
     const api = spawnManaged('api', command, args, {
       cwd: ROOT,
@@ -97,14 +95,20 @@ describe('graceful shutdown on SIGTERM', () => {
         NODE_ENV: 'test',
         LOG_LEVEL: 'info',
         HOST: '127.0.0.1',
-        PORT: String(port),
+        // The API binds a port the system picks and holds it; its 'api listening' line says which.
+        PORT: '0',
         TASK_QUEUE_PAYMENTS: on.config.temporal.paymentsTaskQueue,
         TASK_QUEUE_NOTIFICATIONS: on.config.temporal.notificationsTaskQueue,
         PAYMENT_SYNC_WAIT_MS: String(SYNC_WAIT_MS),
       },
     });
     children.push(api);
-    await waitFor(async () => (await connectOutcome(`${baseUrl}/healthz`)) === 'answered', { timeoutMs: 30_000, intervalMs: 100, what: 'the API to listen' });
+    const baseUrl = await waitFor(() => (existsSync(logFile) ? (jsonLinesOf(logFile).find((line) => line.msg === 'api listening')?.url as string | undefined) : undefined), {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      what: 'the API to listen',
+    });
+    expect(await connectOutcome(`${baseUrl}/healthz`)).toBe('answered');
 
     // A payment no worker picks up: the API holds the request for PAYMENT_SYNC_WAIT_MS.
     const sentAtMs = Date.now();
@@ -118,12 +122,16 @@ describe('graceful shutdown on SIGTERM', () => {
 
     process.kill(group ? -api.pid : api.pid, 'SIGTERM');
     const signalledAtMs = Date.now();
-    const refusal = await waitFor(async () => {
+    // A probe the kernel queued while the listener was closing is reset, not served: it counts as
+    // on the way to refused (seen once in six full runs), and the wait goes on until one is refused.
+    const outcomes: string[] = [];
+    await waitFor(async () => {
       const outcome = await connectOutcome(`${baseUrl}/healthz`);
-      return outcome === 'answered' ? undefined : outcome;
+      outcomes.push(outcome);
+      return outcome === 'ECONNREFUSED';
     }, { timeoutMs: 2_000, intervalMs: 20, what: 'new connections to be refused' });
     const refusedAtMs = Date.now();
-    expect(refusal).toBe('ECONNREFUSED');
+    expect(outcomes.slice(outcomes.findIndex((outcome) => outcome !== 'answered'))).not.toContain('answered');
     expect(answeredAtMs).toBe(0);
 
     const answer = await inFlight;
@@ -193,7 +201,6 @@ describe('graceful shutdown on SIGTERM', () => {
       signalledAtMs = Date.now();
       process.kill(worker.pid, 'SIGTERM');
       await waitFor(() => jsonLinesOf(logFile).some((line) => line.msg === 'Worker state changed' && line.state === 'STOPPING'), { what: 'the worker to start stopping' });
-      await new Promise((resolve) => setTimeout(resolve, 500));
       expect(worker.hasExited()).toBe(false);
     } finally {
       await blocker.rollback();
@@ -202,9 +209,12 @@ describe('graceful shutdown on SIGTERM', () => {
     expect(await worker.exited).toEqual({ code: 0, signal: null });
     const stoppedAfterMs = Date.now() - signalledAtMs;
     expect(jsonLinesOf(logFile)).toContainEqual(expect.objectContaining({ msg: 'merchant credited', paymentId, activityType: 'creditMerchant', attempt: 1 }));
-    expect(readFileSync(logFile, 'utf8')).toContain('payments worker stopped');
+    // It waited for the activity: the credit is logged before the worker's last line.
+    const messages = jsonLinesOf(logFile).map((line) => line.msg);
+    expect(messages.indexOf('merchant credited')).toBeGreaterThan(messages.indexOf('Worker state changed'));
+    expect(messages.indexOf('merchant credited')).toBeLessThan(messages.indexOf('worker stopped: in-flight tasks finished'));
     const credited = await on.db('journals').where({ journal_key: `${paymentId}:credit_merchant` });
     expect(credited).toHaveLength(1);
-    console.log(`payments worker: finished its in-flight creditMerchant and exited 0 ${stoppedAfterMs} ms after SIGTERM (lock held ~500 ms of it)`);
+    console.log(`payments worker: finished its in-flight creditMerchant and exited 0 ${stoppedAfterMs} ms after SIGTERM `);
   }, 60_000);
 });

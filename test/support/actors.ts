@@ -3,6 +3,7 @@ import { insertUser } from '../../api/users';
 import { uniqueEmail } from './fixtures';
 import { request, type TestResponse } from './http';
 import { openApiDocumentFor, ResponseValidator } from './openapi';
+import { expectLedgerInvariants, type LedgerInvariants } from './own-sagas';
 import { waitFor, type TestStack } from './stack';
 
 /** A wallet as the API returns it. */
@@ -34,6 +35,9 @@ export function actorsOf(stack: TestStack) {
   const call = async <T = Record<string, unknown>>(method: string, path: string, options?: Parameters<typeof request>[3]) => {
     const response = await request<T>(stack.baseUrl, method, path, options);
     validator.validate(method, path, response.status, response.body);
+    if (method === 'POST' && path === '/v1/auth/register' && response.status === 201) {
+      stack.own.add((response.body as { user: { id: string } }).user.id);
+    }
     return response;
   };
 
@@ -73,7 +77,19 @@ export function actorsOf(stack: TestStack) {
     return (await call<WalletBody>('GET', `/v1/wallets/${walletId}`, { token })).body.balance;
   }
 
-  return { call, login, signUp, admin, balanceOf };
+  /**
+   * The reconciliation check a test ends with: waits until this stack's own sagas are final,
+   * then asserts the ledger's global invariants through the admin API. Not `ok` nor
+   * `stuckSagas`: those also count other files' sagas in flight and earlier runs' leftovers.
+   */
+  async function expectReconciled(adminToken: string): Promise<void> {
+    await stack.own.settle(stack.db);
+    const report = await call<LedgerInvariants>('GET', '/v1/admin/reconciliation', { token: adminToken });
+    expect(report.status).toBe(200);
+    expectLedgerInvariants(report.body);
+  }
+
+  return { call, login, signUp, admin, balanceOf, expectReconciled };
 }
 
 /** Asserts the contract's error shape and code; returns the error for more checks. */

@@ -12,6 +12,7 @@ import { describeError } from '../../infra/logger';
 import { createSmtpMailer } from '../../infra/mailer';
 import { buildNotificationsWorker, buildPaymentsWorker } from '../../workers/build';
 import { Mailbox } from './mailbox';
+import { OwnSagas } from './own-sagas';
 
 /**
  * The real stack a test file works against: the database and Temporal server
@@ -28,6 +29,13 @@ export interface TestStack {
   baseUrl: string;
   /** The stack's own SMTP server: every e-mail lands here (unless SMTP_URL was overridden). */
   mailbox: Mailbox;
+  /** The users this stack's tests made; their sagas must all be final when the stack stops. */
+  own: OwnSagas;
+  /**
+   * Finishes this stack's sagas (with a payments worker of its own when none runs here), then
+   * stops everything it started. Fails, after stopping, when a saga of its users did not end:
+   * a saga left running would be stuck for every later reconciliation against the database.
+   */
   stop(): Promise<void>;
 }
 
@@ -104,6 +112,8 @@ export interface StackOptions {
   paymentsWorker?: boolean;
   /** The API's logger (access log); without one the API logs nothing. */
   logger?: Logger;
+  /** The rate limits' clock; without one, the real time. */
+  rateLimitNowMs?: () => number;
 }
 
 /** E-mail and webhook retries in tests: the same backoff, in fractions of a second instead of seconds. */
@@ -155,7 +165,7 @@ export async function startWorkersOf(
 }
 
 /** `startStack` with a choice of in-process workers; `stop()` stops only what it started. */
-export async function startStackWith(overrides: Record<string, string> = {}, { paymentsWorker = true, logger }: StackOptions = {}): Promise<TestStack> {
+export async function startStackWith(overrides: Record<string, string> = {}, { paymentsWorker = true, logger, rateLimitNowMs }: StackOptions = {}): Promise<TestStack> {
   const mailbox = await Mailbox.open();
   const config = testConfig({ SMTP_URL: mailbox.url, ...overrides });
   const db = createDatabase(config.databaseUrl, 20);
@@ -164,11 +174,12 @@ export async function startStackWith(overrides: Record<string, string> = {}, { p
   const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
   const workers = await startWorkersOf(config, db, workerConnection, { payments: paymentsWorker, notifications: true });
   // A 5xx in a test is a bug worth seeing: its cause goes to the test output.
-  const app = createApp({ db, temporal, config, logger, report: (error) => console.error('api answered 5xx:', describeError(error)) });
+  const app = createApp({ db, temporal, config, logger, rateLimitNowMs, report: (error) => console.error('api answered 5xx:', describeError(error)) });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
   const { port } = server.address() as AddressInfo;
+  const own = new OwnSagas();
   return {
     config,
     db,
@@ -178,7 +189,14 @@ export async function startStackWith(overrides: Record<string, string> = {}, { p
     workers,
     baseUrl: `http://127.0.0.1:${port}`,
     mailbox,
+    own,
     async stop() {
+      let unsettled: Error | undefined;
+      try {
+        await settleOwnSagas(own, { config, db, workerConnection, paymentsWorker });
+      } catch (error) {
+        unsettled = error instanceof Error ? error : new Error(String(error));
+      }
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -188,6 +206,24 @@ export async function startStackWith(overrides: Record<string, string> = {}, { p
       await connection.close();
       await db.destroy();
       await mailbox.stop();
+      if (unsettled) throw unsettled;
     },
   };
+}
+
+/** Waits for a stack's sagas to end, running a payments worker meanwhile when the stack has none in this process. */
+async function settleOwnSagas(
+  own: OwnSagas,
+  on: { config: Config; db: Knex; workerConnection: NativeConnection; paymentsWorker: boolean },
+): Promise<void> {
+  if (on.paymentsWorker || (await own.unfinished(on.db)).length === 0) {
+    await own.settle(on.db);
+    return;
+  }
+  const drain = await startWorkersOf(on.config, on.db, on.workerConnection, { payments: true, notifications: false });
+  try {
+    await own.settle(on.db);
+  } finally {
+    await stopWorkers(drain);
+  }
 }

@@ -36,8 +36,18 @@ export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];
   secret = '';
   plannedStatuses: number[] = [];
+  /**
+   * false: every request's connection is dropped without an answer, while the port stays bound
+   * to this receiver (closing the server instead would free the port for whatever binds next,
+   * and the sender's retries would reach it).
+   */
+  answering = true;
 
   private readonly server: Server = createServer((request, response) => {
+    if (!this.answering) {
+      request.socket.destroy();
+      return;
+    }
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
