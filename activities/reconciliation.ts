@@ -43,7 +43,7 @@ const SAMPLE_LIMIT = 10;
  */
 export function reconcile(db: Knex, options: { stuckAfterMs: number; now?: Date }): Promise<ReconciliationReport> {
   // One snapshot for every query: sagas that move money meanwhile cannot make the checks disagree.
-  return db.transaction((trx) => reconcileIn(trx, options), { isolationLevel: 'repeatable read', readOnly: true });
+  return db.transaction((trx) => reconcileIn(trx, options), { isolationLevel: 'repeatable read' });
 }
 
 async function reconcileIn(db: Knex.Transaction, options: { stuckAfterMs: number; now?: Date }): Promise<ReconciliationReport> {

@@ -218,7 +218,7 @@ describe('business refusals end the transfer failed, with nothing moved', () => 
 });
 
 describe('a step that fails for good is compensated in reverse', () => {
-  it('when debit_sender fails, then nothing needs compensating and the transfer fails', async () => {
+  it('when debit_sender fails, then its registered compensation finds nothing to undo and the transfer fails', async () => {
     const { sender, recipient } = await twoPeople();
 
     const response = await send(sender, { toUserId: recipient.user.id, amount: 700 }, { 'X-Saga-Fault': 'debit_sender' });
@@ -226,7 +226,7 @@ describe('a step that fails for good is compensated in reverse', () => {
     expect(response.body).toMatchObject({ status: 'failed', failure: { code: 'injected_fault' } });
     expect(stepsOf(await settled(sender, response.body))).toEqual(['validate:completed', 'debit_sender:failed', 'notify:completed']);
     expect(await journalsOf(response.body.id)).toEqual([]);
-    expect(await activityNamesOf(response.body.workflowId)).toEqual(['validateTransfer', 'debitSender', 'failTransfer', 'notifyTransfer']);
+    expect(await activityNamesOf(response.body.workflowId)).toEqual(['validateTransfer', 'debitSender', 'beginTransferCompensation', 'refundSender', 'failTransfer', 'notifyTransfer']);
   });
 
   it('when credit_recipient fails, then the sender is refunded and the transfer fails', async () => {
@@ -246,7 +246,16 @@ describe('a step that fails for good is compensated in reverse', () => {
     ]);
     const outcome: unknown = await stack.temporal.workflow.getHandle<typeof transferWorkflow>(response.body.workflowId).result();
     expect(outcome).toMatchObject({ status: 'failed', compensated: ['refund_sender'] });
-    expect(await activityNamesOf(response.body.workflowId)).toEqual(['validateTransfer', 'debitSender', 'creditRecipient', 'refundSender', 'failTransfer', 'notifyTransfer']);
+    expect(await activityNamesOf(response.body.workflowId)).toEqual([
+      'validateTransfer',
+      'debitSender',
+      'creditRecipient',
+      'beginTransferCompensation',
+      'reverseRecipientCredit',
+      'refundSender',
+      'failTransfer',
+      'notifyTransfer',
+    ]);
     expect(await notificationTypes(sender.user.id, response.body.id)).toEqual(['transfer_failed']);
     expect(await notificationTypes(recipient.user.id, response.body.id)).toEqual([]);
   });
@@ -282,6 +291,7 @@ describe('a step that fails for good is compensated in reverse', () => {
       'debitSender',
       'creditRecipient',
       'writeTransferLedger',
+      'beginTransferCompensation',
       'reverseRecipientCredit',
       'refundSender',
       'failTransfer',
