@@ -7,6 +7,7 @@ import * as createTransfers from './20261122000500_create_transfers';
 import * as createRateLimitCounters from './20261122000600_create_rate_limit_counters';
 import * as createWebhooks from './20261122000700_create_webhooks';
 import * as addSagaFencing from './20261201000001_add_saga_fencing';
+import * as binaryIdempotencyKeys from './20261201000100_binary_idempotency_keys';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -23,6 +24,7 @@ const migrations: ReadonlyArray<readonly [name: string, migration: Migration]> =
   ['20261122000600_create_rate_limit_counters', createRateLimitCounters],
   ['20261122000700_create_webhooks', createWebhooks],
   ['20261201000001_add_saga_fencing', addSagaFencing],
+  ['20261201000100_binary_idempotency_keys', binaryIdempotencyKeys],
 ];
 
 /** A knex migration source over the static list above. */

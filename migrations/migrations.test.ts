@@ -44,4 +44,23 @@ describe('migrations', () => {
     expect(await migrateLatest(db)).toEqual(applied);
     expect(await tableNames()).toEqual(created);
   });
+
+  it('when two keys differ only by case or a trailing space, then both are kept as different keys', async () => {
+    await migrateLatest(db);
+    const key = (idempotencyKey: string) => ({
+      user_id: 'usr_bytes',
+      idempotency_key: idempotencyKey,
+      request_hash: 'h'.repeat(64),
+      resource_type: 'topup',
+      resource_id: `top_${idempotencyKey.length}`,
+      created_at: new Date(),
+    });
+    await db('idempotency_keys').insert([key('Order-1'), key('order-1'), key('k'), key('k ')]);
+
+    const found = await db('idempotency_keys').where({ user_id: 'usr_bytes', idempotency_key: 'k' });
+    expect(found).toHaveLength(1);
+    expect(String(found[0]?.idempotency_key)).toBe('k');
+    expect(await db('idempotency_keys').where({ user_id: 'usr_bytes', idempotency_key: 'ORDER-1' })).toEqual([]);
+    await db('idempotency_keys').where({ user_id: 'usr_bytes' }).delete();
+  });
 });

@@ -172,6 +172,18 @@ describe('wallets and top-ups', () => {
     expect(await balanceOf(token, wallet.id)).toBe(10_100);
   });
 
+  it('when two keys differ only by letter case, then each makes its own top-up', async () => {
+    const { token, wallet } = await signUp();
+    const topUp = (key: string) => call<Body>('POST', `/v1/wallets/${wallet.id}/topups`, { token, headers: { 'Idempotency-Key': key }, body: { amount: 100, currency: 'USD' } });
+    const first = await topUp('Order-1');
+    const second = await topUp('order-1');
+
+    expect([first.status, second.status]).toEqual([201, 201]);
+    expect(second.headers.get('idempotent-replayed')).toBeNull();
+    expect(second.body.id).not.toBe(first.body.id);
+    expect(await balanceOf(token, wallet.id)).toBe(10_200);
+  });
+
   it('when top-ups have no key, then each one is its own', async () => {
     const { token, wallet } = await signUp();
     for (let index = 0; index < 2; index += 1) {
