@@ -8,6 +8,7 @@ import * as createRateLimitCounters from './20261122000600_create_rate_limit_cou
 import * as createWebhooks from './20261122000700_create_webhooks';
 import * as addSagaFencing from './20261201000001_add_saga_fencing';
 import * as binaryIdempotencyKeys from './20261201000100_binary_idempotency_keys';
+import * as indexPayerDailyTotal from './20261201000200_index_payer_daily_total';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -25,6 +26,7 @@ const migrations: ReadonlyArray<readonly [name: string, migration: Migration]> =
   ['20261122000700_create_webhooks', createWebhooks],
   ['20261201000001_add_saga_fencing', addSagaFencing],
   ['20261201000100_binary_idempotency_keys', binaryIdempotencyKeys],
+  ['20261201000200_index_payer_daily_total', indexPayerDailyTotal],
 ];
 
 /** A knex migration source over the static list above. */

@@ -63,4 +63,23 @@ describe('migrations', () => {
     expect(await db('idempotency_keys').where({ user_id: 'usr_bytes', idempotency_key: 'ORDER-1' })).toEqual([]);
     await db('idempotency_keys').where({ user_id: 'usr_bytes' }).delete();
   });
+
+  it("when a payer's or a sender's 24-hour total is summed, then an index on (who, currency, created_at) serves it", async () => {
+    await migrateLatest(db);
+    const columnsOf = async (table: string) => {
+      const [rows] = (await db.raw(`SHOW INDEX FROM \`${table}\``)) as [Array<{ Key_name: string; Seq_in_index: number; Column_name: string }>];
+      const byIndex = new Map<string, string[]>();
+      for (const row of [...rows].sort((a, b) => a.Seq_in_index - b.Seq_in_index)) byIndex.set(row.Key_name, [...(byIndex.get(row.Key_name) ?? []), row.Column_name]);
+      return [...byIndex.values()].map((columns) => columns.join(','));
+    };
+    expect(await columnsOf('payments')).toContain('payer_id,currency,created_at');
+    expect(await columnsOf('transfers')).toContain('sender_id,currency,created_at');
+
+    const since = new Date(Date.now() - 86_400_000);
+    const [plan] = (await db.raw(
+      "EXPLAIN SELECT SUM(amount) FROM payments WHERE payer_id = ? AND currency = ? AND status IN ('processing', 'succeeded') AND created_at > ? AND id <> ?",
+      ['usr_x', 'USD', since, 'pay_x'],
+    )) as [Array<{ possible_keys: string | null }>];
+    expect(plan[0]?.possible_keys ?? '').toContain('payments_payer_currency_created_at_index');
+  });
 });
