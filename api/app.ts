@@ -4,6 +4,7 @@ import { version as API_VERSION } from '../package.json';
 import type { AppDependencies } from './dependencies';
 import { apiMetricsOf, httpMetrics } from './metrics';
 import { accessLog } from './middleware/access-log';
+import { allowedMethods } from './middleware/allowed-methods';
 import { errorHandler } from './middleware/errors';
 import { jsonBody } from './middleware/json-body';
 import { ApiDocs } from './openapi/registry';
@@ -47,10 +48,8 @@ export function createApp(dependencies: AppDependencies): Koa {
   if (dependencies.logger) app.use(accessLog(dependencies.logger));
   app.use(httpMetrics(apiMetricsOf(dependencies)));
   app.use(errorHandler(dependencies.report));
+  app.use(allowedMethods());
   app.use(jsonBody());
-  for (const router of buildRouters(dependencies).routers) {
-    app.use(router.routes());
-    app.use(router.allowedMethods({ throw: true }));
-  }
+  for (const router of buildRouters(dependencies).routers) app.use(router.routes());
   return app;
 }

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { uniqueEmail } from './support/fixtures';
-import type { TestResponse } from './support/http';
+import { request, type TestResponse } from './support/http';
 import { actorsOf, expectError, type WalletBody } from './support/actors';
 import { openApiDocumentFor } from './support/openapi';
 import { startStack, type TestStack } from './support/stack';
@@ -315,5 +315,22 @@ describe('conventions', () => {
   it('when a route does not exist or the method is wrong, then the error shape is kept', async () => {
     expectError(await call('GET', '/v1/nothing-here'), 404, 'not_found');
     expectError(await call('DELETE', '/v1/auth/login'), 405, 'method_not_allowed');
+  });
+
+  it('when a path is asked with a method it does not have, known to HTTP or not, then it is 405 method_not_allowed with Allow', async () => {
+    const { token } = await signUp();
+    for (const method of ['PURGE', 'PROPFIND', 'DELETE', 'PUT']) {
+      const answer = await request(stack.baseUrl, method, '/v1/me', { token });
+      expectError(answer, 405, 'method_not_allowed');
+      expect(answer.headers.get('allow')).toBe('HEAD, GET');
+    }
+    const onPayment = await request(stack.baseUrl, 'PURGE', '/v1/payments/pay_unknown', { token });
+    expectError(onPayment, 405, 'method_not_allowed');
+    expect(onPayment.headers.get('allow')).toBe('HEAD, GET');
+    expect((await request(stack.baseUrl, 'PURGE', '/v1/nothing-here')).status).toBe(404);
+
+    const options = await request(stack.baseUrl, 'OPTIONS', '/v1/payments');
+    expect(options.status).toBe(200);
+    expect(options.headers.get('allow')?.split(', ').sort()).toEqual(['GET', 'HEAD', 'POST']);
   });
 });

@@ -9,6 +9,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   401: 'unauthorized or invalid_credentials',
   403: 'forbidden: authenticated, but the role may not do this',
   404: 'not found (also for another user’s resource)',
+  405: 'method_not_allowed: the path exists, not with this method; the Allow header lists its methods',
   409: 'conflict, e.g. email_taken',
   413: 'payload_too_large (over 64 KiB)',
   415: 'unsupported_media_type (send application/json)',
@@ -104,7 +105,7 @@ export function buildOpenApiDocument(docs: ApiDocs, version: string): JsonObject
       title: 'SagaPay API',
       version,
       description:
-        'E-wallet and merchant payments. Money is integer minor units; money-moving POSTs honour Idempotency-Key; errors share one shape. The contract in words: docs/api.md in the repository.',
+        'E-wallet and merchant payments. Money is integer minor units; money-moving POSTs honour Idempotency-Key; errors share one shape. A method a path does not have (any method, known to HTTP or not) is 405 method_not_allowed with an Allow header. The contract in words: docs/api.md in the repository.',
     },
     servers: [{ url: '/' }],
     tags: [...new Set(docs.routes.map((route) => route.tag))].map((name) => ({ name })),
