@@ -8,9 +8,6 @@ import { createLogger, describeError } from '../infra/logger';
 import { createRedisRateLimitStore } from '../infra/rate-limit-stores';
 import { createApp } from './app';
 
-/** How long in-flight requests get to finish after SIGTERM before the process exits anyway. */
-const SHUTDOWN_GRACE_MS = 10_000;
-
 /** Composition root of the API process: reads the configuration, builds the pools, serves until SIGTERM. */
 function main(): void {
   const config = loadConfig();
@@ -53,9 +50,9 @@ function main(): void {
     logger.info({ signal, inFlight: answering.size }, 'api stopping: finishing in-flight requests');
     for (const response of answering) if (!response.headersSent) response.setHeader('Connection', 'close');
     const forced = setTimeout(() => {
-      logger.warn('api grace period over: closing remaining connections');
+      logger.warn({ graceMs: config.apiShutdownGraceMs }, 'api grace period over: closing remaining connections');
       server.closeAllConnections();
-    }, SHUTDOWN_GRACE_MS);
+    }, config.apiShutdownGraceMs);
     forced.unref();
     server.close(() => {
       void Promise.allSettled([db.destroy(), connection.close(), redis?.quit()]).then(() => {

@@ -1,4 +1,4 @@
-import { ConfigError, DEVELOPMENT_JWT_SECRET, loadConfig, MAX_FEE_BPS } from '.';
+import { API_SHUTDOWN_MARGIN_MS, ConfigError, DEVELOPMENT_JWT_SECRET, loadConfig, MAX_FEE_BPS } from '.';
 
 const base = { DATABASE_URL: 'mysql://sagapay:secret@127.0.0.1:3306/sagapay' };
 
@@ -65,5 +65,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...base, FEE_BPS: String(MAX_FEE_BPS) }).money.feeBps).toBe(4_999);
     expect(problemsOf({ ...base, FEE_BPS: '5000' })).toEqual([expect.stringMatching(/^FEE_BPS must be at most 4999/)]);
     expect(problemsOf({ ...base, FEE_BPS: '10000' })).toEqual([expect.stringMatching(/^FEE_BPS must be at most 4999/)]);
+  });
+
+  it('when PAYMENT_SYNC_WAIT_MS is long, then the API waits longer than it on SIGTERM', () => {
+    for (const waitMs of [0, 10_000, 11_000, 60_000]) {
+      const config = loadConfig({ ...base, PAYMENT_SYNC_WAIT_MS: String(waitMs) });
+      expect(config.apiShutdownGraceMs).toBe(waitMs + API_SHUTDOWN_MARGIN_MS);
+      expect(config.apiShutdownGraceMs).toBeGreaterThanOrEqual(waitMs + 1_000);
+    }
   });
 });

@@ -25,6 +25,12 @@ const booleanFlag = (defaultValue: boolean) =>
     .default(defaultValue ? 'true' : 'false')
     .transform((value) => value === 'true');
 
+/**
+ * What the API's shutdown grace adds to PAYMENT_SYNC_WAIT_MS: a payment waiting the whole sync wait
+ * still reads its row and writes its answer after it. Measured in milliseconds, not a fraction of the wait.
+ */
+export const API_SHUTDOWN_MARGIN_MS = 5_000;
+
 const currencyCode = z.string().regex(/^[A-Z]{3}$/, 'must be an upper-case ISO 4217 code');
 
 /** One rate limit: at most `limit` requests per `windowMs` for one key (an IP, an e-mail, a user). */
@@ -134,6 +140,8 @@ export interface Config {
   jwt: { secret: string; issuer: string; audience: string; ttlSeconds: number };
   money: { feeBps: number; promoCredit: number; defaultCurrency: string; currencies: string[]; maxAmount: number };
   paymentSyncWaitMs: number;
+  /** How long the API lets in-flight requests finish after SIGTERM: the sync wait plus a margin, so no waiting client is cut off. */
+  apiShutdownGraceMs: number;
   /** Most a payer may pay in one currency over the last 24 hours (minor units). */
   paymentDailyLimit: number;
   stuckAfterMs: number;
@@ -202,6 +210,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxAmount: env.MAX_AMOUNT,
     },
     paymentSyncWaitMs: env.PAYMENT_SYNC_WAIT_MS,
+    apiShutdownGraceMs: env.PAYMENT_SYNC_WAIT_MS + API_SHUTDOWN_MARGIN_MS,
     paymentDailyLimit: env.PAYMENT_DAILY_LIMIT,
     stuckAfterMs: env.STUCK_AFTER_MS,
     sagaRecovery: {

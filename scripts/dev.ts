@@ -21,7 +21,8 @@ const DEFAULT_TEMPORAL_UI_PORT = 8233;
 const DEFAULT_MAIL_WEB_PORT = 1080;
 const MAIL_CATCHER_READY_TIMEOUT_MS = 30_000;
 const READY_TIMEOUT_MS = 120_000;
-const API_GRACE_MS = 15_000;
+/** What the supervisor waits past the API's own shutdown grace (`apiShutdownGraceMs`) before SIGKILL. */
+const API_KILL_MARGIN_MS = 5_000;
 /** Workers finish their in-flight tasks on SIGTERM; give them time before SIGKILL. */
 const WORKER_GRACE_MS = 30_000;
 
@@ -50,6 +51,8 @@ const stack: Stack = { children: [] };
 let shuttingDown = false;
 let forcedSignals = 0;
 let wroteStackSettings = false;
+/** The API's grace after SIGTERM plus a margin; set when the configuration is read (no API runs before). */
+let apiStopTimeoutMs = API_KILL_MARGIN_MS;
 
 async function main(): Promise<void> {
   loadDotEnv();
@@ -98,6 +101,7 @@ async function main(): Promise<void> {
   }
 
   const config = loadConfig(env);
+  apiStopTimeoutMs = config.apiShutdownGraceMs + API_KILL_MARGIN_MS;
   const { applied } = await prepareDatabase(config.databaseUrl, config.money.currencies);
   say(applied.length === 0 ? 'Migrations: up to date' : `Migrations: applied ${applied.join(', ')}`);
 
@@ -184,7 +188,7 @@ async function shutdown(exitCode: number): Promise<void> {
   // First: from now on the scripts must not find a stack that is going away.
   if (wroteStackSettings) removeLocalEnv(localEnvPath());
   try {
-    await Promise.all(running('api').map((child) => child.stop(API_GRACE_MS)));
+    await Promise.all(running('api').map((child) => child.stop(apiStopTimeoutMs)));
     await Promise.all(stack.children.filter((child) => child.name !== 'api').map((child) => child.stop(WORKER_GRACE_MS)));
     await stack.mailCatcher?.process.stop();
     await stack.temporal?.stop();
