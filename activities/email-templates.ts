@@ -50,6 +50,7 @@ const FAILURE_REASONS: Record<string, string> = {
   insufficient_funds: 'there was not enough money in your wallet',
   wallet_frozen: 'a wallet involved is frozen',
   limit_exceeded: 'it would have gone over your 24-hour payment limit',
+  recipient_is_merchant: 'the recipient is a merchant: pay merchants with a payment',
 };
 
 function reference(facts: Facts): string | undefined {

@@ -204,6 +204,17 @@ describe('transfer saga activities', () => {
       expect((await transferRow(transferId)).status).toBe('pending');
     });
 
+    it('when the recipient is a merchant, then it refuses with RecipientIsMerchant and changes nothing', async () => {
+      const sender = await userWithWallet(db, { balance: 50_000 });
+      const merchant = await userWithWallet(db, { role: 'merchant' });
+      const transferId = await insertTransfer(db, { sender, recipient: merchant, amount: 1_000 });
+
+      await expectRefusal(run(activities().validateTransfer, { transferId }), ErrorType.RecipientIsMerchant);
+
+      expect((await transferRow(transferId)).status).toBe('pending');
+      expect(await stepsOf(transferId)).toEqual([]);
+    });
+
     it.each(['sender', 'recipient'] as const)('when the %s wallet is frozen, then it refuses with WalletFrozen', async (side) => {
       const transfer = await newTransfer();
       await freeze(transfer[side].wallet.id);

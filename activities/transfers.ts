@@ -73,6 +73,9 @@ export function createTransferSagaActivities({ db, transferDailyLimit }: Transfe
         const source = await trx('accounts').select('status', 'balance', 'held').where({ id: transfer.fromWalletId }).forUpdate().first();
         const target = await trx('accounts').select('status').where({ id: transfer.toWalletId }).first();
         if (!source || !target) throw new DomainError(ErrorType.AccountNotFound, `a wallet of transfer ${transferId} is missing`);
+        // The API refuses these up front; a row written before it did, or by anything else, stops here before money moves.
+        const recipient = await trx('users').select('role').where({ id: transfer.recipientId }).first();
+        if (recipient?.role === 'merchant') throw new DomainError(ErrorType.RecipientIsMerchant, 'a merchant is paid with a payment, not a transfer');
         if (source.status === 'frozen' || target.status === 'frozen') throw new DomainError(ErrorType.WalletFrozen, 'a wallet of this transfer is frozen');
         if (toSafeInteger(source.balance, 'balance') - toSafeInteger(source.held, 'held') < transfer.amount) {
           throw new DomainError(ErrorType.InsufficientFunds, 'the sender has insufficient funds');

@@ -17,6 +17,8 @@ export const ErrorType = {
   EmailRejected: 'EmailRejected',
   /** A webhook event whose merchant no longer has an endpoint: nothing to deliver to. */
   WebhookEndpointMissing: 'WebhookEndpointMissing',
+  /** A transfer names a merchant: merchants are paid through a payment (fee, webhook), never a transfer. */
+  RecipientIsMerchant: 'RecipientIsMerchant',
 } as const;
 
 /** One of the domain error types. */
@@ -32,6 +34,7 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorTypeName[] = [
   ErrorType.UnbalancedJournal,
   ErrorType.InjectedFault,
   ErrorType.SagaNotLive,
+  ErrorType.RecipientIsMerchant,
 ];
 
 /** A domain rule was broken; `type` is one of ErrorType. Thrown by the ledger outside Temporal too. */

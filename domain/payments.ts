@@ -29,6 +29,7 @@ const FAILURE_CODES: Partial<Record<ErrorTypeName, string>> = {
   [ErrorType.LimitExceeded]: 'limit_exceeded',
   [ErrorType.InjectedFault]: 'injected_fault',
   [ErrorType.CurrencyMismatch]: 'currency_mismatch',
+  [ErrorType.RecipientIsMerchant]: 'recipient_is_merchant',
 };
 
 /** What a payer reads when a step failed for a technical reason: never the internal error's text. */

@@ -328,6 +328,9 @@ describe('pre-checks refuse before anything is created', () => {
     expectError(await send(sender, { toEmail: 'nobody.here@example.test', amount: 100 }), 404, 'not_found');
     expectError(await send(sender, { toUserId: sender.user.id, amount: 100 }), 422, 'self_payment');
     expectError(await send(sender, { toEmail: sender.email, amount: 100 }), 422, 'self_payment');
+    const merchant = await actors.signUp({ role: 'merchant' });
+    expectError(await send(sender, { toUserId: merchant.user.id, amount: 100 }), 422, 'recipient_is_merchant');
+    expectError(await send(sender, { toEmail: merchant.email, amount: 100 }), 422, 'recipient_is_merchant');
     expectError(await send(sender, { toUserId: recipient.user.id, amount: 100, currency: 'EUR' }), 422, 'currency_mismatch');
     expectError(await send(sender, { toUserId: euroOnly.user.id, amount: 100 }), 422, 'currency_mismatch');
     const both = expectError(await send(sender, { toUserId: recipient.user.id, toEmail: recipient.email, amount: 100 }), 400, 'validation_error');
@@ -350,6 +353,7 @@ describe('pre-checks refuse before anything is created', () => {
 
     expect(await transferCount(sender.user.id)).toBe(0);
     expect(await actors.balanceOf(sender.token, sender.wallet.id)).toBe(PROMO_CREDIT);
+    expect(await actors.balanceOf(merchant.token, merchant.wallet.id)).toBe(0);
   });
 });
 

@@ -198,6 +198,7 @@ describe('transfer workflow', () => {
     { type: ErrorType.InsufficientFunds, code: 'insufficient_funds' },
     { type: ErrorType.WalletFrozen, code: 'wallet_frozen' },
     { type: ErrorType.LimitExceeded, code: 'limit_exceeded' },
+    { type: ErrorType.RecipientIsMerchant, code: 'recipient_is_merchant' },
   ];
 
   it.each(refusals)('when validate refuses the transfer ($type), then nothing is compensated, it fails $code and the sender is notified', async ({ type, code }) => {

@@ -13,7 +13,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   409: 'conflict, e.g. email_taken',
   413: 'payload_too_large (over 64 KiB)',
   415: 'unsupported_media_type (send application/json)',
-  422: 'idempotency_key_reused, currency_mismatch, self_payment or wallet_frozen',
+  422: 'idempotency_key_reused, currency_mismatch, self_payment, wallet_frozen or (transfers) recipient_is_merchant',
   429: 'rate_limited; see the Retry-After header',
   500: 'internal_error',
   503: 'a dependency does not answer',

@@ -114,6 +114,7 @@ export function transferRoutes(dependencies: AppDependencies, docs: ApiDocs): Ro
     const faultStep = faultStepOf(ctx);
     const recipient = await recipientOf(input);
     if (recipient.id === user.id) throw new HttpError(422, 'self_payment', 'You cannot send money to yourself.');
+    if (recipient.role === 'merchant') throw new HttpError(422, 'recipient_is_merchant', 'A merchant is paid with POST /v1/payments, not a transfer.');
     const source = await findWalletByUser(db, user.id, input.currency);
     if (!source) throw new HttpError(422, 'currency_mismatch', `You have no ${input.currency} wallet.`);
     const target = await findWalletByUser(db, recipient.id, input.currency);
