@@ -10,7 +10,7 @@ import { createApp } from './app';
 
 /** Composition root of the API process: reads the configuration, builds the pools, serves until SIGTERM. */
 function main(): void {
-  const config = loadConfig();
+  const config = loadConfig(process.env, { signsTokens: true });
   const logger = createLogger(config.logLevel, 'api', config.logFormat === 'pretty' ? 'pretty' : undefined);
   const db = createDatabase(config.databaseUrl, config.databasePoolMax, config.databaseWaitLimits);
   const connection = Connection.lazy({ address: config.temporal.address });

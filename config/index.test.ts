@@ -74,4 +74,23 @@ describe('loadConfig', () => {
       expect(config.apiShutdownGraceMs).toBeGreaterThanOrEqual(waitMs + 1_000);
     }
   });
+
+  it('when the API would sign tokens with the public example secret outside the test suite, then it is refused', () => {
+    const refusal = (env: Record<string, string>) => {
+      try {
+        loadConfig({ ...base, ...env }, { signsTokens: true });
+      } catch (error) {
+        if (error instanceof ConfigError) return error.problems;
+        throw error;
+      }
+      return [];
+    };
+    expect(refusal({ NODE_ENV: 'development' })).toEqual([expect.stringMatching(/^JWT_SECRET is not set: .*npm run dev makes one in \.data\/jwt-secret/)]);
+    expect(refusal({ NODE_ENV: 'development', JWT_SECRET: DEVELOPMENT_JWT_SECRET })).toEqual([expect.stringMatching(/^JWT_SECRET is the public example value/)]);
+    expect(refusal({ NODE_ENV: 'production', JWT_SECRET: DEVELOPMENT_JWT_SECRET })).toEqual(['JWT_SECRET must be set to a secret of your own in production']);
+    expect(refusal({ NODE_ENV: 'test' })).toEqual([]);
+    expect(refusal({ NODE_ENV: 'development', JWT_SECRET: 'x'.repeat(40) })).toEqual([]);
+    // Workers and scripts sign no tokens: the example secret does not stop them in development.
+    expect(loadConfig({ ...base, NODE_ENV: 'development' }).jwt.secret).toBe(DEVELOPMENT_JWT_SECRET);
+  });
 });

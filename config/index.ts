@@ -1,6 +1,9 @@
 import { z } from 'zod';
 
-/** The development JWT secret; production refuses to start with it. */
+/**
+ * The JWT secret of the test suite, also printed in old copies of `.env.example`: it is public, so
+ * the API refuses it outside NODE_ENV=test, and production refuses it in every process.
+ */
 export const DEVELOPMENT_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
 
 /**
@@ -181,14 +184,29 @@ export class ConfigError extends Error {
   }
 }
 
+/** What the calling process does with the configuration, where that changes what is valid. */
+export interface LoadOptions {
+  /**
+   * This process signs and checks access tokens (the API): outside NODE_ENV=test it needs a
+   * JWT_SECRET of its own, never the public example one. Workers and scripts never touch tokens.
+   */
+  signsTokens?: boolean;
+}
+
 /** Reads and validates the environment once; throws ConfigError naming each bad variable. */
-export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Config {
   const present = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
   const parsed = environmentSchema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'} ${issue.message}`));
   }
   const env = parsed.data;
+  if (options.signsTokens && env.NODE_ENV === 'development' && env.JWT_SECRET === DEVELOPMENT_JWT_SECRET) {
+    throw new ConfigError([
+      `JWT_SECRET ${present.JWT_SECRET === undefined ? 'is not set' : 'is the public example value'}: anyone could sign tokens with it. ` +
+        'Set a random one of 32+ characters (openssl rand -hex 32); npm run dev makes one in .data/jwt-secret',
+    ]);
+  }
   return {
     nodeEnv: env.NODE_ENV,
     databaseUrl: env.DATABASE_URL,

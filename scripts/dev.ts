@@ -1,12 +1,14 @@
 /**
  * `npm run dev`: the whole stack on one machine. Starts a private MariaDB (unless DATABASE_URL is
- * set) and the Temporal dev server, both keeping their data under `.data/`, and a mail catcher with a
- * web inbox (maildev, unless SMTP_URL points elsewhere), migrates, then runs the payments worker,
- * the notifications worker and the API until Ctrl-C or until one of them dies.
+ * set) and the Temporal dev server, both keeping their data under `.data/` (as is a random JWT
+ * secret when JWT_SECRET is unset), and a mail catcher with a web inbox (maildev, unless SMTP_URL
+ * points elsewhere), migrates, then runs the payments worker, the notifications worker and the API
+ * until Ctrl-C or until one of them dies.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, loadConfig } from '../config';
+import { developmentJwtSecret } from './lib/jwt-secret';
 import { localEnvPath, removeLocalEnv, writeLocalEnv } from './lib/local-env';
 import { startMariaDb, type MariaDbServer } from './lib/mariadb';
 import { prepareDatabase } from './lib/migrations';
@@ -57,8 +59,12 @@ let apiStopTimeoutMs = API_KILL_MARGIN_MS;
 async function main(): Promise<void> {
   loadDotEnv();
   const env: NodeJS.ProcessEnv = { ...process.env };
+  if (!env.JWT_SECRET) {
+    env.JWT_SECRET = developmentJwtSecret(DATA_DIR);
+    say('JWT_SECRET is not set: using the random one kept in .data/jwt-secret');
+  }
   // Fail on a bad .env before starting anything; DATABASE_URL may legitimately be unset here.
-  loadConfig({ ...env, DATABASE_URL: env.DATABASE_URL || 'mysql://placeholder@127.0.0.1/sagapay' });
+  loadConfig({ ...env, DATABASE_URL: env.DATABASE_URL || 'mysql://placeholder@127.0.0.1/sagapay' }, { signsTokens: true });
 
   if (!env.DATABASE_URL) {
     const port = integerFromEnv('DEV_DATABASE_PORT', DEFAULT_DATABASE_PORT);
