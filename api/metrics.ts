@@ -20,6 +20,9 @@ const SAGA_TABLES = [
   ['transfer', 'transfers'],
 ] as const;
 
+/** How old the saga counts `/metrics` serves may get: each API process reads them at most this often. */
+export const SAGA_COUNTS_MAX_AGE_MS = 15_000;
+
 /** Rows per status of one saga table; null when the table does not exist (yet). */
 async function countByStatus(db: Knex, table: 'payments' | 'transfers'): Promise<Map<string, number> | null> {
   try {
@@ -31,14 +34,46 @@ async function countByStatus(db: Knex, table: 'payments' | 'transfers'): Promise
   }
 }
 
+type SagaCounts = ReadonlyArray<readonly [saga: string, byStatus: Map<string, number> | null]>;
+
+/**
+ * The saga counts of every table, read again only once they are `maxAgeMs` old, so the database
+ * work does not grow with the scrape rate: scrapes in between (several Prometheus servers, a
+ * dashboard polling) read the cache, and scrapes arriving during a read share it.
+ */
+function cachedSagaCounts(db: Knex, maxAgeMs: number, nowMs: () => number): () => Promise<SagaCounts> {
+  let cached: { readAtMs: number; counts: SagaCounts } | undefined;
+  let reading: Promise<SagaCounts> | undefined;
+  return () => {
+    if (cached && nowMs() - cached.readAtMs < maxAgeMs) return Promise.resolve(cached.counts);
+    reading ??= Promise.all(SAGA_TABLES.map(async ([saga, table]) => [saga, await countByStatus(db, table)] as const))
+      .then((counts) => {
+        cached = { readAtMs: nowMs(), counts };
+        return counts;
+      })
+      .finally(() => {
+        reading = undefined;
+      });
+    return reading;
+  };
+}
+
+/** Knobs of `createApiMetrics` that tests turn. */
+export interface ApiMetricsOptions {
+  sagaCountsMaxAgeMs?: number;
+  nowMs?: () => number;
+}
+
 /**
  * Builds the registry. Payments and transfers by status are counted in the database
- * at scrape time (a grouped scan of the `(status, created_at)` index): the database,
- * not a process, is where the final status is written, so the numbers are exact,
+ * (a grouped scan of the `(status, created_at)` index), at most once per
+ * `SAGA_COUNTS_MAX_AGE_MS` per process, never once per scrape: the database, not a process,
+ * is where the final status is written, so the numbers are exact (if up to that old),
  * survive restarts and never count a retried activity twice. Every API replica
  * reports the same totals: aggregate them with `max`, not `sum`.
  */
-export function createApiMetrics(db: Knex): ApiMetrics {
+export function createApiMetrics(db: Knex, { sagaCountsMaxAgeMs = SAGA_COUNTS_MAX_AGE_MS, nowMs = Date.now }: ApiMetricsOptions = {}): ApiMetrics {
+  const sagaCounts = cachedSagaCounts(db, sagaCountsMaxAgeMs, nowMs);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const httpRequestDuration = new Histogram({
@@ -56,11 +91,11 @@ export function createApiMetrics(db: Knex): ApiMetrics {
   });
   new Gauge({
     name: 'sagapay_sagas',
-    help: 'Payments and transfers in the database by status (succeeded and failed are final), counted at scrape time',
+    help: `Payments and transfers in the database by status (succeeded and failed are final), read from it at most every ${sagaCountsMaxAgeMs / 1000} s per API process`,
     labelNames: ['saga', 'status'] as const,
     registers: [registry],
     async collect() {
-      const counts = await Promise.all(SAGA_TABLES.map(async ([saga, table]) => [saga, await countByStatus(db, table)] as const));
+      const counts = await sagaCounts();
       this.reset();
       for (const [saga, byStatus] of counts) {
         if (!byStatus) continue;
