@@ -3,13 +3,14 @@ import type { Middleware } from 'koa';
 import { createDatabaseRateLimitStore, type RateLimitStore } from '../infra/rate-limit-stores';
 import type { AppDependencies } from './dependencies';
 import { apiMetricsOf } from './metrics';
-import { byEmail, byIp, byUser, rateLimit } from './middleware/rate-limit';
+import { loginFailureLimit } from './middleware/login-failures';
+import { byIp, byUser, rateLimit } from './middleware/rate-limit';
 
 /** The contract's rate limits, configured (`RATE_LIMIT_*`), each a middleware to mount on its routes. */
 export interface RateLimits {
   /** POST /v1/auth/login, per client IP. */
   loginPerIp: Middleware;
-  /** POST /v1/auth/login, per e-mail in the body (brute force on one account from many IPs). */
+  /** POST /v1/auth/login, failed logins per e-mail in the body (brute force on one account from many IPs); see `loginFailureLimit`. */
   loginPerEmail: Middleware;
   /** POST /v1/auth/register, per client IP. */
   registerPerIp: Middleware;
@@ -31,7 +32,12 @@ function databaseStoreOf(dependencies: AppDependencies): RateLimitStore {
 
 /** The store, found on the first hit: building the routers touches no pool (the OpenAPI document is built without one). */
 function storeOf(dependencies: AppDependencies): RateLimitStore {
-  return dependencies.rateLimitStore ?? { hit: (...args) => databaseStoreOf(dependencies).hit(...args) };
+  return (
+    dependencies.rateLimitStore ?? {
+      hit: (...args) => databaseStoreOf(dependencies).hit(...args),
+      peek: (...args) => databaseStoreOf(dependencies).peek(...args),
+    }
+  );
 }
 
 /**
@@ -49,7 +55,7 @@ export function rateLimitsOf(dependencies: AppDependencies): RateLimits {
   };
   return {
     loginPerIp: rateLimit(store, { name: 'login_ip', rule: rules.loginPerIp, keyOf: byIp }, hooks),
-    loginPerEmail: rateLimit(store, { name: 'login_email', rule: rules.loginPerEmail, keyOf: byEmail }, hooks),
+    loginPerEmail: loginFailureLimit(store, rules.loginPerEmail, hooks),
     registerPerIp: rateLimit(store, { name: 'register_ip', rule: rules.registerPerIp, keyOf: byIp }, hooks),
     moneyPerUser: rateLimit(store, { name: 'money_user', rule: rules.moneyPerUser, keyOf: byUser }, hooks),
   };

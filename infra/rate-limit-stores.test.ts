@@ -43,6 +43,16 @@ function describeStore(name: string, storeOf: () => RateLimitStore) {
       expect(counts.map((count) => count.hits).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, index) => index + 1));
     });
 
+    it('when a key is peeked at, then its count is read and nothing is counted', async () => {
+      const store = storeOf();
+      const bucket = uniqueBucket();
+      expect(await store.peek(bucket, WINDOW_MS, NOW_MS)).toEqual({ hits: 0, resetAtMs: WINDOW_START_MS + WINDOW_MS });
+      await store.hit(bucket, WINDOW_MS, NOW_MS);
+      expect((await store.peek(bucket, WINDOW_MS, NOW_MS)).hits).toBe(1);
+      expect((await store.peek(bucket, WINDOW_MS, NOW_MS)).hits).toBe(1);
+      expect((await store.peek(bucket, WINDOW_MS, WINDOW_START_MS + WINDOW_MS)).hits).toBe(0);
+    });
+
     it('when the next window starts, or another key is hit, then counting starts again at 1', async () => {
       const store = storeOf();
       const bucket = uniqueBucket();

@@ -16,6 +16,8 @@ export interface WindowCount {
 export interface RateLimitStore {
   /** Counts one hit of `bucket` in the window of `windowMs` holding `nowMs`; answers the window's count. */
   hit(bucket: string, windowMs: number, nowMs: number): Promise<WindowCount>;
+  /** The count of `bucket` in the window of `windowMs` holding `nowMs`, without counting anything. */
+  peek(bucket: string, windowMs: number, nowMs: number): Promise<WindowCount>;
 }
 
 function windowOf(windowMs: number, nowMs: number): { windowStartMs: number; resetAtMs: number } {
@@ -67,6 +69,11 @@ export function createDatabaseRateLimitStore(db: Knex, options: DatabaseStoreOpt
       cleanUp(nowMs);
       return { hits: result.insertId, resetAtMs };
     },
+    async peek(bucket, windowMs, nowMs) {
+      const { windowStartMs, resetAtMs } = windowOf(windowMs, nowMs);
+      const row = await db('rate_limit_counters').select('hits').where({ bucket, window_start_ms: windowStartMs }).first();
+      return { hits: row ? Number(row.hits) : 0, resetAtMs };
+    },
   };
 }
 
@@ -89,6 +96,11 @@ export function createRedisRateLimitStore(redis: Redis, keyPrefix = 'sagapay:rat
       if (error) throw error;
       if (typeof hits !== 'number') throw new Error(`redis INCR answered ${String(hits)}`);
       return { hits, resetAtMs };
+    },
+    async peek(bucket, windowMs, nowMs) {
+      const { windowStartMs, resetAtMs } = windowOf(windowMs, nowMs);
+      const hits = await redis.get(`${keyPrefix}${bucket}:${windowStartMs}`);
+      return { hits: hits === null ? 0 : Number(hits), resetAtMs };
     },
   };
 }

@@ -79,7 +79,7 @@ describe('rate limits', () => {
     expect(other.status).toBe(200);
   });
 
-  it('when one e-mail is tried from many IPs past its limit, then the next login is refused even with the right password', async () => {
+  it('when one e-mail fails from many IPs past its limit, then the next login from a new address is refused even with the right password', async () => {
     const email = await userWithPassword();
     for (const spelling of [email, email.toUpperCase(), ` ${email} `]) {
       expectError(await call('POST', '/v1/auth/login', { ip: freshIp(), body: { email: spelling, password: 'wrong password' } }), 401, 'invalid_credentials');
@@ -88,6 +88,36 @@ describe('rate limits', () => {
 
     const bystander = await userWithPassword();
     expect((await call('POST', '/v1/auth/login', { ip: freshIp(), body: { email: bystander, password: PASSWORD } })).status).toBe(200);
+  });
+
+  it('when the owner logs in more often than the e-mail limit, then every login succeeds: successes are not counted', async () => {
+    const email = await userWithPassword();
+    const statuses = [];
+    for (let login = 0; login < 5; login += 1) statuses.push((await call('POST', '/v1/auth/login', { ip: freshIp(), body: { email, password: PASSWORD } })).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200]);
+  });
+
+  it('when strangers fail past the e-mail limit, then the owner still logs in from an address they used before, and an unknown address is refused even with the right password', async () => {
+    const email = await userWithPassword();
+    const home = freshIp();
+    expect((await call('POST', '/v1/auth/login', { ip: home, body: { email, password: PASSWORD } })).status).toBe(200);
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      expectError(await call('POST', '/v1/auth/login', { ip: freshIp(), body: { email, password: 'a stranger guessing' } }), 401, 'invalid_credentials');
+    }
+
+    expectRateLimited(await call('POST', '/v1/auth/login', { ip: freshIp(), body: { email, password: PASSWORD } }), 86_400);
+    expect((await call('POST', '/v1/auth/login', { ip: home, body: { email, password: PASSWORD } })).status).toBe(200);
+    // From the known address the password is still checked: a wrong one is a 401, not a way in.
+    expectError(await call('POST', '/v1/auth/login', { ip: home, body: { email, password: 'a typo' } }), 401, 'invalid_credentials');
+  });
+
+  it('when guesses at one e-mail arrive all at once, then no more than the limit get a password check', async () => {
+    const email = await userWithPassword();
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () => call('POST', '/v1/auth/login', { ip: freshIp(), body: { email, password: 'parallel guess' } })),
+    );
+    const statuses = answers.map((answer) => answer.status).sort();
+    expect(statuses).toEqual([401, 401, 401, 429, 429, 429, 429, 429]);
   });
 
   it('when one IP registers past its limit, then it gets 429 and no user is written', async () => {

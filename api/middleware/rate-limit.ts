@@ -37,7 +37,7 @@ export const byEmail = (ctx: Context): string | undefined => {
 };
 
 /** The stored bucket: the limit's name and a hash of the key, so no e-mail or IP is kept in clear. */
-function bucketOf(name: string, key: string): string {
+export function bucketOf(name: string, key: string): string {
   return `${name}:${createHash('sha256').update(key).digest('base64url')}`;
 }
 
