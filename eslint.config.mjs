@@ -49,6 +49,22 @@ export default tseslint.config(
     },
   },
   {
+    // Data access is shared by the API and the activities; neither it nor the API depends on Temporal's activity layer.
+    files: ['api/**/*.ts', 'store/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/activities', '**/activities/*'], message: 'Read and write through store/; activities are Temporal adapters over it.' },
+            { group: ['@temporalio/activity', '@temporalio/worker'], message: 'store/ and api/ do not run inside activities or workers.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.test.ts', 'test/**/*.ts'],
     rules: { '@typescript-eslint/unbound-method': 'off' },
   },

@@ -7,9 +7,9 @@ import { newId } from '../domain/ids';
 import { createDatabase } from '../infra/database';
 import { balanceOf, userWithWallet } from '../test/support/fixtures';
 import { testConfig } from '../test/support/stack';
-import { insertPendingPayment, listSteps } from './payment-records';
+import { insertPendingPayment, listSteps } from '../store/payment-records';
 import { createPaymentSagaActivities } from './payments';
-import { insertPendingTransfer } from './transfer-records';
+import { insertPendingTransfer } from '../store/transfer-records';
 import { createTransferSagaActivities } from './transfers';
 
 /**

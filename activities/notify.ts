@@ -6,8 +6,8 @@ import { formatAmount } from '../domain/money';
 import { enqueueEmail } from './delivery-outbox';
 import { renderEmail } from './email-templates';
 import { withDomainFailures } from './failures';
-import { findPayment, loadPaymentRecord, recordStep } from './payment-records';
-import { loadTransferRecord } from './transfer-records';
+import { findPayment, loadPaymentRecord, recordStep } from '../store/payment-records';
+import { loadTransferRecord } from '../store/transfer-records';
 import { recordWebhookEvent } from './webhooks';
 
 /** Notification types as the API shows them. */

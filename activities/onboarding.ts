@@ -2,8 +2,8 @@ import { log } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { systemAccountId } from '../domain/types';
 import { withDomainFailures } from './failures';
-import { postJournal } from './ledger';
-import { createWallet } from './wallets';
+import { postJournal } from '../store/ledger';
+import { createWallet } from '../store/wallets';
 
 /** The onboarding saga's money-side steps; each one is safe to run twice. */
 export function createOnboardingActivities({ db }: { db: Knex }) {

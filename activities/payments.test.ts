@@ -10,9 +10,9 @@ import { balanceOf, sumOfEntries, userWithWallet } from '../test/support/fixture
 import { endLeftoverSagas } from '../test/support/leftovers';
 import { testConfig } from '../test/support/stack';
 import { createNotificationActivities } from './notify';
-import { insertPendingPayment, listSteps } from './payment-records';
+import { insertPendingPayment, listSteps } from '../store/payment-records';
 import { createPaymentSagaActivities } from './payments';
-import { postJournal } from './ledger';
+import { postJournal } from '../store/ledger';
 
 /**
  * The payment saga's activities against the real database: each money step run

@@ -6,10 +6,10 @@ import { toSafeInteger } from '../domain/money';
 import type { StepStatus } from '../domain/payments';
 import { systemAccountId } from '../domain/types';
 import { withDomainFailures } from './failures';
-import { inTransaction, releaseHold, type PostingLine } from './ledger';
-import { loadPaymentRecord, recordStep, type PaymentRecord } from './payment-records';
+import { inTransaction, releaseHold, type PostingLine } from '../store/ledger';
+import { loadPaymentRecord, recordStep, type PaymentRecord } from '../store/payment-records';
 import { recordSagaFinished } from './saga-metrics';
-import { assertLive, beginCompensation, compensateSagaStep, failMoneySaga, lockSaga, postSagaStep, type SagaStepOptions } from './saga-steps';
+import { assertLive, beginCompensation, compensateSagaStep, failMoneySaga, lockSaga, postSagaStep, type SagaStepOptions } from '../store/saga-steps';
 
 /** What the payment saga's activities need. */
 export interface PaymentActivityDependencies {
@@ -186,8 +186,10 @@ export function createPaymentSagaActivities({ db, paymentDailyLimit }: PaymentAc
     beginPaymentCompensation: ({ paymentId }: { paymentId: string }): Promise<{ succeeded: boolean }> => beginCompensation(db, 'payment', paymentId),
 
     /** Ends a payment `failed` with its failure code, and marks the step that failed. */
-    failPayment: ({ paymentId, ...failure }: { paymentId: string; step: string; code: string; message: string }): Promise<void> =>
-      failMoneySaga(db, 'payment', { sagaId: paymentId, ...failure }),
+    failPayment: async ({ paymentId, ...failure }: { paymentId: string; step: string; code: string; message: string }): Promise<void> => {
+      const endedCreatedAt = await failMoneySaga(db, 'payment', { sagaId: paymentId, ...failure });
+      if (endedCreatedAt) recordSagaFinished('payment', 'failed', endedCreatedAt);
+    },
 
     /** Records a step's status on its own (the notify step's failure). */
     recordPaymentStep: async (input: { paymentId: string; step: string; status: StepStatus }): Promise<void> => {

@@ -5,9 +5,9 @@ import { toSafeInteger } from '../domain/money';
 import { paymentWorkflowId } from '../domain/payments';
 import { transferWorkflowId } from '../domain/transfers';
 import { onboardingWorkflowId, startOnboarding, startPayment, startTransfer, type SagaSettings } from '../infra/sagas';
-import { inTransaction } from './ledger';
-import { recordStep } from './payment-records';
-import { lockSaga, type MoneySagaKind } from './saga-steps';
+import { inTransaction } from '../store/ledger';
+import { recordStep } from '../store/payment-records';
+import { lockSaga, type MoneySagaKind } from '../store/saga-steps';
 
 /** What the recovery needs: the database, a Temporal client to look up and start sagas, and its limits. */
 export interface RecoveryDependencies {

@@ -9,10 +9,10 @@ import { createDatabase } from '../infra/database';
 import { balanceOf, sumOfEntries, userWithWallet } from '../test/support/fixtures';
 import { endLeftoverSagas } from '../test/support/leftovers';
 import { testConfig } from '../test/support/stack';
-import { postJournal } from './ledger';
+import { postJournal } from '../store/ledger';
 import { createNotificationActivities } from './notify';
-import { listSteps } from './payment-records';
-import { insertPendingTransfer } from './transfer-records';
+import { listSteps } from '../store/payment-records';
+import { insertPendingTransfer } from '../store/transfer-records';
 import { createTransferSagaActivities } from './transfers';
 
 /**

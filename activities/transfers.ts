@@ -6,11 +6,11 @@ import { toSafeInteger } from '../domain/money';
 import type { StepStatus } from '../domain/payments';
 import { systemAccountId } from '../domain/types';
 import { withDomainFailures } from './failures';
-import { inTransaction, releaseHold, type PostingLine } from './ledger';
-import { recordStep } from './payment-records';
-import { loadTransferRecord, type TransferRecord } from './transfer-records';
+import { inTransaction, releaseHold, type PostingLine } from '../store/ledger';
+import { recordStep } from '../store/payment-records';
+import { loadTransferRecord, type TransferRecord } from '../store/transfer-records';
 import { recordSagaFinished } from './saga-metrics';
-import { assertLive, beginCompensation, compensateSagaStep, failMoneySaga, lockSaga, postSagaStep, type SagaStepOptions } from './saga-steps';
+import { assertLive, beginCompensation, compensateSagaStep, failMoneySaga, lockSaga, postSagaStep, type SagaStepOptions } from '../store/saga-steps';
 
 /** What the transfer saga's activities need. */
 export interface TransferActivityDependencies {
@@ -198,8 +198,10 @@ export function createTransferSagaActivities({ db, transferDailyLimit }: Transfe
     beginTransferCompensation: ({ transferId }: { transferId: string }): Promise<{ succeeded: boolean }> => beginCompensation(db, 'transfer', transferId),
 
     /** Ends a transfer `failed` with its failure code, and marks the step that failed. */
-    failTransfer: ({ transferId, ...failure }: { transferId: string; step: string; code: string; message: string }): Promise<void> =>
-      failMoneySaga(db, 'transfer', { sagaId: transferId, ...failure }),
+    failTransfer: async ({ transferId, ...failure }: { transferId: string; step: string; code: string; message: string }): Promise<void> => {
+      const endedCreatedAt = await failMoneySaga(db, 'transfer', { sagaId: transferId, ...failure });
+      if (endedCreatedAt) recordSagaFinished('transfer', 'failed', endedCreatedAt);
+    },
 
     /** Records a step's status on its own (the notify step's failure). */
     recordTransferStep: async (input: { transferId: string; step: string; status: StepStatus }): Promise<void> => {

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { ApplicationFailure, log } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import type { DeliveryOutcome, WebhookEventType } from '../domain/deliveries';
@@ -7,32 +7,10 @@ import { newId } from '../domain/ids';
 import { postWebhook } from '../infra/webhook-http';
 import { enqueueWebhook } from './delivery-outbox';
 
-/** A merchant's endpoint as `PUT /v1/merchant/webhook` answers: the only time the secret is shown. */
-export interface WebhookRegistration {
-  url: string;
-  secret: string;
-}
-
-/** A fresh signing secret: 32 random bytes. */
-export function newWebhookSecret(): string {
-  return `whsec_${randomBytes(32).toString('base64url')}`;
-}
-
 /** The `Webhook-Signature` header: `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`. */
 export function webhookSignature(secret: string, timestampSeconds: number, body: string): string {
   const digest = createHmac('sha256', secret).update(`${timestampSeconds}.${body}`).digest('hex');
   return `t=${timestampSeconds},v1=${digest}`;
-}
-
-/** Sets a merchant's endpoint, or replaces its URL; either way a new secret (calling again rotates it). */
-export async function registerWebhookEndpoint(db: Knex, merchantId: string, url: string): Promise<WebhookRegistration> {
-  const secret = newWebhookSecret();
-  const now = new Date();
-  await db('webhook_endpoints')
-    .insert({ id: newId('whe'), merchant_id: merchantId, url, secret, created_at: now, updated_at: now })
-    .onConflict('merchant_id')
-    .merge(['url', 'secret', 'updated_at']);
-  return { url, secret };
 }
 
 /** What one event says; `dedupeKey` makes recording it idempotent. */

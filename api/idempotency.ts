@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { isDuplicateKey } from '../activities/ledger';
+import { isDuplicateKey } from '../store/ledger';
 import { HttpError, validationError } from './errors';
 
 const KEY_PATTERN = /^[\x20-\x7E]{1,255}$/;

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { newId } from '../domain/ids';
 import type { Role } from '../domain/types';
-import { isDuplicateKey } from '../activities/ledger';
+import { isDuplicateKey } from '../store/ledger';
 import type { UserRow } from '../infra/tables';
 import { HttpError } from './errors';
 

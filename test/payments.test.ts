@@ -1,5 +1,5 @@
 import type { paymentWorkflow } from '../workflows/payment';
-import type { Payment } from '../activities/payment-records';
+import type { Payment } from '../store/payment-records';
 import { systemAccountId } from '../domain/types';
 import { currentStepQuery } from '../workflows/queries';
 import { MerchantIdKey, PaymentIdKey, SagaStatusKey } from '../workflows/search-attributes';

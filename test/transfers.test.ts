@@ -1,4 +1,4 @@
-import type { Transfer } from '../activities/transfer-records';
+import type { Transfer } from '../store/transfer-records';
 import type { transferWorkflow } from '../workflows/transfer';
 import { systemAccountId } from '../domain/types';
 import { currentStepQuery } from '../workflows/queries';

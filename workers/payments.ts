@@ -1,5 +1,5 @@
 import { describeError } from '../infra/logger';
-import { ensureSystemAccounts } from '../activities/ledger';
+import { ensureSystemAccounts } from '../store/ledger';
 import { Client } from '@temporalio/client';
 import { buildPaymentsWorker, ensureRecoverySchedule } from './build';
 import { runWorkerProcess } from './main';

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
-import { reconcile } from '../../activities/reconciliation';
-import { setWalletStatus } from '../../activities/wallets';
+import { reconcile } from '../../store/reconciliation';
+import { setWalletStatus } from '../../store/wallets';
 import { DomainError, ErrorType } from '../../domain/errors';
 import type { AppDependencies } from '../dependencies';
 import type { ApiDocs } from '../openapi/registry';

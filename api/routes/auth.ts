@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { listWalletsOfUser } from '../../activities/wallets';
+import { listWalletsOfUser } from '../../store/wallets';
 import { hashPassword, verifyPassword } from '../auth/passwords';
 import { issueAccessToken } from '../auth/tokens';
 import type { AppDependencies } from '../dependencies';

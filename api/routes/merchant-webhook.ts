@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { registerWebhookEndpoint } from '../../activities/webhooks';
+import { registerWebhookEndpoint } from '../../store/webhook-endpoints';
 import { hostOf, nonPublicReason } from '../../infra/network-addresses';
 import type { WebhookDeliveryRow } from '../../infra/tables';
 import type { AppDependencies } from '../dependencies';

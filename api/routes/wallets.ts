@@ -1,8 +1,8 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { createTopup, findTopup } from '../../activities/topups';
-import { findWallet, type Wallet } from '../../activities/wallets';
+import { createTopup, findTopup } from '../../store/topups';
+import { findWallet, type Wallet } from '../../store/wallets';
 import { newId } from '../../domain/ids';
 import type { EntryRow } from '../../infra/tables';
 import { toSafeInteger } from '../../domain/money';

@@ -1,4 +1,4 @@
-import { ensureSystemAccounts } from '../../activities/ledger';
+import { ensureSystemAccounts } from '../../store/ledger';
 import { createDatabase, migrateLatest } from '../../infra/database';
 
 /** What `prepareDatabase` did. */

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import { postJournal } from '../../activities/ledger';
-import { createWallet, type Wallet } from '../../activities/wallets';
+import { postJournal } from '../../store/ledger';
+import { createWallet, type Wallet } from '../../store/wallets';
 import { newId } from '../../domain/ids';
 import { systemAccountId, type Role } from '../../domain/types';
 import { insertUser, type StoredUser } from '../../api/users';

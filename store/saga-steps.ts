@@ -3,7 +3,6 @@ import { DomainError, ErrorType } from '../domain/errors';
 import type { StepStatus } from '../domain/payments';
 import { inTransaction, postJournal, type JournalRequest, type PostedJournal, type PostingLine } from './ledger';
 import { recordStep } from './payment-records';
-import { recordSagaFinished } from './saga-metrics';
 
 /** The tables whose rows are money sagas, by the saga kind the metrics name. */
 const SAGA_TABLES = { payment: 'payments', transfer: 'transfers' } as const;
@@ -117,16 +116,17 @@ async function postStep(db: Knex, trx: Knex.Transaction, sagaId: string, step: s
 
 /**
  * Ends a money saga `failed` with its failure code and marks the step that failed.
- * A saga that already succeeded never turns failed; ending it failed twice is harmless
- * (the duration metric counts it once).
+ * A saga that already succeeded never turns failed; ending it failed twice is harmless.
+ * Answers the saga's creation time when this call ended it (so the caller's duration metric
+ * counts it once), null when it had already failed.
  */
 export async function failMoneySaga(
   db: Knex,
   kind: MoneySagaKind,
   input: { sagaId: string; step: string; code: string; message: string },
-): Promise<void> {
+): Promise<Date | null> {
   const table = SAGA_TABLES[kind];
-  const finishedCreatedAt = await inTransaction(db, async (trx) => {
+  return inTransaction(db, async (trx) => {
     const current = await lockSaga(trx, kind, input.sagaId);
     if (current.status === 'succeeded') throw new Error(`${kind} ${input.sagaId} already succeeded; it cannot fail`);
     const now = new Date();
@@ -142,5 +142,4 @@ export async function failMoneySaga(
     await recordStep(trx, input.sagaId, input.step, 'failed');
     return current.status === 'failed' ? null : current.createdAt;
   });
-  if (finishedCreatedAt) recordSagaFinished(kind, 'failed', finishedCreatedAt);
 }
