@@ -1,5 +1,6 @@
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { emailWorkflowId, webhookWorkflowId, type DeliveryRetryPolicy, type EmailDeliveryInput, type WebhookDeliveryInput } from '../domain/deliveries';
+import type { DeliveryRetryPolicy, EmailDeliveryInput, WebhookDeliveryInput } from '../domain/deliveries';
+import { emailWorkflowId, webhookWorkflowId } from '../domain/workflow-ids';
 import type { DeliveryStarter } from './delivery-outbox';
 
 /** Where delivery workflows run and how they retry. */

@@ -6,7 +6,8 @@ import { formatAmount } from '../domain/money';
 import { enqueueEmail } from './delivery-outbox';
 import { renderEmail } from './email-templates';
 import { withDomainFailures } from './failures';
-import { findPayment, loadPaymentRecord, recordStep } from '../store/payment-records';
+import { findPayment, loadPaymentRecord } from '../store/payment-records';
+import { recordStep } from '../store/saga-timeline';
 import { loadTransferRecord } from '../store/transfer-records';
 import { recordWebhookEvent } from './webhooks';
 

@@ -10,7 +10,8 @@ import { balanceOf, sumOfEntries, userWithWallet } from '../test/support/fixture
 import { endLeftoverSagas } from '../test/support/leftovers';
 import { testConfig } from '../test/support/stack';
 import { createNotificationActivities } from './notify';
-import { insertPendingPayment, listSteps } from '../store/payment-records';
+import { insertPendingPayment } from '../store/payment-records';
+import { listSteps } from '../store/saga-timeline';
 import { createPaymentSagaActivities } from './payments';
 import { postJournal } from '../store/ledger';
 

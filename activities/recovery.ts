@@ -2,12 +2,12 @@ import { log } from '@temporalio/activity';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { toSafeInteger } from '../domain/money';
-import { paymentWorkflowId } from '../domain/payments';
-import { transferWorkflowId } from '../domain/transfers';
-import { onboardingWorkflowId, startOnboarding, startPayment, startTransfer, type SagaSettings } from '../infra/sagas';
+import { MONEY_SAGAS, type MoneySagaKind } from '../domain/money-sagas';
+import { onboardingWorkflowId, paymentWorkflowId, transferWorkflowId } from '../domain/workflow-ids';
+import { startOnboarding, startPayment, startTransfer, type SagaSettings } from '../infra/sagas';
 import { inTransaction } from '../store/ledger';
-import { recordStep } from '../store/payment-records';
-import { lockSaga, type MoneySagaKind } from '../store/saga-steps';
+import { recordStep } from '../store/saga-timeline';
+import { lockSaga } from '../store/saga-steps';
 
 /** What the recovery needs: the database, a Temporal client to look up and start sagas, and its limits. */
 export interface RecoveryDependencies {
@@ -35,11 +35,6 @@ type PendingRow = Record<string, unknown> & { id: string; created_at: Date };
 /** At most this many rows of each kind per pass; the next pass takes the rest. */
 const BATCH_SIZE = 100;
 
-const EXPIRED_MESSAGES: Record<MoneySagaKind, string> = {
-  payment: 'the payment was not started in time',
-  transfer: 'the transfer was not started in time',
-};
-
 /**
  * The recovery of sagas whose row was committed but whose workflow never started (the API died
  * between its commit and the start, or Temporal was down). Run by the `saga-recovery` schedule.
@@ -64,16 +59,17 @@ export function createRecoveryActivities(dependencies: RecoveryDependencies) {
       const saga = await lockSaga(trx, kind, sagaId);
       if (saga.status !== 'pending') return false;
       const now = new Date();
-      await trx(kind === 'payment' ? 'payments' : 'transfers')
+      await trx(MONEY_SAGAS[kind].table)
         .where({ id: sagaId })
-        .update({ status: 'failed', failure_code: 'expired', failure_message: EXPIRED_MESSAGES[kind], compensation_started_at: now, updated_at: now });
+        .update({ status: 'failed', failure_code: 'expired', failure_message: MONEY_SAGAS[kind].expiredMessage, compensation_started_at: now, updated_at: now });
       await recordStep(trx, sagaId, 'validate', 'failed');
       return true;
     });
   }
 
   /** Pending rows of a money saga table older than the minimum age, oldest first. */
-  function pendingRows(table: 'payments' | 'transfers', now: Date): Knex.QueryBuilder {
+  function pendingRows(kind: MoneySagaKind, now: Date): Knex.QueryBuilder {
+    const { table } = MONEY_SAGAS[kind];
     return db(table)
       .where(`${table}.status`, 'pending')
       .andWhere(`${table}.created_at`, '<', new Date(now.getTime() - dependencies.minAgeMs))
@@ -82,7 +78,7 @@ export function createRecoveryActivities(dependencies: RecoveryDependencies) {
   }
 
   async function recoverPayments(now: Date, report: RecoveryReport): Promise<void> {
-    const rows: PendingRow[] = await pendingRows('payments', now)
+    const rows: PendingRow[] = await pendingRows('payment', now)
       .join('users as merchant', 'merchant.id', 'payments.merchant_id')
       .select('payments.*', 'merchant.name as merchant_name');
     for (const row of rows) {
@@ -106,7 +102,7 @@ export function createRecoveryActivities(dependencies: RecoveryDependencies) {
   }
 
   async function recoverTransfers(now: Date, report: RecoveryReport): Promise<void> {
-    const rows: PendingRow[] = await pendingRows('transfers', now)
+    const rows: PendingRow[] = await pendingRows('transfer', now)
       .join('users as recipient', 'recipient.id', 'transfers.recipient_id')
       .select('transfers.*', 'recipient.name as recipient_name');
     for (const row of rows) {

@@ -1,7 +1,5 @@
 import { Context } from '@temporalio/activity';
-
-/** The sagas whose end is measured. */
-export type SagaKind = 'payment' | 'transfer';
+import type { MoneySagaKind } from '../domain/money-sagas';
 
 /**
  * Records a saga reaching its final status into the `sagapay_saga_duration` histogram
@@ -10,7 +8,7 @@ export type SagaKind = 'payment' | 'transfer';
  * Call it only when this attempt wrote the final status, so a retried activity counts once.
  * The worker's Runtime exports it on the worker's metrics port; elsewhere it is a no-op.
  */
-export function recordSagaFinished(saga: SagaKind, status: 'succeeded' | 'failed', createdAt: Date, now: Date = new Date()): void {
+export function recordSagaFinished(saga: MoneySagaKind, status: 'succeeded' | 'failed', createdAt: Date, now: Date = new Date()): void {
   const seconds = Math.max(0, (now.getTime() - createdAt.getTime()) / 1000);
   Context.current()
     .metricMeter.withTags({ saga, status })

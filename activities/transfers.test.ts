@@ -11,7 +11,7 @@ import { endLeftoverSagas } from '../test/support/leftovers';
 import { testConfig } from '../test/support/stack';
 import { postJournal } from '../store/ledger';
 import { createNotificationActivities } from './notify';
-import { listSteps } from '../store/payment-records';
+import { listSteps } from '../store/saga-timeline';
 import { insertPendingTransfer } from '../store/transfer-records';
 import { createTransferSagaActivities } from './transfers';
 

@@ -1,16 +1,13 @@
 import { log } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { DomainError, ErrorType } from '../domain/errors';
-import { newId } from '../domain/ids';
 import { toSafeInteger } from '../domain/money';
-import type { StepStatus } from '../domain/payments';
+import type { StepStatus } from '../domain/money-sagas';
 import { systemAccountId } from '../domain/types';
-import { withDomainFailures } from './failures';
-import { inTransaction, releaseHold, type PostingLine } from '../store/ledger';
-import { recordStep } from '../store/payment-records';
+import { releaseHold } from '../store/ledger';
 import { loadTransferRecord, type TransferRecord } from '../store/transfer-records';
-import { recordSagaFinished } from './saga-metrics';
-import { assertLive, beginCompensation, compensateSagaStep, failMoneySaga, lockSaga, postSagaStep, type SagaStepOptions } from '../store/saga-steps';
+import { withDomainFailures } from './failures';
+import { sagaStepKit } from './saga-step-kit';
 
 /** What the transfer saga's activities need. */
 export interface TransferActivityDependencies {
@@ -21,28 +18,13 @@ export interface TransferActivityDependencies {
 
 const DAY_MS = 86_400_000;
 
-/** Fails the step on purpose when the fault drill named it for this transfer. */
-function injectFault(transfer: TransferRecord, step: string): void {
-  if (transfer.faultStep === step) {
-    throw new DomainError(ErrorType.InjectedFault, `fault drill: step ${step} of ${transfer.id} failed on purpose`);
-  }
-}
-
 /**
  * The transfer saga's money activities. Every one is idempotent: journals are
  * keyed `<transferId>:<step>`, and a step's timeline entry is written in the
  * same transaction as the money it moves.
  */
 export function createTransferSagaActivities({ db, transferDailyLimit }: TransferActivityDependencies) {
-  /** Posts one forward step's journal and records the step, atomically, while the transfer is live. */
-  function moveMoney(transfer: TransferRecord, step: string, lines: PostingLine[], options: SagaStepOptions) {
-    return postSagaStep(db, 'transfer', transfer.id, step, lines, options);
-  }
-
-  /** Posts a compensation's journal when the step it undoes committed; null when there is nothing to undo. */
-  function undoStep(transfer: TransferRecord, step: string, undoes: string, lines: PostingLine[], options: SagaStepOptions) {
-    return compensateSagaStep(db, 'transfer', transfer.id, { step, undoes }, lines, options);
-  }
+  const saga = sagaStepKit(db, 'transfer', loadTransferRecord);
 
   /** The sender's transfers in the transfer's currency over the 24 hours before it, this one excluded. */
   async function sentInLastDay(trx: Knex.Transaction, transfer: TransferRecord): Promise<number> {
@@ -64,12 +46,8 @@ export function createTransferSagaActivities({ db, transferDailyLimit }: Transfe
      * A transfer already `processing` was validated by an earlier attempt: it is not judged again.
      */
     validateTransfer: withDomainFailures(async ({ transferId }: { transferId: string }): Promise<void> => {
-      const transfer = await loadTransferRecord(db, transferId);
-      injectFault(transfer, 'validate');
-      await inTransaction(db, async (trx) => {
-        const saga = await lockSaga(trx, 'transfer', transferId);
-        assertLive('transfer', transferId, saga, ['pending', 'processing']);
-        if (saga.status === 'processing') return;
+      const transfer = await saga.load(transferId, 'validate');
+      await saga.validate(transfer, async (trx) => {
         const source = await trx('accounts').select('status', 'balance', 'held').where({ id: transfer.fromWalletId }).forUpdate().first();
         const target = await trx('accounts').select('status').where({ id: transfer.toWalletId }).first();
         if (!source || !target) throw new DomainError(ErrorType.AccountNotFound, `a wallet of transfer ${transferId} is missing`);
@@ -83,16 +61,13 @@ export function createTransferSagaActivities({ db, transferDailyLimit }: Transfe
         if ((await sentInLastDay(trx, transfer)) + transfer.amount > transferDailyLimit) {
           throw new DomainError(ErrorType.LimitExceeded, 'the transfer exceeds the sender’s 24-hour limit');
         }
-        await trx('transfers').where({ id: transferId, status: 'pending' }).update({ status: 'processing', updated_at: new Date() });
-        await recordStep(trx, transferId, 'validate', 'completed');
       });
     }),
 
     /** Step debit_sender: sender → clearing. */
     debitSender: withDomainFailures(async ({ transferId }: { transferId: string }): Promise<{ journalId: string }> => {
-      const transfer = await loadTransferRecord(db, transferId);
-      injectFault(transfer, 'debit_sender');
-      const posted = await moveMoney(
+      const transfer = await saga.load(transferId, 'debit_sender');
+      const posted = await saga.moveMoney(
         transfer,
         'debit_sender',
         [
@@ -110,11 +85,10 @@ export function createTransferSagaActivities({ db, transferDailyLimit }: Transfe
      * write_ledger, so reverse_recipient_credit can always take it back.
      */
     creditRecipient: withDomainFailures(async ({ transferId }: { transferId: string }): Promise<{ journalId: string }> => {
-      const transfer = await loadTransferRecord(db, transferId);
-      injectFault(transfer, 'credit_recipient');
+      const transfer = await saga.load(transferId, 'credit_recipient');
       const debited = await db('journals').select('id').where({ journal_key: `${transferId}:debit_sender` }).first();
       if (!debited) throw new Error(`transfer ${transferId}: credit_recipient before debit_sender`);
-      const posted = await moveMoney(
+      const posted = await saga.moveMoney(
         transfer,
         'credit_recipient',
         [
@@ -133,34 +107,15 @@ export function createTransferSagaActivities({ db, transferDailyLimit }: Transfe
 
     /** Step write_ledger: the transfer is final and succeeded, with its audit record; the recipient's credit is released. */
     writeTransferLedger: withDomainFailures(async ({ transferId }: { transferId: string }): Promise<void> => {
-      const transfer = await loadTransferRecord(db, transferId);
-      injectFault(transfer, 'write_ledger');
-      const finished = await inTransaction(db, async (trx) => {
-        const saga = await lockSaga(trx, 'transfer', transferId);
-        if (saga.status === 'succeeded') return false;
-        assertLive('transfer', transferId, saga);
-        const now = new Date();
-        await releaseHold(trx, transfer.toWalletId, transfer.amount);
-        await trx('transfers').where({ id: transferId }).update({ status: 'succeeded', updated_at: now });
-        await trx('audit_log').insert({
-          id: newId('aud'),
-          actor_id: transfer.senderId,
-          action: 'transfer.succeeded',
-          resource_type: 'transfer',
-          resource_id: transferId,
-          data: JSON.stringify({ amount: transfer.amount, currency: transfer.currency, recipientId: transfer.recipientId }),
-          created_at: now,
-        });
-        await recordStep(trx, transferId, 'write_ledger', 'completed');
-        return true;
-      });
-      if (finished) recordSagaFinished('transfer', 'succeeded', transfer.createdAt);
+      const transfer = await saga.load(transferId, 'write_ledger');
+      const audit = { actorId: transfer.senderId, data: { amount: transfer.amount, currency: transfer.currency, recipientId: transfer.recipientId } };
+      await saga.finish(transfer, audit, (trx) => releaseHold(trx, transfer.toWalletId, transfer.amount));
     }),
 
     /** Compensation of credit_recipient: recipient → clearing, with its hold. Retried until it succeeds; works on a frozen wallet too. */
     reverseRecipientCredit: async ({ transferId }: { transferId: string }): Promise<{ journalId: string | null }> => {
-      const transfer = await loadTransferRecord(db, transferId);
-      const posted = await undoStep(
+      const transfer = await saga.loadForCompensation(transferId);
+      const posted = await saga.undoStep(
         transfer,
         'reverse_recipient_credit',
         'credit_recipient',
@@ -176,8 +131,8 @@ export function createTransferSagaActivities({ db, transferDailyLimit }: Transfe
 
     /** Compensation of debit_sender: clearing → sender. Retried until it succeeds; a frozen wallet still gets its money back. */
     refundSender: async ({ transferId }: { transferId: string }): Promise<{ journalId: string | null }> => {
-      const transfer = await loadTransferRecord(db, transferId);
-      const posted = await undoStep(
+      const transfer = await saga.loadForCompensation(transferId);
+      const posted = await saga.undoStep(
         transfer,
         'refund_sender',
         'debit_sender',
@@ -195,17 +150,13 @@ export function createTransferSagaActivities({ db, transferDailyLimit }: Transfe
      * The first act of compensating: marks the transfer so no forward step moves money after it.
      * `succeeded: true` when a late write_ledger already finished it: then nothing is compensated.
      */
-    beginTransferCompensation: ({ transferId }: { transferId: string }): Promise<{ succeeded: boolean }> => beginCompensation(db, 'transfer', transferId),
+    beginTransferCompensation: ({ transferId }: { transferId: string }): Promise<{ succeeded: boolean }> => saga.beginCompensation(transferId),
 
     /** Ends a transfer `failed` with its failure code, and marks the step that failed. */
-    failTransfer: async ({ transferId, ...failure }: { transferId: string; step: string; code: string; message: string }): Promise<void> => {
-      const endedCreatedAt = await failMoneySaga(db, 'transfer', { sagaId: transferId, ...failure });
-      if (endedCreatedAt) recordSagaFinished('transfer', 'failed', endedCreatedAt);
-    },
+    failTransfer: ({ transferId, step, ...failure }: { transferId: string; step: string; code: string; message: string }): Promise<void> =>
+      saga.fail(transferId, step, failure),
 
     /** Records a step's status on its own (the notify step's failure). */
-    recordTransferStep: async (input: { transferId: string; step: string; status: StepStatus }): Promise<void> => {
-      await recordStep(db, input.transferId, input.step, input.status);
-    },
+    recordTransferStep: (input: { transferId: string; step: string; status: StepStatus }): Promise<void> => saga.recordStep(input.transferId, input.step, input.status),
   };
 }

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Context, Middleware } from 'koa';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { IN_FLIGHT_STATUSES, MONEY_SAGA_KINDS, MONEY_SAGAS } from '../domain/money-sagas';
 import type { AppDependencies } from './dependencies';
 
 /** The API's Prometheus metrics: one registry per app, served at `GET /metrics`. */
@@ -14,17 +15,13 @@ export interface ApiMetrics {
 const HTTP_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /** The statuses every saga table has; each is exported, at 0 when no row has it, so series never vanish. */
-const SAGA_STATUSES = ['pending', 'processing', 'succeeded', 'failed'] as const;
-const SAGA_TABLES = [
-  ['payment', 'payments'],
-  ['transfer', 'transfers'],
-] as const;
+const SAGA_STATUSES = [...IN_FLIGHT_STATUSES, 'succeeded', 'failed'] as const;
 
 /** How old the saga counts `/metrics` serves may get: each API process reads them at most this often. */
 export const SAGA_COUNTS_MAX_AGE_MS = 15_000;
 
 /** Rows per status of one saga table; null when the table does not exist (yet). */
-async function countByStatus(db: Knex, table: 'payments' | 'transfers'): Promise<Map<string, number> | null> {
+async function countByStatus(db: Knex, table: string): Promise<Map<string, number> | null> {
   try {
     const rows: Array<{ status: string; count: number | string }> = await db(table).select('status').count({ count: '*' }).groupBy('status');
     return new Map(rows.map((row) => [row.status, Number(row.count)]));
@@ -46,7 +43,7 @@ function cachedSagaCounts(db: Knex, maxAgeMs: number, nowMs: () => number): () =
   let reading: Promise<SagaCounts> | undefined;
   return () => {
     if (cached && nowMs() - cached.readAtMs < maxAgeMs) return Promise.resolve(cached.counts);
-    reading ??= Promise.all(SAGA_TABLES.map(async ([saga, table]) => [saga, await countByStatus(db, table)] as const))
+    reading ??= Promise.all(MONEY_SAGA_KINDS.map(async (saga) => [saga, await countByStatus(db, MONEY_SAGAS[saga].table)] as const))
       .then((counts) => {
         cached = { readAtMs: nowMs(), counts };
         return counts;

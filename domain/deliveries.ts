@@ -70,15 +70,5 @@ export interface DeliveryOutcome {
   attempts: number;
 }
 
-/** The workflow id of one e-mail's delivery. */
-export function emailWorkflowId(notificationId: string): string {
-  return `email-${notificationId}`;
-}
-
-/** The workflow id of one webhook event's delivery. */
-export function webhookWorkflowId(eventId: string): string {
-  return `webhook-${eventId}`;
-}
-
 /** Webhook event types merchants receive. */
 export type WebhookEventType = 'payment.succeeded' | 'payment.failed';

@@ -1,22 +1,18 @@
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
 import { formatAmount } from '../domain/money';
-import { paymentWorkflowId, type PaymentInput } from '../domain/payments';
-import { transferWorkflowId, type TransferInput } from '../domain/transfers';
+import type { PaymentInput } from '../domain/payments';
+import type { TransferInput } from '../domain/transfers';
+import { MONEY_SAGAS, type MoneySagaKind } from '../domain/money-sagas';
+import { moneySagaWorkflowId, onboardingWorkflowId } from '../domain/workflow-ids';
 import type { OnboardingInput } from '../domain/types';
 import type { onboardingWorkflow } from '../workflows/onboarding';
-import type { paymentWorkflow } from '../workflows/payment';
-import type { transferWorkflow } from '../workflows/transfer';
-import { CustomerIdKey, MerchantIdKey, PaymentIdKey, SagaStatusKey } from '../workflows/search-attributes';
+import { CustomerIdKey, MerchantIdKey, PaymentIdKey, SagaStatusKey } from '../domain/search-attributes';
 
 /** Where sagas run: the task queues of this deployment. */
 export interface SagaSettings {
   paymentsTaskQueue: string;
   notificationsTaskQueue: string;
-}
-
-/** The workflow id of a user's onboarding saga. */
-export function onboardingWorkflowId(userId: string): string {
-  return `onboarding-${userId}`;
 }
 
 /**
@@ -48,27 +44,30 @@ export async function startOnboarding(
   }
 }
 
+/** What starting one money saga takes besides its kind and input. */
+interface MoneySagaStart {
+  sagaId: string;
+  staticSummary: string;
+  staticDetails: string;
+  searchAttributes: SearchAttributePair[];
+}
+
 /**
- * Starts `payment-<paymentId>` (or finds it running). Operators find it in the
- * Web UI by its summary ("pay 12.34 USD to Acme") or by the PaymentId,
- * CustomerId, MerchantId and SagaStatus search attributes.
+ * Starts a money saga `<kind>-<id>` of its declared workflow type (or finds it running):
+ * USE_EXISTING answers a duplicate start with the running saga, REJECT_DUPLICATE never runs a
+ * closed one again. Its SagaStatus search attribute starts `running`.
  */
-export async function startPayment(client: Client, settings: SagaSettings, input: Omit<PaymentInput, 'notificationsTaskQueue'>): Promise<void> {
+async function startMoneySaga<Input>(client: Client, settings: SagaSettings, kind: MoneySagaKind, input: Input, start: MoneySagaStart): Promise<void> {
   try {
-    await client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', {
+    await client.workflow.start(MONEY_SAGAS[kind].workflowType, {
       taskQueue: settings.paymentsTaskQueue,
-      workflowId: paymentWorkflowId(input.paymentId),
+      workflowId: moneySagaWorkflowId(kind, start.sagaId),
       args: [{ ...input, notificationsTaskQueue: settings.notificationsTaskQueue }],
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      staticSummary: `pay ${formatAmount(input.amount, input.currency)} ${input.currency} to ${input.merchantName}`,
-      staticDetails: `payment ${input.paymentId}: payer ${input.payerId} → merchant ${input.merchantId}; fee ${formatAmount(input.fee, input.currency)}, net ${formatAmount(input.netAmount, input.currency)} ${input.currency}`,
-      typedSearchAttributes: [
-        { key: PaymentIdKey, value: input.paymentId },
-        { key: CustomerIdKey, value: input.payerId },
-        { key: MerchantIdKey, value: input.merchantId },
-        { key: SagaStatusKey, value: 'running' },
-      ],
+      staticSummary: start.staticSummary,
+      staticDetails: start.staticDetails,
+      typedSearchAttributes: [...start.searchAttributes, { key: SagaStatusKey, value: 'running' }],
     });
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
@@ -76,26 +75,33 @@ export async function startPayment(client: Client, settings: SagaSettings, input
 }
 
 /**
+ * Starts `payment-<paymentId>` (or finds it running). Operators find it in the
+ * Web UI by its summary ("pay 12.34 USD to Acme") or by the PaymentId,
+ * CustomerId, MerchantId and SagaStatus search attributes.
+ */
+export function startPayment(client: Client, settings: SagaSettings, input: Omit<PaymentInput, 'notificationsTaskQueue'>): Promise<void> {
+  return startMoneySaga(client, settings, 'payment', input, {
+    sagaId: input.paymentId,
+    staticSummary: `pay ${formatAmount(input.amount, input.currency)} ${input.currency} to ${input.merchantName}`,
+    staticDetails: `payment ${input.paymentId}: payer ${input.payerId} → merchant ${input.merchantId}; fee ${formatAmount(input.fee, input.currency)}, net ${formatAmount(input.netAmount, input.currency)} ${input.currency}`,
+    searchAttributes: [
+      { key: PaymentIdKey, value: input.paymentId },
+      { key: CustomerIdKey, value: input.payerId },
+      { key: MerchantIdKey, value: input.merchantId },
+    ],
+  });
+}
+
+/**
  * Starts `transfer-<transferId>` (or finds it running). Operators find it in the
  * Web UI by its summary ("send 12.34 USD to Bea"), its workflow id, or the
  * CustomerId (the sender) and SagaStatus search attributes.
  */
-export async function startTransfer(client: Client, settings: SagaSettings, input: Omit<TransferInput, 'notificationsTaskQueue'>): Promise<void> {
-  try {
-    await client.workflow.start<typeof transferWorkflow>('transferWorkflow', {
-      taskQueue: settings.paymentsTaskQueue,
-      workflowId: transferWorkflowId(input.transferId),
-      args: [{ ...input, notificationsTaskQueue: settings.notificationsTaskQueue }],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      staticSummary: `send ${formatAmount(input.amount, input.currency)} ${input.currency} to ${input.recipientName}`,
-      staticDetails: `transfer ${input.transferId}: sender ${input.senderId} → recipient ${input.recipientId}; no fee`,
-      typedSearchAttributes: [
-        { key: CustomerIdKey, value: input.senderId },
-        { key: SagaStatusKey, value: 'running' },
-      ],
-    });
-  } catch (error) {
-    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-  }
+export function startTransfer(client: Client, settings: SagaSettings, input: Omit<TransferInput, 'notificationsTaskQueue'>): Promise<void> {
+  return startMoneySaga(client, settings, 'transfer', input, {
+    sagaId: input.transferId,
+    staticSummary: `send ${formatAmount(input.amount, input.currency)} ${input.currency} to ${input.recipientName}`,
+    staticDetails: `transfer ${input.transferId}: sender ${input.senderId} → recipient ${input.recipientId}; no fee`,
+    searchAttributes: [{ key: CustomerIdKey, value: input.senderId }],
+  });
 }

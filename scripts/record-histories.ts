@@ -9,7 +9,7 @@ import { temporalDeliveryStarter } from '../activities/delivery-starter';
 import { insertPendingPayment } from '../store/payment-records';
 import { insertPendingTransfer } from '../store/transfer-records';
 import { startOnboarding, startPayment, startTransfer } from '../infra/sagas';
-import { transferWorkflowId } from '../domain/transfers';
+import { transferWorkflowId } from '../domain/workflow-ids';
 import { insertUser } from '../api/users';
 import { findWalletByUser } from '../store/wallets';
 import { EMAIL_RETRY_POLICY, WEBHOOK_RETRY_POLICY, withRetryOverride } from '../domain/deliveries';

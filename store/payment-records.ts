@@ -1,14 +1,9 @@
 import type { Knex } from 'knex';
 import { toSafeInteger } from '../domain/money';
-import { paymentWorkflowId, type PaymentStatus, type StepStatus } from '../domain/payments';
+import type { PaymentStatus } from '../domain/payments';
+import { paymentWorkflowId } from '../domain/workflow-ids';
 import type { PaymentRow } from '../infra/tables';
-
-/** One entry of a saga's step timeline. */
-export interface SagaStep {
-  name: string;
-  status: StepStatus;
-  at: string;
-}
+import { listSteps, type SagaStep } from './saga-timeline';
 
 /** A payment as the API shows it. */
 export interface Payment {
@@ -110,33 +105,6 @@ export async function loadPaymentRecord(db: Knex | Knex.Transaction, paymentId: 
     faultStep: row.fault_step,
     createdAt: row.created_at,
   };
-}
-
-/** Records a step's status; recording the same status again is harmless (activities retry). */
-export async function recordStep(db: Knex | Knex.Transaction, sagaId: string, name: string, status: StepStatus): Promise<void> {
-  await db('saga_steps')
-    .insert({ saga_id: sagaId, name, status, at: new Date() })
-    .onConflict(['saga_id', 'name'])
-    .merge(['status', 'at']);
-}
-
-/** The step timeline of a saga, in the order the steps first happened. */
-export async function listSteps(db: Knex, sagaId: string): Promise<SagaStep[]> {
-  const rows = await db('saga_steps').where({ saga_id: sagaId }).orderBy('seq', 'asc');
-  return rows.map((row) => ({ name: row.name, status: row.status, at: row.at.toISOString() }));
-}
-
-/** The step timelines of several sagas in one query, by saga id. */
-export async function listStepsOf(db: Knex, sagaIds: string[]): Promise<Map<string, SagaStep[]>> {
-  const timelines = new Map<string, SagaStep[]>();
-  if (sagaIds.length === 0) return timelines;
-  const rows = await db('saga_steps').whereIn('saga_id', sagaIds).orderBy('seq', 'asc');
-  for (const row of rows) {
-    const timeline = timelines.get(row.saga_id) ?? [];
-    timeline.push({ name: row.name, status: row.status, at: row.at.toISOString() });
-    timelines.set(row.saga_id, timeline);
-  }
-  return timelines;
 }
 
 /** Maps a payment row and its steps to the API's Payment. */

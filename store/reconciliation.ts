@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import { toSafeInteger } from '../domain/money';
+import { IN_FLIGHT_STATUSES, MONEY_SAGA_KINDS, MONEY_SAGAS } from '../domain/money-sagas';
+import { moneySagaWorkflowId, onboardingWorkflowId } from '../domain/workflow-ids';
 
 /** The ledger's health, as `GET /v1/admin/reconciliation` reports it. */
 export interface ReconciliationReport {
@@ -24,14 +26,18 @@ export interface ReconciliationReport {
 interface SagaSource {
   table: string;
   statusColumn: string;
-  pendingStatuses: string[];
-  workflowIdPrefix: string;
+  pendingStatuses: readonly string[];
+  workflowId: (id: string) => string;
 }
 
 const SAGA_SOURCES: readonly SagaSource[] = [
-  { table: 'users', statusColumn: 'onboarding_status', pendingStatuses: ['pending'], workflowIdPrefix: 'onboarding-' },
-  { table: 'payments', statusColumn: 'status', pendingStatuses: ['pending', 'processing'], workflowIdPrefix: 'payment-' },
-  { table: 'transfers', statusColumn: 'status', pendingStatuses: ['pending', 'processing'], workflowIdPrefix: 'transfer-' },
+  { table: 'users', statusColumn: 'onboarding_status', pendingStatuses: ['pending'], workflowId: onboardingWorkflowId },
+  ...MONEY_SAGA_KINDS.map((kind) => ({
+    table: MONEY_SAGAS[kind].table,
+    statusColumn: 'status',
+    pendingStatuses: IN_FLIGHT_STATUSES,
+    workflowId: (id: string) => moneySagaWorkflowId(kind, id),
+  })),
 ];
 
 const SAMPLE_LIMIT = 10;
@@ -71,7 +77,7 @@ async function reconcileIn(db: Knex.Transaction, options: { stuckAfterMs: number
       .select('id')
       .whereIn(source.statusColumn, source.pendingStatuses)
       .andWhere('created_at', '<', stuckBefore)) as Array<{ id: string }>;
-    stuck.push(...rows.map((row) => `${source.workflowIdPrefix}${row.id}`));
+    stuck.push(...rows.map((row) => source.workflowId(row.id)));
   }
 
   const money = await reconcileSagaMoney(db);
@@ -107,9 +113,9 @@ async function reconcileIn(db: Knex.Transaction, options: { stuckAfterMs: number
 }
 
 /**
- * How a money saga kind moves money through clearing and holds: each step's journal puts
- * `+amount` into clearing or takes it out; the credit step holds money on the receiving wallet
- * until the saga finishes, and its reversal takes the hold back.
+ * How a money saga kind moves money through clearing and holds, from its declaration: each
+ * step's journal puts `+amount` into clearing or takes it out; the credit step holds money on
+ * the receiving wallet until the saga finishes, and its reversal takes the hold back.
  */
 interface MoneySagaLedger {
   table: string;
@@ -117,18 +123,16 @@ interface MoneySagaLedger {
   credit: { step: string; reversal: string; walletColumn: string; amountColumn: string };
 }
 
-const MONEY_SAGAS: readonly MoneySagaLedger[] = [
-  {
-    table: 'payments',
-    clearingSteps: [['debit_payer', 1], ['credit_merchant', -1], ['reverse_merchant_credit', 1], ['refund_payer', -1]],
-    credit: { step: 'credit_merchant', reversal: 'reverse_merchant_credit', walletColumn: 'merchant_wallet_id', amountColumn: 'net_amount' },
-  },
-  {
-    table: 'transfers',
-    clearingSteps: [['debit_sender', 1], ['credit_recipient', -1], ['reverse_recipient_credit', 1], ['refund_sender', -1]],
-    credit: { step: 'credit_recipient', reversal: 'reverse_recipient_credit', walletColumn: 'to_wallet_id', amountColumn: 'amount' },
-  },
-];
+const MONEY_SAGA_LEDGERS: readonly MoneySagaLedger[] = MONEY_SAGA_KINDS.map((kind) => {
+  const saga = MONEY_SAGAS[kind];
+  const credited = saga.moneySteps.find((step) => step.step === saga.heldCredit.step);
+  if (!credited) throw new Error(`${kind}: its held credit ${saga.heldCredit.step} is not one of its money steps`);
+  return {
+    table: saga.table,
+    clearingSteps: saga.moneySteps.flatMap((step) => [[step.step, step.clearingSign] as const, [step.compensation.step, step.compensation.clearingSign] as const]),
+    credit: { ...saga.heldCredit, reversal: credited.compensation.step },
+  };
+});
 
 interface SagaMoneyFindings {
   clearingMismatch: ReconciliationReport['clearingMismatch'];
@@ -148,10 +152,10 @@ async function reconcileSagaMoney(db: Knex.Transaction): Promise<SagaMoneyFindin
   const clearingByCurrency = new Map<string, number>();
   const expectedHeld = new Map<string, number>(); // by wallet id
   const inFlight = new Set<string>();
-  for (const saga of MONEY_SAGAS) {
+  for (const saga of MONEY_SAGA_LEDGERS) {
     const rows = (await db(saga.table)
       .select('id', 'amount', 'currency', `${saga.credit.walletColumn} as credited_wallet`, `${saga.credit.amountColumn} as credited_amount`)
-      .whereIn('status', ['pending', 'processing'])) as Array<{ id: string; amount: unknown; currency: string; credited_wallet: string; credited_amount: unknown }>;
+      .whereIn('status', IN_FLIGHT_STATUSES)) as Array<{ id: string; amount: unknown; currency: string; credited_wallet: string; credited_amount: unknown }>;
     if (rows.length === 0) continue;
     const posted = new Set<string>();
     for (let start = 0; start < rows.length; start += 500) {

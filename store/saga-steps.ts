@@ -1,14 +1,8 @@
 import type { Knex } from 'knex';
 import { DomainError, ErrorType } from '../domain/errors';
-import type { StepStatus } from '../domain/payments';
+import { MONEY_SAGAS, type MoneySagaKind, type StepStatus } from '../domain/money-sagas';
 import { inTransaction, postJournal, type JournalRequest, type PostedJournal, type PostingLine } from './ledger';
-import { recordStep } from './payment-records';
-
-/** The tables whose rows are money sagas, by the saga kind the metrics name. */
-const SAGA_TABLES = { payment: 'payments', transfer: 'transfers' } as const;
-
-/** A kind of money saga. */
-export type MoneySagaKind = keyof typeof SAGA_TABLES;
+import { recordStep } from './saga-timeline';
 
 /** The saga row as the fence reads it, under its lock. */
 interface LockedSaga {
@@ -22,7 +16,7 @@ interface LockedSaga {
  * the account locks after it, so one lock order holds everywhere: saga row, then accounts by id.
  */
 export async function lockSaga(trx: Knex.Transaction, kind: MoneySagaKind, sagaId: string): Promise<LockedSaga> {
-  const row = (await trx(SAGA_TABLES[kind]).select('status', 'compensation_started_at', 'created_at').where({ id: sagaId }).forUpdate().first()) as
+  const row = (await trx(MONEY_SAGAS[kind].table).select('status', 'compensation_started_at', 'created_at').where({ id: sagaId }).forUpdate().first()) as
     | { status: string; compensation_started_at: Date | null; created_at: Date }
     | undefined;
   if (!row) throw new Error(`${kind} ${sagaId} does not exist`);
@@ -101,7 +95,7 @@ export async function beginCompensation(db: Knex, kind: MoneySagaKind, sagaId: s
 
 async function markCompensating(trx: Knex.Transaction, kind: MoneySagaKind, sagaId: string): Promise<void> {
   const now = new Date();
-  await trx(SAGA_TABLES[kind]).where({ id: sagaId }).update({ compensation_started_at: now, updated_at: now });
+  await trx(MONEY_SAGAS[kind].table).where({ id: sagaId }).update({ compensation_started_at: now, updated_at: now });
 }
 
 async function postStep(db: Knex, trx: Knex.Transaction, sagaId: string, step: string, lines: PostingLine[], options: SagaStepOptions): Promise<PostedJournal> {
@@ -125,7 +119,7 @@ export async function failMoneySaga(
   kind: MoneySagaKind,
   input: { sagaId: string; step: string; code: string; message: string },
 ): Promise<Date | null> {
-  const table = SAGA_TABLES[kind];
+  const table = MONEY_SAGAS[kind].table;
   return inTransaction(db, async (trx) => {
     const current = await lockSaga(trx, kind, input.sagaId);
     if (current.status === 'succeeded') throw new Error(`${kind} ${input.sagaId} already succeeded; it cannot fail`);

@@ -1,8 +1,9 @@
 import type { Knex } from 'knex';
 import { toSafeInteger } from '../domain/money';
-import { transferWorkflowId, type TransferStatus } from '../domain/transfers';
+import type { TransferStatus } from '../domain/transfers';
+import { transferWorkflowId } from '../domain/workflow-ids';
 import type { TransferRow } from '../infra/tables';
-import { listSteps, type SagaStep } from './payment-records';
+import { listSteps, type SagaStep } from './saga-timeline';
 
 /** A transfer as the API shows it. */
 export interface Transfer {

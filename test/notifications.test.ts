@@ -1,5 +1,5 @@
 import type { emailDeliveryWorkflow } from '../workflows/email-delivery';
-import { emailWorkflowId } from '../domain/deliveries';
+import { emailWorkflowId } from '../domain/workflow-ids';
 import { actorsOf, expectError, type Actor } from './support/actors';
 import { uniqueEmail } from './support/fixtures';
 import { startStack, waitFor, type TestStack } from './support/stack';

@@ -2,7 +2,7 @@ import type { paymentWorkflow } from '../workflows/payment';
 import type { Payment } from '../store/payment-records';
 import { systemAccountId } from '../domain/types';
 import { currentStepQuery } from '../workflows/queries';
-import { MerchantIdKey, PaymentIdKey, SagaStatusKey } from '../workflows/search-attributes';
+import { MerchantIdKey, PaymentIdKey, SagaStatusKey } from '../domain/search-attributes';
 import { actorsOf, expectError, type Actor } from './support/actors';
 import { startStack, waitFor, type TestStack } from './support/stack';
 

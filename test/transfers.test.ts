@@ -2,7 +2,7 @@ import type { Transfer } from '../store/transfer-records';
 import type { transferWorkflow } from '../workflows/transfer';
 import { systemAccountId } from '../domain/types';
 import { currentStepQuery } from '../workflows/queries';
-import { CustomerIdKey, MerchantIdKey, PaymentIdKey, SagaStatusKey } from '../workflows/search-attributes';
+import { CustomerIdKey, MerchantIdKey, PaymentIdKey, SagaStatusKey } from '../domain/search-attributes';
 import { actorsOf, expectError, type Actor } from './support/actors';
 import { startStack, waitFor, type TestStack } from './support/stack';
 

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createApp } from '../api/app';
-import { webhookWorkflowId } from '../domain/deliveries';
+import { webhookWorkflowId } from '../domain/workflow-ids';
 import { postWebhook } from '../infra/webhook-http';
 import type { webhookDeliveryWorkflow } from '../workflows/webhook-delivery';
 import { actorsOf, expectError, type Actor } from './support/actors';

@@ -10,8 +10,9 @@ import {
 } from '@temporalio/workflow';
 import type { NotificationActivities, PaymentActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors';
+import { MONEY_SAGAS, sagaFailureOf, type MoneySagaKind, type MoneySagaOutcome } from '../domain/money-sagas';
 import { currentStepQuery } from './queries';
-import { SagaStatusKey } from './search-attributes';
+import { SagaStatusKey } from '../domain/search-attributes';
 
 /** Forward steps: a bounded retry for transient faults; business refusals are never retried. */
 export const forward = proxyActivities<PaymentActivities>({
@@ -68,14 +69,12 @@ export interface MoneyStep {
 
 /** A money saga as data: the workflow says what its steps are, `runMoneySaga` says how a saga runs. */
 export interface MoneySagaPlan {
-  /** `payment` or `transfer`, for the log lines. */
-  kind: string;
-  /** The payment or transfer id, for the log lines. */
+  /** The saga's kind: its declaration names the failed saga's timeline entry and failure vocabulary. */
+  kind: MoneySagaKind;
+  /** The saga's id, for the log lines. */
   id: string;
   /** Forward steps in order; the last one makes the saga final and succeeded. */
   steps: MoneyStep[];
-  /** The name of the step that ends a failed saga in the timeline (after the compensations). */
-  failStepName: string;
   /**
    * Marks the saga compensating under its row lock, so no forward step moves money after it;
    * `succeeded: true` when a late final step already made the saga succeed.
@@ -87,16 +86,6 @@ export interface MoneySagaPlan {
   notify: () => Promise<unknown>;
   /** Records that the notify step failed for good. */
   notifyFailed: () => Promise<unknown>;
-  /** Maps an activity failure's type and message to the saga's `failure`. */
-  failureOf: (errorType: string | undefined, message: string) => { code: string; message: string };
-}
-
-/** What a money saga ends with. */
-export interface MoneySagaOutcome {
-  status: 'succeeded' | 'failed';
-  failure: { code: string; message: string } | null;
-  compensated: string[];
-  notified: boolean;
 }
 
 /**
@@ -110,7 +99,7 @@ export async function runMoneySaga(plan: MoneySagaPlan): Promise<MoneySagaOutcom
   setHandler(currentStepQuery, () => step);
   const describe = (error: unknown) => {
     const cause = error instanceof ActivityFailure ? error.cause : error;
-    return cause instanceof ApplicationFailure ? plan.failureOf(cause.type ?? undefined, cause.message) : plan.failureOf(undefined, '');
+    return cause instanceof ApplicationFailure ? sagaFailureOf(plan.kind, cause.type ?? undefined, cause.message) : sagaFailureOf(plan.kind, undefined, '');
   };
 
   const fenced = patched(FENCED_COMPENSATIONS_PATCH);
@@ -144,7 +133,7 @@ export async function runMoneySaga(plan: MoneySagaPlan): Promise<MoneySagaOutcom
         const { journalId } = await run();
         if (!fenced || journalId !== null) compensated.push(name);
       }
-      step = plan.failStepName;
+      step = MONEY_SAGAS[plan.kind].failStep;
       await plan.fail(failedStep, failed);
       return failed;
     });

@@ -9,7 +9,7 @@ import { newId } from '../domain/ids';
 import type { OnboardingInput } from '../domain/types';
 import { onboardingWorkflow } from './onboarding';
 import { currentStepQuery } from './queries';
-import { SagaStatusKey } from './search-attributes';
+import { SagaStatusKey } from '../domain/search-attributes';
 
 /**
  * The onboarding workflow on the real dev server with stub activities: the

@@ -3,7 +3,7 @@ import type { NotificationActivities, PaymentActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors';
 import type { OnboardingInput, OnboardingResult } from '../domain/types';
 import { currentStepQuery } from './queries';
-import { SagaStatusKey } from './search-attributes';
+import { SagaStatusKey } from '../domain/search-attributes';
 
 const money = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '30 seconds',

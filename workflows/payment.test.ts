@@ -5,10 +5,11 @@ import { useTemporal } from '../test/support/temporal';
 import type { NotificationActivities, PaymentActivities } from '../activities';
 import { ErrorType, type ErrorTypeName } from '../domain/errors';
 import { newId } from '../domain/ids';
-import type { PaymentInput, PaymentOutcome } from '../domain/payments';
+import type { MoneySagaOutcome } from '../domain/money-sagas';
+import type { PaymentInput } from '../domain/payments';
 import { paymentWorkflow } from './payment';
 import { currentStepQuery } from './queries';
-import { SagaStatusKey } from './search-attributes';
+import { SagaStatusKey } from '../domain/search-attributes';
 
 /**
  * The payment saga on the real dev server with stub activities: the order of
@@ -105,7 +106,7 @@ function flaky<T>(failures: number, value: T): () => Promise<T> {
 }
 
 interface SagaRun {
-  outcome: PaymentOutcome;
+  outcome: MoneySagaOutcome;
   currentStep: string;
   sagaStatus: string | undefined;
   /** The retry policy each activity type was scheduled with, as the history records it. */

@@ -1,4 +1,5 @@
-import { paymentFailureOf, type PaymentInput, type PaymentOutcome } from '../domain/payments';
+import type { MoneySagaOutcome } from '../domain/money-sagas';
+import type { PaymentInput } from '../domain/payments';
 import { compensation, forward, notificationsOn, runMoneySaga } from './money-saga';
 
 /**
@@ -7,7 +8,7 @@ import { compensation, forward, notificationsOn, runMoneySaga } from './money-sa
  * completed steps run in reverse (reverse_merchant_credit, then refund_payer)
  * and the payment ends `failed`. A failing notify never moves money back.
  */
-export function paymentWorkflow(input: PaymentInput): Promise<PaymentOutcome> {
+export function paymentWorkflow(input: PaymentInput): Promise<MoneySagaOutcome> {
   const { paymentId } = input;
   const notifications = notificationsOn(input.notificationsTaskQueue);
   return runMoneySaga({
@@ -27,11 +28,9 @@ export function paymentWorkflow(input: PaymentInput): Promise<PaymentOutcome> {
       },
       { name: 'write_ledger', run: () => forward.writeLedger({ paymentId }) },
     ],
-    failStepName: 'fail_payment',
     beginCompensation: () => compensation.beginPaymentCompensation({ paymentId }),
     fail: (step, failure) => compensation.failPayment({ paymentId, step, ...failure }),
     notify: () => notifications.notifyPayment({ paymentId }),
     notifyFailed: () => compensation.recordPaymentStep({ paymentId, step: 'notify', status: 'failed' }),
-    failureOf: paymentFailureOf,
   });
 }

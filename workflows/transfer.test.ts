@@ -5,9 +5,10 @@ import { useTemporal } from '../test/support/temporal';
 import type { NotificationActivities, PaymentActivities } from '../activities';
 import { ErrorType, type ErrorTypeName } from '../domain/errors';
 import { newId } from '../domain/ids';
-import type { TransferInput, TransferOutcome } from '../domain/transfers';
+import type { MoneySagaOutcome } from '../domain/money-sagas';
+import type { TransferInput } from '../domain/transfers';
 import { currentStepQuery } from './queries';
-import { SagaStatusKey } from './search-attributes';
+import { SagaStatusKey } from '../domain/search-attributes';
 import { transferWorkflow } from './transfer';
 
 /**
@@ -113,7 +114,7 @@ function flaky<T>(failures: number, value: T): () => Promise<T> {
 }
 
 interface SagaRun {
-  outcome: TransferOutcome;
+  outcome: MoneySagaOutcome;
   currentStep: string;
   sagaStatus: string | undefined;
   /** The retry policy each activity type was scheduled with, as the history records it. */

@@ -1,4 +1,5 @@
-import { transferFailureOf, type TransferInput, type TransferOutcome } from '../domain/transfers';
+import type { MoneySagaOutcome } from '../domain/money-sagas';
+import type { TransferInput } from '../domain/transfers';
 import { compensation, forward, notificationsOn, runMoneySaga } from './money-saga';
 
 /**
@@ -8,7 +9,7 @@ import { compensation, forward, notificationsOn, runMoneySaga } from './money-sa
  * (reverse_recipient_credit, then refund_sender) and the transfer ends `failed`.
  * A failing notify never moves money back.
  */
-export function transferWorkflow(input: TransferInput): Promise<TransferOutcome> {
+export function transferWorkflow(input: TransferInput): Promise<MoneySagaOutcome> {
   const { transferId } = input;
   const notifications = notificationsOn(input.notificationsTaskQueue);
   return runMoneySaga({
@@ -28,11 +29,9 @@ export function transferWorkflow(input: TransferInput): Promise<TransferOutcome>
       },
       { name: 'write_ledger', run: () => forward.writeTransferLedger({ transferId }) },
     ],
-    failStepName: 'fail_transfer',
     beginCompensation: () => compensation.beginTransferCompensation({ transferId }),
     fail: (step, failure) => compensation.failTransfer({ transferId, step, ...failure }),
     notify: () => notifications.notifyTransfer({ transferId }),
     notifyFailed: () => compensation.recordTransferStep({ transferId, step: 'notify', status: 'failed' }),
-    failureOf: transferFailureOf,
   });
 }

@@ -1,17 +1,17 @@
 import Router from '@koa/router';
-import type { Context } from 'koa';
-import type { Knex } from 'knex';
 import { z } from 'zod';
-import { findPayment, insertPendingPayment, listSteps, listStepsOf, type Payment, toPayment } from '../../store/payment-records';
+import { findPayment, insertPendingPayment, toPayment } from '../../store/payment-records';
+import { listSteps, listStepsOf } from '../../store/saga-timeline';
 import { findWallet, findWalletByUser, type Wallet } from '../../store/wallets';
 import { newId } from '../../domain/ids';
+import { MONEY_SAGAS } from '../../domain/money-sagas';
 import { feeRoundHalfUp } from '../../domain/money';
-import { isFinalStatus, PAYMENT_STEPS, type PaymentStep } from '../../domain/payments';
 import type { PaymentRow } from '../../infra/tables';
 import type { AppDependencies } from '../dependencies';
+import { answerSaga, faultHeaderDoc, faultStepOf, mustStart } from '../saga-routes';
 import type { ApiDocs } from '../openapi/registry';
 import { listOf, paymentSchema } from '../schemas';
-import { HttpError, notFound, validationError } from '../errors';
+import { HttpError, notFound } from '../errors';
 import { createOnce, readIdempotencyKey, requestHash } from '../idempotency';
 import { authenticate } from '../middleware/authenticate';
 import { paginate } from '../pagination';
@@ -19,21 +19,6 @@ import { rateLimitsOf } from '../rate-limits';
 import { startPayment } from '../../infra/sagas';
 import { findUserById, type User } from '../users';
 import { amountSchema, currencySchema, listQuerySchema, parseInput } from '../validation';
-
-const FIRST_POLL_MS = 20;
-const MAX_POLL_MS = 50;
-
-/** Polls the payment until its status is final or `waitMs` has passed; returns what it last read. */
-async function waitForFinal(db: Knex, paymentId: string, waitMs: number): Promise<Payment> {
-  const deadline = Date.now() + waitMs;
-  for (let pollMs = FIRST_POLL_MS; ; pollMs = Math.min(pollMs * 2, MAX_POLL_MS)) {
-    const payment = await findPayment(db, paymentId);
-    if (!payment) throw new Error(`payment ${paymentId} vanished`);
-    const remainingMs = deadline - Date.now();
-    if (isFinalStatus(payment.status) || remainingMs <= 0) return payment;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, remainingMs)));
-  }
-}
 
 /** Routes of `/v1/payments`. */
 export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
@@ -52,16 +37,6 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
     status: z.enum(['pending', 'processing', 'succeeded', 'failed'], { message: 'must be pending, processing, succeeded or failed' }).optional(),
   });
   const sagaSettings = { paymentsTaskQueue: config.temporal.paymentsTaskQueue, notificationsTaskQueue: config.temporal.notificationsTaskQueue };
-
-  /** The fault drill's step, when the server allows drills and the request asks for one. */
-  function faultStepOf(ctx: Context): PaymentStep | null {
-    const header = ctx.get('X-Saga-Fault');
-    if (!config.sagaFaultsEnabled || header === '') return null;
-    if (!(PAYMENT_STEPS as readonly string[]).includes(header)) {
-      throw validationError({ 'X-Saga-Fault': `must be one of ${PAYMENT_STEPS.join(', ')}` });
-    }
-    return header as PaymentStep;
-  }
 
   /** The payer's wallet to pay from: the one named, or their wallet in the currency. */
   async function sourceWalletOf(user: User, currency: string, sourceWalletId: string | undefined): Promise<Wallet> {
@@ -86,7 +61,7 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
     headers: {
       'Idempotency-Key': '1–255 printable characters; the same key and body return the same payment',
       Prefer: '`respond-async` answers 202 at once',
-      'X-Saga-Fault': `fault drill, only when the server runs with SAGA_FAULTS=enabled: ${PAYMENT_STEPS.join(' | ')}`,
+      'X-Saga-Fault': faultHeaderDoc('payment'),
     },
     responses: {
       201: { description: 'final: succeeded, or failed with failure.code', schema: paymentSchema, headers: { 'Idempotent-Replayed': 'true when this is a replay' } },
@@ -98,7 +73,7 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
     const user = ctx.state.user as User;
     const input = parseInput(createSchema, ctx.request.body);
     const key = readIdempotencyKey(ctx.get('Idempotency-Key') || undefined);
-    const faultStep = faultStepOf(ctx);
+    const faultStep = faultStepOf(ctx, 'payment', config.sagaFaultsEnabled);
     const merchant = await findUserById(db, input.merchantId);
     if (!merchant || merchant.role !== 'merchant') throw notFound('merchant_not_found');
     if (merchant.id === user.id) throw new HttpError(422, 'self_payment', 'You cannot pay yourself.');
@@ -107,7 +82,7 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
     if (!merchantWallet) throw new HttpError(422, 'currency_mismatch', `The merchant does not accept ${input.currency}.`);
     const { fee, netAmount } = feeRoundHalfUp(input.amount, config.money.feeBps);
 
-    const paymentId = newId('pay');
+    const paymentId = newId(MONEY_SAGAS.payment.idPrefix);
     const { resource: storedId, replayed } = await createOnce(
       db,
       { userId: user.id, key, hash: requestHash('POST', '/v1/payments', { body: ctx.request.body, faultStep }), resourceType: 'payment' },
@@ -132,10 +107,7 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
     );
     const stored = await findPayment(db, storedId);
     if (!stored) throw new Error(`payment ${storedId} of an idempotency key is missing`);
-    // A replay of an unfinished saga starts it too: the first request may have died between its commit
-    // and this call. A finished one is answered from the database and never starts a run (Temporal may
-    // have forgotten its workflow id after the namespace retention).
-    if (!(replayed && isFinalStatus(stored.status))) {
+    if (mustStart(stored, replayed)) {
       await startPayment(temporal, sagaSettings, {
         paymentId: stored.id,
         payerId: user.id,
@@ -147,16 +119,7 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
         currency: stored.currency,
       });
     }
-    const respondAsync = /\brespond-async\b/i.test(ctx.get('Prefer'));
-    const payment = respondAsync ? stored : await waitForFinal(db, stored.id, config.paymentSyncWaitMs);
-    if (replayed) ctx.set('Idempotent-Replayed', 'true');
-    if (isFinalStatus(payment.status)) {
-      ctx.status = 201;
-    } else {
-      ctx.status = 202;
-      ctx.set('Location', `/v1/payments/${payment.id}`);
-    }
-    ctx.body = payment;
+    await answerSaga(ctx, { stored, replayed, read: () => findPayment(db, stored.id), waitMs: config.paymentSyncWaitMs, location: `/v1/payments/${stored.id}` });
   });
 
   docs.add({

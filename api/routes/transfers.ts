@@ -1,16 +1,15 @@
 import Router from '@koa/router';
-import type { Context } from 'koa';
-import type { Knex } from 'knex';
 import { z } from 'zod';
-import { listSteps, listStepsOf } from '../../store/payment-records';
-import { findTransfer, insertPendingTransfer, toTransfer, type Transfer } from '../../store/transfer-records';
+import { listSteps, listStepsOf } from '../../store/saga-timeline';
+import { findTransfer, insertPendingTransfer, toTransfer } from '../../store/transfer-records';
 import { findWalletByUser } from '../../store/wallets';
 import { newId } from '../../domain/ids';
-import { isFinalStatus } from '../../domain/payments';
-import { MAX_NOTE_LENGTH, TRANSFER_STEPS, type TransferStep } from '../../domain/transfers';
+import { MONEY_SAGAS } from '../../domain/money-sagas';
+import { MAX_NOTE_LENGTH } from '../../domain/transfers';
 import type { TransferRow } from '../../infra/tables';
 import type { AppDependencies } from '../dependencies';
-import { HttpError, notFound, validationError } from '../errors';
+import { answerSaga, faultHeaderDoc, faultStepOf, mustStart } from '../saga-routes';
+import { HttpError, notFound } from '../errors';
 import { createOnce, readIdempotencyKey, requestHash } from '../idempotency';
 import { authenticate } from '../middleware/authenticate';
 import type { ApiDocs } from '../openapi/registry';
@@ -20,21 +19,6 @@ import { startTransfer } from '../../infra/sagas';
 import { listOf, transferSchema } from '../schemas';
 import { findUserByEmail, findUserById, type StoredUser, type User } from '../users';
 import { amountSchema, currencySchema, listQuerySchema, parseInput } from '../validation';
-
-const FIRST_POLL_MS = 20;
-const MAX_POLL_MS = 50;
-
-/** Polls the transfer until its status is final or `waitMs` has passed; returns what it last read. */
-async function waitForFinal(db: Knex, transferId: string, waitMs: number): Promise<Transfer> {
-  const deadline = Date.now() + waitMs;
-  for (let pollMs = FIRST_POLL_MS; ; pollMs = Math.min(pollMs * 2, MAX_POLL_MS)) {
-    const transfer = await findTransfer(db, transferId);
-    if (!transfer) throw new Error(`transfer ${transferId} vanished`);
-    const remainingMs = deadline - Date.now();
-    if (isFinalStatus(transfer.status) || remainingMs <= 0) return transfer;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, remainingMs)));
-  }
-}
 
 /** The request body of `POST /v1/transfers`: the recipient by exactly one of `toUserId` and `toEmail`. */
 function createTransferSchema(maxAmount: number, currencies: readonly string[]) {
@@ -71,16 +55,6 @@ export function transferRoutes(dependencies: AppDependencies, docs: ApiDocs): Ro
   });
   const sagaSettings = { paymentsTaskQueue: config.temporal.paymentsTaskQueue, notificationsTaskQueue: config.temporal.notificationsTaskQueue };
 
-  /** The fault drill's step, when the server allows drills and the request asks for one. */
-  function faultStepOf(ctx: Context): TransferStep | null {
-    const header = ctx.get('X-Saga-Fault');
-    if (!config.sagaFaultsEnabled || header === '') return null;
-    if (!(TRANSFER_STEPS as readonly string[]).includes(header)) {
-      throw validationError({ 'X-Saga-Fault': `must be one of ${TRANSFER_STEPS.join(', ')}` });
-    }
-    return header as TransferStep;
-  }
-
   /** The recipient the body names; 404 not_found when nobody has that id or e-mail. */
   async function recipientOf(input: { toUserId?: string | undefined; toEmail?: string | undefined }): Promise<StoredUser> {
     const recipient =
@@ -99,7 +73,7 @@ export function transferRoutes(dependencies: AppDependencies, docs: ApiDocs): Ro
     headers: {
       'Idempotency-Key': '1–255 printable characters; the same key and body return the same transfer',
       Prefer: '`respond-async` answers 202 at once',
-      'X-Saga-Fault': `fault drill, only when the server runs with SAGA_FAULTS=enabled: ${TRANSFER_STEPS.join(' | ')}`,
+      'X-Saga-Fault': faultHeaderDoc('transfer'),
     },
     responses: {
       201: { description: 'final: succeeded, or failed with failure.code', schema: transferSchema, headers: { 'Idempotent-Replayed': 'true when this is a replay' } },
@@ -111,7 +85,7 @@ export function transferRoutes(dependencies: AppDependencies, docs: ApiDocs): Ro
     const user = ctx.state.user as User;
     const input = parseInput(createSchema, ctx.request.body);
     const key = readIdempotencyKey(ctx.get('Idempotency-Key') || undefined);
-    const faultStep = faultStepOf(ctx);
+    const faultStep = faultStepOf(ctx, 'transfer', config.sagaFaultsEnabled);
     const recipient = await recipientOf(input);
     if (recipient.id === user.id) throw new HttpError(422, 'self_payment', 'You cannot send money to yourself.');
     if (recipient.role === 'merchant') throw new HttpError(422, 'recipient_is_merchant', 'A merchant is paid with POST /v1/payments, not a transfer.');
@@ -120,7 +94,7 @@ export function transferRoutes(dependencies: AppDependencies, docs: ApiDocs): Ro
     const target = await findWalletByUser(db, recipient.id, input.currency);
     if (!target) throw new HttpError(422, 'currency_mismatch', `The recipient has no ${input.currency} wallet.`);
 
-    const transferId = newId('trf');
+    const transferId = newId(MONEY_SAGAS.transfer.idPrefix);
     const { resource: storedId, replayed } = await createOnce(
       db,
       { userId: user.id, key, hash: requestHash('POST', '/v1/transfers', { body: ctx.request.body, faultStep }), resourceType: 'transfer' },
@@ -143,10 +117,7 @@ export function transferRoutes(dependencies: AppDependencies, docs: ApiDocs): Ro
     );
     const stored = await findTransfer(db, storedId);
     if (!stored) throw new Error(`transfer ${storedId} of an idempotency key is missing`);
-    // A replay of an unfinished saga starts it too: the first request may have died between its commit
-    // and this call. A finished one is answered from the database and never starts a run (Temporal may
-    // have forgotten its workflow id after the namespace retention).
-    if (!(replayed && isFinalStatus(stored.status))) {
+    if (mustStart(stored, replayed)) {
       await startTransfer(temporal, sagaSettings, {
         transferId: stored.id,
         senderId: user.id,
@@ -156,16 +127,7 @@ export function transferRoutes(dependencies: AppDependencies, docs: ApiDocs): Ro
         currency: stored.currency,
       });
     }
-    const respondAsync = /\brespond-async\b/i.test(ctx.get('Prefer'));
-    const transfer = respondAsync ? stored : await waitForFinal(db, stored.id, config.paymentSyncWaitMs);
-    if (replayed) ctx.set('Idempotent-Replayed', 'true');
-    if (isFinalStatus(transfer.status)) {
-      ctx.status = 201;
-    } else {
-      ctx.status = 202;
-      ctx.set('Location', `/v1/transfers/${transfer.id}`);
-    }
-    ctx.body = transfer;
+    await answerSaga(ctx, { stored, replayed, read: () => findTransfer(db, stored.id), waitMs: config.paymentSyncWaitMs, location: `/v1/transfers/${stored.id}` });
   });
 
   docs.add({

@@ -8,7 +8,7 @@ import { recordInAppNotification } from '../../activities/notify';
 import { recordWebhookEvent } from '../../activities/webhooks';
 import { registerWebhookEndpoint } from '../../store/webhook-endpoints';
 import { insertUser } from '../../api/users';
-import { emailWorkflowId, webhookWorkflowId } from '../../domain/deliveries';
+import { emailWorkflowId, webhookWorkflowId } from '../../domain/workflow-ids';
 import { newId } from '../../domain/ids';
 
 /**
