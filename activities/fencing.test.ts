@@ -3,6 +3,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { ErrorType } from '../domain/errors';
+import { MONEY_SAGAS, type MoneySagaKind } from '../domain/money-sagas';
 import { newId } from '../domain/ids';
 import { createDatabase } from '../infra/database';
 import { balanceOf, userWithWallet } from '../test/support/fixtures';
@@ -10,7 +11,9 @@ import { testConfig } from '../test/support/stack';
 import { insertPendingPayment } from '../store/payment-records';
 import { listSteps } from '../store/saga-timeline';
 import { createPaymentSagaActivities } from './payments';
+import { insertPendingRefund } from '../store/refund-records';
 import { insertPendingTransfer } from '../store/transfer-records';
+import { createRefundSagaActivities } from './refunds';
 import { createTransferSagaActivities } from './transfers';
 
 /**
@@ -34,8 +37,8 @@ type Call = (input: { id: string }) => Promise<unknown>;
 
 /** One saga kind as these tests drive it: how to create a validated row, and its activities by role. */
 interface SagaKindUnderTest {
-  kind: 'payment' | 'transfer';
-  table: 'payments' | 'transfers';
+  kind: MoneySagaKind;
+  table: 'payments' | 'transfers' | 'refunds';
   create: () => Promise<{ id: string; payerWalletId: string; payeeWalletId: string; payerBalance: number }>;
   debit: Call;
   credit: Call;
@@ -118,10 +121,51 @@ const kinds: SagaKindUnderTest[] = [
     fail: ({ id }) => run(() => transfers().failTransfer({ transferId: id, step: 'credit_recipient', code: 'processing_error', message: 'gave up' })),
     steps: { debit: 'debit_sender', credit: 'credit_recipient' },
   },
+  {
+    kind: 'refund',
+    table: 'refunds',
+    create: async () => {
+      const payer = await userWithWallet(db);
+      const merchant = await userWithWallet(db, { role: 'merchant', balance: BALANCE });
+      const paymentId = newId('pay');
+      await insertPendingPayment(db, {
+        id: paymentId,
+        payerId: payer.user.id,
+        sourceWalletId: payer.wallet.id,
+        merchantId: merchant.user.id,
+        merchantWalletId: merchant.wallet.id,
+        amount: AMOUNT,
+        fee: 80,
+        netAmount: AMOUNT - 80,
+        currency: 'USD',
+        description: null,
+        faultStep: null,
+      });
+      await db('payments').where({ id: paymentId }).update({ status: 'succeeded' });
+      const id = newId('ref');
+      const refusal = await db.transaction((trx) => insertPendingRefund(trx, { id, paymentId, amount: AMOUNT, reason: null, faultStep: null }));
+      if (refusal) throw new Error(refusal);
+      await db('refunds').where({ id }).update({ status: 'processing' });
+      // The merchant's wallet is the one the refund debits.
+      return { id, payerWalletId: merchant.wallet.id, payeeWalletId: payer.wallet.id, payerBalance: BALANCE };
+    },
+    debit: ({ id }) => run(() => refunds().debitMerchant({ refundId: id })),
+    credit: ({ id }) => run(() => refunds().creditPayer({ refundId: id })),
+    finish: ({ id }) => run(() => refunds().writeRefundLedger({ refundId: id })),
+    begin: ({ id }) => run(() => refunds().beginRefundCompensation({ refundId: id })),
+    undoCredit: ({ id }) => run(() => refunds().reversePayerCredit({ refundId: id })),
+    undoDebit: ({ id }) => run(() => refunds().returnMerchantDebit({ refundId: id })),
+    fail: ({ id }) => run(() => refunds().failRefund({ refundId: id, step: 'credit_payer', code: 'processing_error', message: 'gave up' })),
+    steps: { debit: 'debit_merchant', credit: 'credit_payer' },
+  },
 ];
 
 function payments() {
   return createPaymentSagaActivities({ db, paymentDailyLimit: DAILY_LIMIT });
+}
+
+function refunds() {
+  return createRefundSagaActivities({ db });
 }
 
 function transfers() {
@@ -174,7 +218,7 @@ describe.each(kinds)('fencing of a $kind', (saga) => {
 
     expect(await balanceOf(db, payerWalletId)).toBe(payerBalance);
     expect(await balanceOf(db, payeeWalletId)).toBe(0);
-    expect(await journalKeys(id)).toEqual([saga.steps.debit, saga.steps.debit === 'debit_payer' ? 'refund_payer' : 'refund_sender']);
+    expect(await journalKeys(id)).toEqual([saga.steps.debit, MONEY_SAGAS[saga.kind].moneySteps[0].compensation.step]);
     expect(await timeline(id)).toEqual([`${saga.steps.debit}:compensated`]);
   });
 

@@ -5,6 +5,7 @@ import { createEmailActivities } from './email';
 import { createNotificationActivities } from './notify';
 import { createOnboardingActivities } from './onboarding';
 import { createPaymentSagaActivities } from './payments';
+import { createRefundSagaActivities } from './refunds';
 import { createTransferSagaActivities } from './transfers';
 import { createWebhookActivities } from './webhooks';
 
@@ -22,6 +23,7 @@ export function createPaymentActivities(dependencies: ActivityDependencies) {
     ...createPaymentSagaActivities(dependencies),
     // Transfers have their own 24-hour count, capped by the same configured limit as payments.
     ...createTransferSagaActivities({ db: dependencies.db, transferDailyLimit: dependencies.paymentDailyLimit }),
+    ...createRefundSagaActivities({ db: dependencies.db }),
   };
 }
 

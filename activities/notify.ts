@@ -8,6 +8,7 @@ import { renderEmail } from './email-templates';
 import { withDomainFailures } from './failures';
 import { findPayment, loadPaymentRecord } from '../store/payment-records';
 import { recordStep } from '../store/saga-timeline';
+import { findRefund, loadRefundRecord } from '../store/refund-records';
 import { loadTransferRecord } from '../store/transfer-records';
 import { recordWebhookEvent } from './webhooks';
 
@@ -19,7 +20,9 @@ export type NotificationType =
   | 'payment_received'
   | 'transfer_sent'
   | 'transfer_received'
-  | 'transfer_failed';
+  | 'transfer_failed'
+  | 'refund_succeeded'
+  | 'refund_failed';
 
 /** What one in-app notification says; `dedupeKey` makes recording it idempotent. */
 export interface NotificationMessage {
@@ -178,6 +181,45 @@ export function createNotificationActivities({ db }: { db: Knex }) {
       for (const message of messages) notificationIds.push(await recordInAppNotification(db, message));
       await recordStep(db, transferId, 'notify', 'completed');
       log.info('transfer notifications recorded', { transferId, count: notificationIds.length });
+      return { notificationIds };
+    }),
+
+    /**
+     * Step notify of the refund saga: the payer hears `refund_succeeded` or `refund_failed`
+     * (in-app and e-mail); the merchant's endpoint gets `refund.succeeded` or `refund.failed`.
+     */
+    notifyRefund: withDomainFailures(async ({ refundId }: { refundId: string }): Promise<{ notificationIds: string[] }> => {
+      const refund = await loadRefundRecord(db, refundId);
+      if (refund.faultStep === 'notify') throw new DomainError(ErrorType.InjectedFault, `fault drill: step notify of ${refundId} failed on purpose`);
+      const merchant = await db('users').select('name').where({ id: refund.merchantId }).first();
+      const money = `${formatAmount(refund.amount, refund.currency)} ${refund.currency}`;
+      const merchantName = merchant?.name ?? 'the merchant';
+      const data = { refundId, paymentId: refund.paymentId, amount: refund.amount, currency: refund.currency, merchantName };
+      const message: NotificationMessage =
+        refund.status === 'succeeded'
+          ? {
+              userId: refund.payerId,
+              type: 'refund_succeeded',
+              title: 'Refund received',
+              body: `${merchantName} refunded ${money} of your payment ${refund.paymentId}.`,
+              data,
+              dedupeKey: `${refundId}:refund_succeeded`,
+            }
+          : {
+              userId: refund.payerId,
+              type: 'refund_failed',
+              title: 'Refund failed',
+              body: `A refund of ${money} from ${merchantName} could not be completed; your balance is unchanged.`,
+              data: { ...data, failureCode: refund.failureCode },
+              dedupeKey: `${refundId}:refund_failed`,
+            };
+      const notificationIds = [await recordInAppNotification(db, message)];
+      const shown = await findRefund(db, refundId);
+      if (shown && (shown.status === 'succeeded' || shown.status === 'failed')) {
+        await recordWebhookEvent(db, { merchantId: refund.merchantId, type: `refund.${shown.status}`, data: shown, dedupeKey: `${refundId}:webhook` });
+      }
+      await recordStep(db, refundId, 'notify', 'completed');
+      log.info('refund notifications recorded', { refundId, count: notificationIds.length });
       return { notificationIds };
     }),
   };

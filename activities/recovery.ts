@@ -2,9 +2,9 @@ import { log } from '@temporalio/activity';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { toSafeInteger } from '../domain/money';
-import { MONEY_SAGAS, type MoneySagaKind } from '../domain/money-sagas';
-import { onboardingWorkflowId, paymentWorkflowId, transferWorkflowId } from '../domain/workflow-ids';
-import { startOnboarding, startPayment, startTransfer, type SagaSettings } from '../infra/sagas';
+import { MONEY_SAGA_KINDS, MONEY_SAGAS, type MoneySagaKind } from '../domain/money-sagas';
+import { moneySagaWorkflowId, onboardingWorkflowId } from '../domain/workflow-ids';
+import { startOnboarding, startPayment, startRefund, startTransfer, type SagaSettings } from '../infra/sagas';
 import { inTransaction } from '../store/ledger';
 import { recordStep } from '../store/saga-timeline';
 import { lockSaga } from '../store/saga-steps';
@@ -77,51 +77,71 @@ export function createRecoveryActivities(dependencies: RecoveryDependencies) {
       .limit(BATCH_SIZE);
   }
 
-  async function recoverPayments(now: Date, report: RecoveryReport): Promise<void> {
-    const rows: PendingRow[] = await pendingRows('payment', now)
-      .join('users as merchant', 'merchant.id', 'payments.merchant_id')
-      .select('payments.*', 'merchant.name as merchant_name');
+  /**
+   * One kind's never-started sagas: each pending row older than the minimum age whose workflow
+   * Temporal does not know is started again, or failed `expired` past the expiry age.
+   */
+  async function recoverKind(kind: MoneySagaKind, now: Date, report: RecoveryReport, rows: PendingRow[], start: (row: PendingRow) => Promise<void>): Promise<void> {
     for (const row of rows) {
-      if (await workflowExists(paymentWorkflowId(row.id))) continue;
+      if (await workflowExists(moneySagaWorkflowId(kind, row.id))) continue;
       if (row.created_at.getTime() < now.getTime() - dependencies.expireAfterMs) {
-        if (await expire('payment', row.id)) report.expired.push(row.id);
+        if (await expire(kind, row.id)) report.expired.push(row.id);
         continue;
       }
-      await startPayment(temporal, dependencies.sagas, {
-        paymentId: row.id,
-        payerId: String(row.payer_id),
-        merchantId: String(row.merchant_id),
-        merchantName: String(row.merchant_name),
-        amount: toSafeInteger(row.amount, 'amount'),
-        fee: toSafeInteger(row.fee, 'fee'),
-        netAmount: toSafeInteger(row.net_amount, 'net_amount'),
-        currency: String(row.currency),
-      });
+      await start(row);
       report.started.push(row.id);
     }
   }
 
-  async function recoverTransfers(now: Date, report: RecoveryReport): Promise<void> {
-    const rows: PendingRow[] = await pendingRows('transfer', now)
-      .join('users as recipient', 'recipient.id', 'transfers.recipient_id')
-      .select('transfers.*', 'recipient.name as recipient_name');
-    for (const row of rows) {
-      if (await workflowExists(transferWorkflowId(row.id))) continue;
-      if (row.created_at.getTime() < now.getTime() - dependencies.expireAfterMs) {
-        if (await expire('transfer', row.id)) report.expired.push(row.id);
-        continue;
-      }
-      await startTransfer(temporal, dependencies.sagas, {
-        transferId: row.id,
-        senderId: String(row.sender_id),
-        recipientId: String(row.recipient_id),
-        recipientName: String(row.recipient_name),
-        amount: toSafeInteger(row.amount, 'amount'),
-        currency: String(row.currency),
-      });
-      report.started.push(row.id);
-    }
-  }
+  /** How each money saga kind's pending rows are read and their sagas started. */
+  const recoverers: { [Kind in MoneySagaKind]: (now: Date, report: RecoveryReport) => Promise<void> } = {
+    payment: async (now, report) => {
+      const rows: PendingRow[] = await pendingRows('payment', now)
+        .join('users as merchant', 'merchant.id', 'payments.merchant_id')
+        .select('payments.*', 'merchant.name as merchant_name');
+      await recoverKind('payment', now, report, rows, (row) =>
+        startPayment(temporal, dependencies.sagas, {
+          paymentId: row.id,
+          payerId: String(row.payer_id),
+          merchantId: String(row.merchant_id),
+          merchantName: String(row.merchant_name),
+          amount: toSafeInteger(row.amount, 'amount'),
+          fee: toSafeInteger(row.fee, 'fee'),
+          netAmount: toSafeInteger(row.net_amount, 'net_amount'),
+          currency: String(row.currency),
+        }),
+      );
+    },
+    transfer: async (now, report) => {
+      const rows: PendingRow[] = await pendingRows('transfer', now)
+        .join('users as recipient', 'recipient.id', 'transfers.recipient_id')
+        .select('transfers.*', 'recipient.name as recipient_name');
+      await recoverKind('transfer', now, report, rows, (row) =>
+        startTransfer(temporal, dependencies.sagas, {
+          transferId: row.id,
+          senderId: String(row.sender_id),
+          recipientId: String(row.recipient_id),
+          recipientName: String(row.recipient_name),
+          amount: toSafeInteger(row.amount, 'amount'),
+          currency: String(row.currency),
+        }),
+      );
+    },
+    refund: async (now, report) => {
+      const rows: PendingRow[] = await pendingRows('refund', now).select('refunds.*');
+      await recoverKind('refund', now, report, rows, (row) =>
+        startRefund(temporal, dependencies.sagas, {
+          refundId: row.id,
+          paymentId: String(row.payment_id),
+          payerId: String(row.payer_id),
+          merchantId: String(row.merchant_id),
+          amount: toSafeInteger(row.amount, 'amount'),
+          feeRefunded: toSafeInteger(row.fee_refunded, 'fee_refunded'),
+          currency: String(row.currency),
+        }),
+      );
+    },
+  };
 
   /** Users still onboarding whose saga is gone (never started, failed or terminated): started again. */
   async function recoverOnboardings(now: Date, report: RecoveryReport): Promise<void> {
@@ -156,15 +176,14 @@ export function createRecoveryActivities(dependencies: RecoveryDependencies) {
 
   return {
     /**
-     * One recovery pass: payments and transfers still `pending` after the minimum age with no
+     * One recovery pass: money sagas (payments, transfers, refunds) still `pending` after the minimum age with no
      * workflow are started, or failed `expired` past the expiry age (no money moved: nothing ran);
      * users still onboarding with no live saga get it started again.
      */
     recoverUnstartedSagas: async (): Promise<RecoveryReport> => {
       const now = new Date();
       const report: RecoveryReport = { started: [], expired: [], onboardingsStarted: [] };
-      await recoverPayments(now, report);
-      await recoverTransfers(now, report);
+      for (const kind of MONEY_SAGA_KINDS) await recoverers[kind](now, report);
       await recoverOnboardings(now, report);
       if (report.started.length + report.expired.length + report.onboardingsStarted.length > 0) log.warn('recovered unstarted sagas', { ...report });
       return report;

@@ -17,6 +17,7 @@ import { merchantWebhookRoutes } from './routes/merchant-webhook';
 import { metricsRoutes } from './routes/metrics';
 import { notificationRoutes } from './routes/notifications';
 import { paymentRoutes } from './routes/payments';
+import { refundRoutes } from './routes/refunds';
 import { transferRoutes } from './routes/transfers';
 import { walletRoutes } from './routes/wallets';
 
@@ -29,6 +30,7 @@ export function buildRouters(dependencies: AppDependencies): { routers: Router[]
     authRoutes(dependencies, docs),
     walletRoutes(dependencies, docs),
     paymentRoutes(dependencies, docs),
+    refundRoutes(dependencies, docs),
     transferRoutes(dependencies, docs),
     notificationRoutes(dependencies, docs),
     merchantWebhookRoutes(dependencies, docs),

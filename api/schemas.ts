@@ -69,6 +69,7 @@ export const paymentSchema = z
     amount: minorUnits,
     fee: minorUnits,
     netAmount: minorUnits,
+    refundedAmount: minorUnits.describe('what succeeded refunds gave back'),
     currency: z.string().length(3),
     sourceWalletId: id('wal'),
     merchantId: id('usr'),
@@ -81,6 +82,24 @@ export const paymentSchema = z
     updatedAt: timestamp,
   })
   .meta({ id: 'Payment' });
+
+export const refundSchema = z
+  .object({
+    id: id('ref'),
+    paymentId: id('pay'),
+    status: sagaStatus,
+    amount: minorUnits,
+    feeRefunded: minorUnits.describe('the platform fee returned with it'),
+    netAmount: minorUnits.describe('what the merchant gave back: amount − feeRefunded'),
+    currency: z.string().length(3),
+    reason: z.string().nullable(),
+    failure: failureSchema,
+    steps: z.array(sagaStepSchema),
+    workflowId: z.string(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'Refund' });
 
 export const transferSchema = z
   .object({

@@ -71,4 +71,4 @@ export interface DeliveryOutcome {
 }
 
 /** Webhook event types merchants receive. */
-export type WebhookEventType = 'payment.succeeded' | 'payment.failed';
+export type WebhookEventType = 'payment.succeeded' | 'payment.failed' | 'refund.succeeded' | 'refund.failed';

@@ -19,6 +19,10 @@ export const ErrorType = {
   WebhookEndpointMissing: 'WebhookEndpointMissing',
   /** A transfer names a merchant: merchants are paid through a payment (fee, webhook), never a transfer. */
   RecipientIsMerchant: 'RecipientIsMerchant',
+  /** A refund of a payment that has not succeeded. */
+  PaymentNotRefundable: 'PaymentNotRefundable',
+  /** Refunds of a payment would give back more than it paid. */
+  RefundExceedsPayment: 'RefundExceedsPayment',
 } as const;
 
 /** One of the domain error types. */
@@ -35,6 +39,8 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorTypeName[] = [
   ErrorType.InjectedFault,
   ErrorType.SagaNotLive,
   ErrorType.RecipientIsMerchant,
+  ErrorType.PaymentNotRefundable,
+  ErrorType.RefundExceedsPayment,
 ];
 
 /** A domain rule was broken; `type` is one of ErrorType. Thrown by the ledger outside Temporal too. */

@@ -69,6 +69,20 @@ export const MONEY_SAGAS = {
     processingErrorMessage: 'the transfer could not be processed',
     expiredMessage: 'the transfer was not started in time',
   },
+  refund: {
+    table: 'refunds',
+    idPrefix: 'ref',
+    workflowType: 'refundWorkflow',
+    steps: ['validate', 'debit_merchant', 'credit_payer', 'write_ledger', 'notify'],
+    moneySteps: [
+      { step: 'debit_merchant', clearingSign: 1, compensation: { step: 'return_merchant_debit', clearingSign: -1 } },
+      { step: 'credit_payer', clearingSign: -1, compensation: { step: 'reverse_payer_credit', clearingSign: 1 } },
+    ],
+    heldCredit: { step: 'credit_payer', walletColumn: 'source_wallet_id', amountColumn: 'amount' },
+    failStep: 'fail_refund',
+    processingErrorMessage: 'the refund could not be processed',
+    expiredMessage: 'the refund was not started in time',
+  },
 } as const satisfies Record<string, MoneySagaDeclaration>;
 
 /** A kind of money saga. */
@@ -108,6 +122,8 @@ const FAILURE_CODES: Partial<Record<ErrorTypeName, string>> = {
   [ErrorType.InjectedFault]: 'injected_fault',
   [ErrorType.CurrencyMismatch]: 'currency_mismatch',
   [ErrorType.RecipientIsMerchant]: 'recipient_is_merchant',
+  [ErrorType.PaymentNotRefundable]: 'payment_not_refundable',
+  [ErrorType.RefundExceedsPayment]: 'refund_exceeds_payment',
 };
 
 /**

@@ -15,6 +15,11 @@ export function transferWorkflowId(transferId: string): string {
   return moneySagaWorkflowId('transfer', transferId);
 }
 
+/** The workflow id of a refund's saga. */
+export function refundWorkflowId(refundId: string): string {
+  return moneySagaWorkflowId('refund', refundId);
+}
+
 /** The workflow id of a user's onboarding saga. */
 export function onboardingWorkflowId(userId: string): string {
   return `onboarding-${userId}`;

@@ -2,6 +2,7 @@ import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/c
 import type { SearchAttributePair } from '@temporalio/common';
 import { formatAmount } from '../domain/money';
 import type { PaymentInput } from '../domain/payments';
+import type { RefundInput } from '../domain/refunds';
 import type { TransferInput } from '../domain/transfers';
 import { MONEY_SAGAS, type MoneySagaKind } from '../domain/money-sagas';
 import { moneySagaWorkflowId, onboardingWorkflowId } from '../domain/workflow-ids';
@@ -103,5 +104,23 @@ export function startTransfer(client: Client, settings: SagaSettings, input: Omi
     staticSummary: `send ${formatAmount(input.amount, input.currency)} ${input.currency} to ${input.recipientName}`,
     staticDetails: `transfer ${input.transferId}: sender ${input.senderId} → recipient ${input.recipientId}; no fee`,
     searchAttributes: [{ key: CustomerIdKey, value: input.senderId }],
+  });
+}
+
+/**
+ * Starts `refund-<refundId>` (or finds it running). Operators find it in the Web UI by its
+ * summary ("refund 12.34 USD of pay_…") or by the PaymentId (the refunded payment),
+ * CustomerId (the payer), MerchantId and SagaStatus search attributes.
+ */
+export function startRefund(client: Client, settings: SagaSettings, input: Omit<RefundInput, 'notificationsTaskQueue'>): Promise<void> {
+  return startMoneySaga(client, settings, 'refund', input, {
+    sagaId: input.refundId,
+    staticSummary: `refund ${formatAmount(input.amount, input.currency)} ${input.currency} of ${input.paymentId}`,
+    staticDetails: `refund ${input.refundId} of payment ${input.paymentId}: merchant ${input.merchantId} → payer ${input.payerId}; fee returned ${formatAmount(input.feeRefunded, input.currency)} ${input.currency}`,
+    searchAttributes: [
+      { key: PaymentIdKey, value: input.paymentId },
+      { key: CustomerIdKey, value: input.payerId },
+      { key: MerchantIdKey, value: input.merchantId },
+    ],
   });
 }

@@ -150,6 +150,30 @@ export interface TransferRow {
   updated_at: Date;
 }
 
+export interface RefundRow {
+  seq: BigIntColumn;
+  id: string;
+  payment_id: string;
+  payer_id: string;
+  source_wallet_id: string;
+  merchant_id: string;
+  merchant_wallet_id: string;
+  amount: BigIntColumn;
+  fee_refunded: BigIntColumn;
+  net_amount: BigIntColumn;
+  currency: string;
+  reason: string | null;
+  status: 'pending' | 'processing' | 'succeeded' | 'failed';
+  failure_code: string | null;
+  failure_message: string | null;
+  fault_step: string | null;
+  workflow_id: string;
+  /** Set when the saga began compensating; forward money steps refuse to run after it. */
+  compensation_started_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
 export interface SagaStepRow {
   seq: BigIntColumn;
   saga_id: string;
@@ -223,6 +247,7 @@ declare module 'knex/types/tables' {
     webhook_events: Table<WebhookEventRow>;
     webhook_deliveries: Table<WebhookDeliveryRow>;
     transfers: Table<TransferRow>;
+    refunds: Table<RefundRow>;
     rate_limit_counters: RateLimitCounterRow;
   }
 }

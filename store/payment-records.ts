@@ -12,6 +12,8 @@ export interface Payment {
   amount: number;
   fee: number;
   netAmount: number;
+  /** What succeeded refunds gave back of it. */
+  refundedAmount: number;
   currency: string;
   sourceWalletId: string;
   merchantId: string;
@@ -107,14 +109,15 @@ export async function loadPaymentRecord(db: Knex | Knex.Transaction, paymentId: 
   };
 }
 
-/** Maps a payment row and its steps to the API's Payment. */
-export function toPayment(row: PaymentRow, steps: SagaStep[]): Payment {
+/** Maps a payment row, its steps and what its succeeded refunds gave back to the API's Payment. */
+export function toPayment(row: PaymentRow, steps: SagaStep[], refundedAmount: number): Payment {
   return {
     id: row.id,
     status: row.status,
     amount: toSafeInteger(row.amount, 'amount'),
     fee: toSafeInteger(row.fee, 'fee'),
     netAmount: toSafeInteger(row.net_amount, 'net_amount'),
+    refundedAmount,
     currency: row.currency,
     sourceWalletId: row.source_wallet_id,
     merchantId: row.merchant_id,
@@ -131,5 +134,19 @@ export function toPayment(row: PaymentRow, steps: SagaStep[]): Payment {
 /** The payment with its steps, or null. */
 export async function findPayment(db: Knex, paymentId: string): Promise<Payment | null> {
   const row = await db('payments').where({ id: paymentId }).first();
-  return row ? toPayment(row, await listSteps(db, paymentId)) : null;
+  return row ? toPayment(row, await listSteps(db, paymentId), (await refundedAmounts(db, [paymentId])).get(paymentId) ?? 0) : null;
+}
+
+/** What succeeded refunds gave back of each payment, by payment id (0 when none). */
+export async function refundedAmounts(db: Knex, paymentIds: string[]): Promise<Map<string, number>> {
+  const refunded = new Map<string, number>();
+  if (paymentIds.length === 0) return refunded;
+  const rows: Array<{ payment_id: string; total: unknown }> = await db('refunds')
+    .select('payment_id')
+    .sum({ total: 'amount' })
+    .whereIn('payment_id', paymentIds)
+    .andWhere({ status: 'succeeded' })
+    .groupBy('payment_id');
+  for (const row of rows) refunded.set(row.payment_id, toSafeInteger(row.total, 'refunded amount'));
+  return refunded;
 }

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { findPayment, insertPendingPayment, toPayment } from '../../store/payment-records';
+import { findPayment, insertPendingPayment, refundedAmounts, toPayment } from '../../store/payment-records';
 import { listSteps, listStepsOf } from '../../store/saga-timeline';
 import { findWallet, findWalletByUser, type Wallet } from '../../store/wallets';
 import { newId } from '../../domain/ids';
@@ -136,7 +136,7 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
     const row = await db('payments').where({ id: String(ctx.params.id) }).first();
     const visible = row && (user.role === 'admin' || row.payer_id === user.id || row.merchant_id === user.id);
     if (!row || !visible) throw notFound();
-    ctx.body = toPayment(row, await listSteps(db, row.id));
+    ctx.body = toPayment(row, await listSteps(db, row.id), (await refundedAmounts(db, [row.id])).get(row.id) ?? 0);
   });
 
   docs.add({
@@ -163,7 +163,11 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
       db,
       page.data.map((row) => row.id),
     );
-    ctx.body = { ...page, data: page.data.map((row) => toPayment(row, steps.get(row.id) ?? [])) };
+    const refunded = await refundedAmounts(
+      db,
+      page.data.map((row) => row.id),
+    );
+    ctx.body = { ...page, data: page.data.map((row) => toPayment(row, steps.get(row.id) ?? [], refunded.get(row.id) ?? 0)) };
   });
 
   return router;

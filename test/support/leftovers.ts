@@ -15,7 +15,7 @@ export interface CompensatedStep {
  */
 export async function endLeftoverSagas(
   db: Knex,
-  table: 'payments' | 'transfers',
+  table: 'payments' | 'transfers' | 'refunds',
   sagaIds: readonly string[],
   compensations: readonly CompensatedStep[],
   fail: (sagaId: string) => Promise<unknown>,

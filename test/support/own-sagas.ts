@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 
 /**
  * The users one test stack made, and through them its sagas: their onboarding, the payments they
- * made or received and the transfers they sent or received. Every test file shares one database
+ * made or received (and their refunds) and the transfers they sent or received. Every test file shares one database
  * with the other files of the run (and with earlier runs when TEST_DATABASE_URL is kept), so
  * stuck-ness is judged only on these; the ledger's global invariants are judged on everything.
  */
@@ -18,7 +18,7 @@ export class OwnSagas {
   async unfinished(db: Knex): Promise<string[]> {
     const users = [...this.userIds];
     if (users.length === 0) return [];
-    const [onboarding, payments, transfers] = await Promise.all([
+    const [onboarding, payments, transfers, refunds] = await Promise.all([
       db('users').select('id').whereIn('id', users).andWhere({ onboarding_status: 'pending' }),
       db('payments')
         .select('id')
@@ -28,11 +28,16 @@ export class OwnSagas {
         .select('id')
         .whereIn('status', ['pending', 'processing'])
         .andWhere((where) => void where.whereIn('sender_id', users).orWhereIn('recipient_id', users)),
+      db('refunds')
+        .select('id')
+        .whereIn('status', ['pending', 'processing'])
+        .andWhere((where) => void where.whereIn('payer_id', users).orWhereIn('merchant_id', users)),
     ]);
     return [
       ...(onboarding as Array<{ id: string }>).map((row) => `onboarding-${row.id}`),
       ...(payments as Array<{ id: string }>).map((row) => `payment-${row.id}`),
       ...(transfers as Array<{ id: string }>).map((row) => `transfer-${row.id}`),
+      ...(refunds as Array<{ id: string }>).map((row) => `refund-${row.id}`),
     ];
   }
 
