@@ -7,9 +7,10 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createPaymentActivities, createNotificationQueueActivities } from '../activities';
 import { temporalDeliveryStarter } from '../activities/delivery-starter';
 import { insertPendingPayment } from '../store/payment-records';
+import { insertPendingRefund } from '../store/refund-records';
 import { insertPendingTransfer } from '../store/transfer-records';
-import { startOnboarding, startPayment, startTransfer } from '../infra/sagas';
-import { transferWorkflowId } from '../domain/workflow-ids';
+import { startOnboarding, startPayment, startRefund, startTransfer } from '../infra/sagas';
+import { refundWorkflowId, transferWorkflowId } from '../domain/workflow-ids';
 import { insertUser } from '../api/users';
 import { findWalletByUser } from '../store/wallets';
 import { EMAIL_RETRY_POLICY, WEBHOOK_RETRY_POLICY, withRetryOverride } from '../domain/deliveries';
@@ -94,6 +95,29 @@ async function main(): Promise<void> {
           const payment = await insertPayment(db, customer.id, merchant.id, amount, faultStep === 'write_ledger' ? faultStep : null);
           await startPayment(client, queues, { ...payment, payerId: customer.id, merchantId: merchant.id, merchantName: merchant.name });
           await record(`payment-${payment.paymentId}`, file);
+        }
+
+        const refunded = await insertPayment(db, customer.id, merchant.id, 2_000, null);
+        await startPayment(client, queues, { ...refunded, payerId: customer.id, merchantId: merchant.id, merchantName: merchant.name });
+        await client.workflow.getHandle(`payment-${refunded.paymentId}`).result();
+        for (const [file, faultStep] of [
+          ['refund-succeeded.json', null],
+          ['refund-compensated-write-ledger.json', 'write_ledger'],
+        ] as const) {
+          const refundId = newId('ref');
+          const refusal = await db.transaction((trx) => insertPendingRefund(trx, { id: refundId, paymentId: refunded.paymentId, amount: 500, reason: 'recorded for replay tests', faultStep }));
+          if (refusal) throw new Error(`the recorded refund was refused: ${refusal}`);
+          const row = await db('refunds').select('fee_refunded').where({ id: refundId }).first();
+          await startRefund(client, queues, {
+            refundId,
+            paymentId: refunded.paymentId,
+            payerId: customer.id,
+            merchantId: merchant.id,
+            amount: 500,
+            feeRefunded: Number(row?.fee_refunded ?? 0),
+            currency: 'USD',
+          });
+          await record(refundWorkflowId(refundId), file);
         }
 
         const recipient = await newUser(db, 'customer', 'Bea');

@@ -18,7 +18,7 @@ function recordedHistories(): Array<{ file: string; history: unknown }> {
 }
 
 describe('replay of recorded histories', () => {
-  it('when there are recorded histories, then onboarding, the payment and transfer sagas (success, compensation, refusal) and the deliveries are among them', () => {
+  it('when there are recorded histories, then onboarding, the payment, transfer and refund sagas (success, compensation, refusal) and the deliveries are among them', () => {
     expect(recordedHistories().map(({ file }) => file)).toEqual(
       expect.arrayContaining([
         'onboarding-customer.json',
@@ -28,6 +28,8 @@ describe('replay of recorded histories', () => {
         'transfer-succeeded.json',
         'transfer-compensated-write-ledger.json',
         'transfer-refused-insufficient-funds.json',
+        'refund-succeeded.json',
+        'refund-compensated-write-ledger.json',
         'email-delivery-retried.json',
         'email-delivery-refused.json',
         'webhook-delivery-retried.json',
