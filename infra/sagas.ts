@@ -6,8 +6,7 @@ import type { RefundInput } from '../domain/refunds';
 import type { TransferInput } from '../domain/transfers';
 import { MONEY_SAGAS, type MoneySagaKind } from '../domain/money-sagas';
 import { moneySagaWorkflowId, onboardingWorkflowId } from '../domain/workflow-ids';
-import type { OnboardingInput } from '../domain/types';
-import type { onboardingWorkflow } from '../workflows/onboarding';
+import type { OnboardingInput, OnboardingResult } from '../domain/types';
 import { CustomerIdKey, MerchantIdKey, PaymentIdKey, SagaStatusKey } from '../domain/search-attributes';
 
 /** Where sagas run: the task queues of this deployment. */
@@ -28,7 +27,7 @@ export async function startOnboarding(
   input: Omit<OnboardingInput, 'notificationsTaskQueue'>,
 ): Promise<void> {
   try {
-    await client.workflow.start<typeof onboardingWorkflow>('onboardingWorkflow', {
+    await client.workflow.start<(input: OnboardingInput) => Promise<OnboardingResult>>('onboardingWorkflow', {
       taskQueue: settings.paymentsTaskQueue,
       workflowId: onboardingWorkflowId(input.userId),
       args: [{ ...input, notificationsTaskQueue: settings.notificationsTaskQueue }],
