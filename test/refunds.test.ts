@@ -72,7 +72,10 @@ describe('refunds', () => {
     expect(await actors.balanceOf(payer.token, payer.wallet.id)).toBe(payerBefore + 2_500);
     const shown = await actors.call<Payment>('GET', `/v1/payments/${payment.id}`, { token: payer.token });
     expect(shown.body.refundedAmount).toBe(2_500);
-    const description = await stack.temporal.workflow.getHandle(response.body.workflowId).describe();
+    // The POST answers once write_ledger made the refund final; the workflow sets SagaStatus right after.
+    const handle = stack.temporal.workflow.getHandle(response.body.workflowId);
+    await handle.result();
+    const description = await handle.describe();
     expect(description.typedSearchAttributes.get(PaymentIdKey)).toBe(payment.id);
     expect(description.typedSearchAttributes.get(MerchantIdKey)).toBe(merchant.user.id);
     expect(description.typedSearchAttributes.get(SagaStatusKey)).toBe('succeeded');
