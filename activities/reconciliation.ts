@@ -43,7 +43,9 @@ const SAMPLE_LIMIT = 10;
  */
 export function reconcile(db: Knex, options: { stuckAfterMs: number; now?: Date }): Promise<ReconciliationReport> {
   // One snapshot for every query: sagas that move money meanwhile cannot make the checks disagree.
-  return db.transaction((trx) => reconcileIn(trx, options), { isolationLevel: 'repeatable read', readOnly: true });
+  // Not `readOnly` as well: knex then sends `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY`,
+  // without the comma MariaDB and MySQL need between the two, and the server refuses it.
+  return db.transaction((trx) => reconcileIn(trx, options), { isolationLevel: 'repeatable read' });
 }
 
 async function reconcileIn(db: Knex.Transaction, options: { stuckAfterMs: number; now?: Date }): Promise<ReconciliationReport> {
