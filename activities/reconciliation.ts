@@ -48,7 +48,11 @@ export function reconcile(db: Knex, options: { stuckAfterMs: number; now?: Date 
   return db.transaction((trx) => reconcileIn(trx, options), { isolationLevel: 'repeatable read' });
 }
 
-async function reconcileIn(db: Knex.Transaction, options: { stuckAfterMs: number; now?: Date }): Promise<ReconciliationReport> {
+/**
+ * The same checks inside the caller's transaction, which sees its own uncommitted writes: tests
+ * corrupt the ledger in a transaction, reconcile it there, and roll it back.
+ */
+export async function reconcileIn(db: Knex.Transaction, options: { stuckAfterMs: number; now?: Date }): Promise<ReconciliationReport> {
   const now = options.now ?? new Date();
   const sumRow = await db('accounts').sum({ total: 'balance' }).first();
   const sumOfAllAccounts = toSafeInteger(sumRow?.total ?? 0, 'sum of all accounts');
