@@ -168,7 +168,7 @@ export async function startWorkersOf(
 export async function startStackWith(overrides: Record<string, string> = {}, { paymentsWorker = true, logger, rateLimitNowMs }: StackOptions = {}): Promise<TestStack> {
   const mailbox = await Mailbox.open();
   const config = testConfig({ SMTP_URL: mailbox.url, ...overrides });
-  const db = createDatabase(config.databaseUrl, 20);
+  const db = createDatabase(config.databaseUrl, 20, config.databaseWaitLimits);
   const connection = await Connection.connect({ address: config.temporal.address });
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
   const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
