@@ -1,8 +1,11 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import { newId } from '../domain/ids';
-import { freePort, spawnManaged, waitFor, type ManagedProcess } from '../scripts/lib/processes';
+import { spawnManaged, waitFor, type ManagedProcess } from '../scripts/lib/processes';
 import { testConfig } from '../test/support/stack';
 import { createDatabase } from './database';
 import { createDatabaseRateLimitStore, createRedisRateLimitStore, type RateLimitStore } from './rate-limit-stores';
@@ -80,7 +83,11 @@ describe('the database rate limit store clean-up', () => {
   });
 });
 
-/** A private redis-server on a free port, if the binary is installed (CI machines may not have it). */
+/**
+ * A private redis-server, if the binary is installed (CI machines may not have it). It listens on
+ * a unix socket in a directory of its own and on no TCP port: a free port found first and bound
+ * later could be taken in between by another process of the run.
+ */
 function redisServerBinary(): string | undefined {
   try {
     return execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim() || undefined;
@@ -93,11 +100,17 @@ const redisBinary = redisServerBinary();
 (redisBinary ? describe : describe.skip)('with a private redis-server', () => {
   let server: ManagedProcess | undefined;
   let redis: Redis;
+  const socketDirectory = mkdtempSync(join(tmpdir(), 'sagapay-redis-'));
+  const socket = join(socketDirectory, 'redis.sock');
 
   beforeAll(async () => {
-    const port = await freePort();
-    server = spawnManaged('redis', redisBinary ?? 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { logFile: '/dev/null' });
-    redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+    server = spawnManaged(
+      'redis',
+      redisBinary ?? 'redis-server',
+      ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
+      { logFile: '/dev/null' },
+    );
+    redis = new Redis({ path: socket, lazyConnect: true, maxRetriesPerRequest: 1 });
     await waitFor(
       async () => {
         if (redis.status !== 'ready') await redis.connect().catch(() => undefined);
@@ -110,6 +123,7 @@ const redisBinary = redisServerBinary();
   afterAll(async () => {
     await redis.quit().catch(() => undefined);
     await server?.stop(5_000);
+    rmSync(socketDirectory, { recursive: true, force: true });
   });
 
   describeStore('the redis rate limit store', () => createRedisRateLimitStore(redis, `test:${newId('req')}:`));

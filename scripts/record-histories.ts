@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createPaymentActivities, createNotificationQueueActivities } from '../activities';
@@ -42,11 +43,20 @@ async function main(): Promise<void> {
   const client = new Client({ connection });
   const workerConnection = await NativeConnection.connect({ address: temporal.address });
   const queues = { paymentsTaskQueue: 'record-payments', notificationsTaskQueue: 'record-notifications' };
+  // Payments whose credit_merchant keeps failing (a transient fault that outlasts the retries:
+  // `processing_error`), and payments whose notify step fails for good.
+  const creditKeepsFailing = new Set<string>();
+  const notifyRefused = new Set<string>();
+  const paymentActivities = createPaymentActivities({ db, paymentDailyLimit: 1_000_000 });
   const payments = await Worker.create({
     connection: workerConnection,
     taskQueue: queues.paymentsTaskQueue,
     workflowsPath: require.resolve('../workflows'),
-    activities: createPaymentActivities({ db, paymentDailyLimit: 1_000_000 }),
+    activities: {
+      ...paymentActivities,
+      creditMerchant: (input: { paymentId: string }) =>
+        creditKeepsFailing.has(input.paymentId) ? Promise.reject(new Error('recorded: the database keeps timing out')) : paymentActivities.creditMerchant(input),
+    },
   });
   const kit = await startDeliveryRecordingKit();
   // Retries of deliveries in fractions of a second, so the retried recordings take no time.
@@ -57,15 +67,22 @@ async function main(): Promise<void> {
     emailRetry: withRetryOverride(EMAIL_RETRY_POLICY, deliveryRetry),
     webhookRetry: withRetryOverride(WEBHOOK_RETRY_POLICY, deliveryRetry),
   });
+  const notificationActivities = createNotificationQueueActivities({
+    db,
+    mailer: createSmtpMailer({ smtpUrl: kit.smtpUrl, from: 'SagaPay <notifications@sagapay.localhost>' }),
+    deliveries,
+    allowPrivateWebhookAddresses: true,
+  });
   const notifications = await Worker.create({
     connection: workerConnection,
     taskQueue: queues.notificationsTaskQueue,
-    activities: createNotificationQueueActivities({
-      db,
-      mailer: createSmtpMailer({ smtpUrl: kit.smtpUrl, from: 'SagaPay <notifications@sagapay.localhost>' }),
-      deliveries,
-      allowPrivateWebhookAddresses: true,
-    }),
+    activities: {
+      ...notificationActivities,
+      notifyPayment: (input: { paymentId: string }) =>
+        notifyRefused.has(input.paymentId)
+          ? Promise.reject(ApplicationFailure.nonRetryable('recorded: the notifications store refuses the payment', 'RecordedNotifyFailure'))
+          : notificationActivities.notifyPayment(input),
+    },
   });
   const only = process.argv.slice(2);
   try {
@@ -85,14 +102,20 @@ async function main(): Promise<void> {
 
         const merchant = await newUser(db, 'merchant', 'Acme');
         await startOnboarding(client, queues, { userId: merchant.id, role: 'merchant', currency: 'USD', promoCredit: 0 });
-        await client.workflow.getHandle(`onboarding-${merchant.id}`).result();
-        for (const [file, faultStep] of [
+        await record(`onboarding-${merchant.id}`, 'onboarding-merchant.json');
+        for (const [file, how] of [
           ['payment-succeeded.json', null],
           ['payment-compensated-write-ledger.json', 'write_ledger'],
+          ['payment-compensated-credit-merchant.json', 'credit_merchant'],
           ['payment-refused-insufficient-funds.json', 'insufficient_funds'],
+          ['payment-processing-error.json', 'credit_merchant_keeps_failing'],
+          ['payment-notify-failed.json', 'notify_refused'],
         ] as const) {
-          const amount = faultStep === 'insufficient_funds' ? 1_000_000 : 1_234;
-          const payment = await insertPayment(db, customer.id, merchant.id, amount, faultStep === 'write_ledger' ? faultStep : null);
+          const amount = how === 'insufficient_funds' ? 1_000_000 : 1_234;
+          const faultStep = how === 'write_ledger' || how === 'credit_merchant' ? how : null;
+          const payment = await insertPayment(db, customer.id, merchant.id, amount, faultStep);
+          if (how === 'credit_merchant_keeps_failing') creditKeepsFailing.add(payment.paymentId);
+          if (how === 'notify_refused') notifyRefused.add(payment.paymentId);
           await startPayment(client, queues, { ...payment, payerId: customer.id, merchantId: merchant.id, merchantName: merchant.name });
           await record(`payment-${payment.paymentId}`, file);
         }

@@ -4,7 +4,7 @@ import { createDatabase } from '../infra/database';
 import { userWithWallet } from '../test/support/fixtures';
 import { testConfig } from '../test/support/stack';
 import { insertPendingPayment } from './payment-records';
-import { reconcile } from './reconciliation';
+import { reconcileIn } from './reconciliation';
 import { insertPendingTransfer } from './transfer-records';
 
 /**
@@ -93,7 +93,7 @@ describe('reconciliation of stuck sagas', () => {
       await transferAt(trx, payer, merchant, EPOCH_MS, 'failed');
       await onboardingAt(trx, EPOCH_MS, 'completed');
 
-      const report = await reconcile(trx, { stuckAfterMs: STUCK_AFTER_MS, now: NOW });
+      const report = await reconcileIn(trx, { stuckAfterMs: STUCK_AFTER_MS, now: NOW });
 
       expect(report.stuckSagas).toBe(stuck.length);
       expect([...report.samples.stuckSagas].sort()).toEqual([...stuck].sort());

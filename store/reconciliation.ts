@@ -49,10 +49,16 @@ const SAMPLE_LIMIT = 10;
  */
 export function reconcile(db: Knex, options: { stuckAfterMs: number; now?: Date }): Promise<ReconciliationReport> {
   // One snapshot for every query: sagas that move money meanwhile cannot make the checks disagree.
+  // Not `readOnly` as well: knex then sends `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY`,
+  // without the comma MariaDB and MySQL need between the two, and the server refuses it.
   return db.transaction((trx) => reconcileIn(trx, options), { isolationLevel: 'repeatable read' });
 }
 
-async function reconcileIn(db: Knex.Transaction, options: { stuckAfterMs: number; now?: Date }): Promise<ReconciliationReport> {
+/**
+ * The same checks inside the caller's transaction, which sees its own uncommitted writes: tests
+ * corrupt the ledger in a transaction, reconcile it there, and roll it back.
+ */
+export async function reconcileIn(db: Knex.Transaction, options: { stuckAfterMs: number; now?: Date }): Promise<ReconciliationReport> {
   const now = options.now ?? new Date();
   const sumRow = await db('accounts').sum({ total: 'balance' }).first();
   const sumOfAllAccounts = toSafeInteger(sumRow?.total ?? 0, 'sum of all accounts');

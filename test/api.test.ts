@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { newId } from '../domain/ids';
 import { uniqueEmail } from './support/fixtures';
 import { request, type TestResponse } from './support/http';
 import { actorsOf, expectError, type WalletBody } from './support/actors';
@@ -247,6 +248,69 @@ describe('wallets and top-ups', () => {
     expect(pages).toBe(2);
     expectError(await call('GET', `/v1/wallets/${wallet.id}/transactions?limit=0`, { token }), 400, 'validation_error');
     expectError(await call('GET', `/v1/wallets/${wallet.id}/transactions?startingAfter=txn_nope`, { token }), 400, 'validation_error');
+  });
+});
+
+describe('foreign cursors', () => {
+  /**
+   * A list's cursor is the id of the last item seen. One made from another user's row must page
+   * nothing of theirs, and must be refused exactly like an id that names no row at all, so the
+   * answer does not tell whether the row exists.
+   */
+  async function expectRefusedLikeUnknown(token: string, path: string, foreignId: string, unknownId: string, foreignIds: string[]): Promise<void> {
+    const separator = path.includes('?') ? '&' : '?';
+    const foreign = await call('GET', `${path}${separator}startingAfter=${foreignId}`, { token });
+    const unknown = await call('GET', `${path}${separator}startingAfter=${unknownId}`, { token });
+    const [foreignError, unknownError] = [expectError(foreign, 400, 'validation_error'), expectError(unknown, 400, 'validation_error')];
+    expect({ path, message: foreignError.message, details: foreignError.details }).toEqual({ path, message: unknownError.message, details: unknownError.details });
+    for (const id of foreignIds) expect(JSON.stringify(foreign.body)).not.toContain(id);
+  }
+
+  it("when a list is paged with a cursor made from another user's row, then it is refused like an unknown cursor and shows nothing of theirs", async () => {
+    const [owner, friend, shop, outsider, outsiderShop] = [await signUp(), await signUp(), await signUp({ role: 'merchant' }), await signUp(), await signUp({ role: 'merchant' })];
+    const payment = await call<{ id: string; status: string }>('POST', '/v1/payments', { token: owner.token, body: { merchantId: shop.user.id, amount: 300, currency: 'USD' } });
+    const transfer = await call<{ id: string; status: string }>('POST', '/v1/transfers', { token: owner.token, body: { toUserId: friend.user.id, amount: 200, currency: 'USD' } });
+    expect([payment.status, payment.body.status, transfer.status, transfer.body.status]).toEqual([201, 'succeeded', 201, 'succeeded']);
+    // The outsiders have rows of their own in every list.
+    const ownPayment = await call('POST', '/v1/payments', { token: outsider.token, body: { merchantId: outsiderShop.user.id, amount: 100, currency: 'USD' } });
+    const ownTransfer = await call('POST', '/v1/transfers', { token: outsider.token, body: { toUserId: friend.user.id, amount: 100, currency: 'USD' } });
+    expect([ownPayment.status, ownTransfer.status]).toEqual([201, 201]);
+    const notification = await stack.db('notifications').select('id').where({ user_id: owner.user.id }).orderBy('seq', 'desc').first();
+    const entry = await stack.db('entries').select('id').where({ account_id: owner.wallet.id }).orderBy('seq', 'desc').first();
+    const deliveryOf = async (merchantId: string) => {
+      const now = new Date();
+      const [eventId, deliveryId] = [newId('evt'), newId('whd')];
+      await stack.db('webhook_events').insert({ id: eventId, merchant_id: merchantId, type: 'payment.succeeded', payload: '{}', dedupe_key: `cursor-test:${eventId}`, status: 'delivered', created_at: now, updated_at: now });
+      await stack.db('webhook_deliveries').insert({
+        id: deliveryId,
+        event_id: eventId,
+        merchant_id: merchantId,
+        event_type: 'payment.succeeded',
+        url: 'https://shop.example/hooks',
+        attempt: 1,
+        status: 'succeeded',
+        response_status: 200,
+        error: null,
+        created_at: now,
+        updated_at: now,
+      });
+      return deliveryId;
+    };
+    const [delivery] = [await deliveryOf(shop.user.id), await deliveryOf(outsiderShop.user.id)];
+    if (!notification || !entry) throw new Error('the owner has no notification or wallet entry');
+    const ownerIds = [owner.user.id, owner.wallet.id, shop.user.id, payment.body.id, transfer.body.id];
+
+    await expectRefusedLikeUnknown(outsider.token, '/v1/payments', payment.body.id, 'pay_nope', ownerIds);
+    await expectRefusedLikeUnknown(outsider.token, '/v1/transfers', transfer.body.id, 'trf_nope', ownerIds);
+    await expectRefusedLikeUnknown(outsider.token, '/v1/notifications', notification.id, 'ntf_nope', ownerIds);
+    await expectRefusedLikeUnknown(outsider.token, `/v1/wallets/${outsider.wallet.id}/transactions`, entry.id, 'txn_nope', ownerIds);
+    await expectRefusedLikeUnknown(outsiderShop.token, '/v1/merchant/webhook/deliveries', delivery, 'whd_nope', ownerIds);
+    // A role filter narrows the list the cursor must belong to: the payer's own payment is foreign to its merchant view.
+    await expectRefusedLikeUnknown(owner.token, '/v1/payments?role=merchant', payment.body.id, 'pay_nope', [shop.user.id]);
+
+    // The same cursors page on for their owners: they were refused for being foreign, not malformed.
+    expect((await call('GET', `/v1/payments?startingAfter=${payment.body.id}`, { token: owner.token })).status).toBe(200);
+    expect((await call('GET', `/v1/merchant/webhook/deliveries?startingAfter=${delivery}`, { token: shop.token })).status).toBe(200);
   });
 });
 

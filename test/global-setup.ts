@@ -102,7 +102,7 @@ export default async function globalSetup(): Promise<void> {
 async function startDatabase(root: string): Promise<Started & { databaseUrl: string }> {
   const given = process.env.TEST_DATABASE_URL;
   if (given) return { databaseUrl: given, stop: () => Promise.resolve() };
-  return startMariaDb({ dataDir: join(root, 'mariadb'), ephemeral: true });
+  return startMariaDb({ dataDir: join(root, 'mariadb'), ephemeral: true, seeLockWaits: true });
 }
 
 /** Bundles the workflows once, so each test worker loads a file instead of running webpack. */

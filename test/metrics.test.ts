@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, type ManagedProcess } from '../scripts/lib/processes';
+import type { ManagedProcess } from '../scripts/lib/processes';
 import { actorsOf, type Actor } from './support/actors';
 import { startStackWith, waitFor, type TestStack } from './support/stack';
-import { jsonLinesOf, spawnWorkerProcess } from './support/worker-process';
+import { jsonLinesOf, METRICS_PORT_TAKEN, spawnWorkerProcess, spawnWorkerWithMetrics } from './support/worker-process';
 
 /**
  * Prometheus metrics, scraped as Prometheus would: the API's `/metrics`, and the
@@ -26,9 +27,7 @@ beforeAll(async () => {
   actors = actorsOf(stack);
   logDir = mkdtempSync(join(tmpdir(), 'sagapay-metrics-'));
   logFile = join(logDir, 'payments-worker.log');
-  const port = await freePort();
-  workerMetricsUrl = `http://127.0.0.1:${port}/metrics`;
-  worker = await spawnWorkerProcess('payments', stack, { logFile, env: { WORKER_METRICS_PORT: String(port) } });
+  ({ worker, metricsUrl: workerMetricsUrl } = await spawnWorkerWithMetrics('payments', stack, { logFile }));
   [merchant, payer] = await Promise.all([actors.signUp({ role: 'merchant', name: 'Metrics Mart' }), actors.signUp()]);
 }, 60_000);
 
@@ -121,5 +120,18 @@ describe('metrics', () => {
 
     const lines = jsonLinesOf(logFile);
     expect(lines).toContainEqual(expect.objectContaining({ msg: 'worker polling', metrics: workerMetricsUrl }));
+  });
+
+  it('when a worker\'s metrics port is taken, then the worker exits saying so, which is what the test support retries on', async () => {
+    if (!stack) throw new Error('no stack');
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (holder.address() as AddressInfo).port;
+      const taken = spawnWorkerProcess('payments', stack, { logFile: join(logDir ?? tmpdir(), 'taken-port-worker.log'), env: { WORKER_METRICS_PORT: String(port) } });
+      await expect(taken).rejects.toThrow(METRICS_PORT_TAKEN);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 });

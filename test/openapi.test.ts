@@ -56,11 +56,88 @@ describe('the OpenAPI document', () => {
   it('when a body breaks the document, then the response validator says so', () => {
     const validator = new ResponseValidator(document);
     const wallet = { id: 'wal_1', userId: 'usr_1', currency: 'USD', balance: 5, status: 'active', createdAt: '2026-11-22T00:00:00.000Z' };
-    expect(() => validator.validate('GET', '/v1/wallets/wal_1', 200, wallet)).not.toThrow();
-    expect(() => validator.validate('GET', '/v1/wallets/wal_1', 200, { ...wallet, balance: 1.5 })).toThrow(/does not match/);
-    expect(() => validator.validate('GET', '/v1/wallets/wal_1', 200, { ...wallet, passwordHash: 'x' })).toThrow(/does not match/);
-    expect(() => validator.validate('GET', '/v1/wallets/wal_1', 418, {})).toThrow(/does not list/);
-    expect(() => validator.validate('GET', '/v1/nowhere', 404, { error: { code: 'not_found' } })).toThrow(/does not match/);
+    const answer = (status: number, body: unknown) => ({ status, body, headers: new Headers() });
+    expect(() => validator.validate('GET', '/v1/wallets/wal_1', answer(200, wallet))).not.toThrow();
+    expect(() => validator.validate('GET', '/v1/wallets/wal_1', answer(200, { ...wallet, balance: 1.5 }))).toThrow(/does not match/);
+    expect(() => validator.validate('GET', '/v1/wallets/wal_1', answer(200, { ...wallet, passwordHash: 'x' }))).toThrow(/does not match/);
+    expect(() => validator.validate('GET', '/v1/wallets/wal_1', answer(418, {}))).toThrow(/does not list/);
+    expect(() => validator.validate('GET', '/v1/nowhere', answer(404, { error: { code: 'not_found' } }))).toThrow(/does not match/);
+  });
+
+  it('when the API sends Location, Retry-After or Idempotent-Replayed, then the document declares each where it is sent, with its form', () => {
+    const headersOf = (path: string, method: string, status: number) =>
+      ((document.paths as Record<string, Record<string, { responses: Record<string, { headers?: Record<string, { required: boolean; schema: JsonObject }> }> }>>)[path]?.[method]
+        ?.responses[String(status)]?.headers ?? {}) as Record<string, { required: boolean; schema: JsonObject }>;
+    for (const collection of ['/v1/payments', '/v1/transfers']) {
+      expect(headersOf(collection, 'post', 202)).toEqual({
+        Location: expect.objectContaining({ required: true, schema: { type: 'string', pattern: `^${collection}/[A-Za-z0-9_]+$` } }) as unknown,
+        'Idempotent-Replayed': expect.objectContaining({ required: false, schema: { type: 'string', enum: ['true'] } }) as unknown,
+      });
+      expect(Object.keys(headersOf(collection, 'post', 201))).toEqual(['Idempotent-Replayed']);
+    }
+    expect(Object.keys(headersOf('/v1/wallets/{id}/topups', 'post', 201))).toEqual(['Idempotent-Replayed']);
+    for (const [path, method] of [['/v1/auth/login', 'post'], ['/v1/auth/register', 'post'], ['/v1/payments', 'post'], ['/v1/transfers', 'post'], ['/v1/wallets/{id}/topups', 'post']] as const) {
+      expect({ path, retryAfter: headersOf(path, method, 429)['Retry-After'] }).toEqual({ path, retryAfter: expect.objectContaining({ required: true, schema: { type: 'integer', minimum: 1 } }) as unknown });
+    }
+  });
+
+  describe('response headers', () => {
+    const validator = new ResponseValidator(document);
+    const payment = {
+      id: 'pay_01JD3S6W2C0000000000000000',
+      status: 'processing',
+      amount: 1_000,
+      fee: 20,
+      netAmount: 980,
+      currency: 'USD',
+    };
+    const rateLimited = { error: { code: 'rate_limited', message: 'Too many requests; try again in 3 s.', requestId: 'req_1' } };
+    const accepted = (headers: Record<string, string>) => ({ status: 202, body: payment, headers: new Headers(headers) });
+    const bodyless = (status: number, body: unknown, headers: Record<string, string>) => ({ status, body, headers: new Headers(headers) });
+    // The body is not what these cases judge: a schema failure would hide the header's.
+    const validatorIgnoringBodies = new ResponseValidator({
+      ...document,
+      paths: Object.fromEntries(
+        Object.entries(document.paths as Record<string, Record<string, { responses: Record<string, JsonObject> }>>).map(([path, operations]) => [
+          path,
+          Object.fromEntries(
+            Object.entries(operations).map(([method, operation]) => [
+              method,
+              { ...operation, responses: Object.fromEntries(Object.entries(operation.responses).map(([status, { content: _content, ...rest }]) => [status, rest])) },
+            ]),
+          ),
+        ]),
+      ),
+    });
+
+    it('when a declared, required header is missing, then the validator fails', () => {
+      expect(() => validatorIgnoringBodies.validate('POST', '/v1/payments', accepted({}))).toThrow(/declares header Location as required, but the answer has none/);
+      expect(() => validatorIgnoringBodies.validate('POST', '/v1/auth/login', bodyless(429, rateLimited, {}))).toThrow(/declares header Retry-After as required/);
+    });
+
+    it('when a declared header is malformed, then the validator fails', () => {
+      expect(() => validatorIgnoringBodies.validate('POST', '/v1/payments', accepted({ location: `/v1/transfers/${payment.id}` }))).toThrow(/header Location.*does not match/s);
+      expect(() => validatorIgnoringBodies.validate('POST', '/v1/payments', accepted({ location: `/v1/payments/${payment.id}`, 'idempotent-replayed': 'yes' }))).toThrow(
+        /header Idempotent-Replayed.*does not match/s,
+      );
+      for (const retryAfter of ['0', '1.5', 'Wed, 21 Oct 2026 07:28:00 GMT', '']) {
+        expect(() => validatorIgnoringBodies.validate('POST', '/v1/auth/login', bodyless(429, rateLimited, { 'retry-after': retryAfter }))).toThrow(/header Retry-After.*does not match/s);
+      }
+    });
+
+    it('when a header is sent where the document does not declare it, then the validator fails', () => {
+      expect(() => validatorIgnoringBodies.validate('POST', '/v1/payments', bodyless(201, payment, { location: `/v1/payments/${payment.id}` }))).toThrow(/sends header Location/);
+      expect(() => validatorIgnoringBodies.validate('GET', '/v1/wallets/wal_1', bodyless(200, {}, { 'idempotent-replayed': 'true' }))).toThrow(/sends header Idempotent-Replayed/);
+      expect(() => validatorIgnoringBodies.validate('GET', '/v1/wallets/wal_1', bodyless(404, rateLimited, { 'retry-after': '3' }))).toThrow(/sends header Retry-After/);
+      expect(() => validator.validate('GET', '/v1/nowhere', bodyless(404, rateLimited, { location: '/v1/payments/pay_1' }))).toThrow(/sends header Location/);
+    });
+
+    it('when every declared header is there and well-formed, then the validator accepts the answer', () => {
+      expect(() => validatorIgnoringBodies.validate('POST', '/v1/payments', accepted({ location: `/v1/payments/${payment.id}` }))).not.toThrow();
+      expect(() => validatorIgnoringBodies.validate('POST', '/v1/payments', accepted({ location: `/v1/payments/${payment.id}`, 'idempotent-replayed': 'true' }))).not.toThrow();
+      expect(() => validatorIgnoringBodies.validate('POST', '/v1/transfers', bodyless(201, {}, { 'idempotent-replayed': 'true' }))).not.toThrow();
+      expect(() => validator.validate('POST', '/v1/auth/login', bodyless(429, rateLimited, { 'retry-after': '3' }))).not.toThrow();
+    });
   });
 });
 

@@ -5,6 +5,7 @@ import { insertUser } from '../api/users';
 import { expectError } from './support/actors';
 import { userWithWallet, uniqueEmail, balanceOf } from './support/fixtures';
 import { request, type TestResponse } from './support/http';
+import { openApiDocumentFor, ResponseValidator } from './support/openapi';
 import { startStackWith, type TestStack } from './support/stack';
 
 /**
@@ -25,6 +26,7 @@ const MONEY_WINDOW_MS = 2_000;
 const PASSWORD = 'correct horse battery';
 
 let stack: TestStack;
+let validator: ResponseValidator;
 /** The rate limits' clock: the start of a 2 s window, moved only by the test. */
 let clockMs = Math.floor(Date.now() / MONEY_WINDOW_MS) * MONEY_WINDOW_MS;
 /** A documentation-prefix IPv6 network of this run's own: no earlier run against a kept database used it. */
@@ -35,6 +37,7 @@ const freshIp = () => `${runNetwork}::${(nextHost += 1).toString(16)}`;
 
 beforeAll(async () => {
   stack = await startStackWith(LIMITS, { rateLimitNowMs: () => clockMs });
+  validator = new ResponseValidator(openApiDocumentFor(stack.config));
 });
 
 afterAll(async () => {
@@ -43,6 +46,8 @@ afterAll(async () => {
 
 async function call<T = Record<string, unknown>>(method: string, path: string, options: { ip: string; token?: string; body?: unknown }): Promise<TestResponse<T>> {
   const response = await request<T>(stack.baseUrl, method, path, { token: options.token, body: options.body, headers: { 'X-Forwarded-For': options.ip } });
+  // Every answer, 429s with their Retry-After included, is what the OpenAPI document promises.
+  validator.validate(method, path, response);
   // A sign-up starts an onboarding saga: stack.stop() waits for it to end.
   if (path === '/v1/auth/register' && response.status === 201) stack.own.add((response.body as { user: { id: string } }).user.id);
   return response;

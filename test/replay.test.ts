@@ -11,6 +11,26 @@ import { Worker } from '@temporalio/worker';
 const HISTORIES = join(__dirname, 'histories');
 const replayOptions = () => ({ workflowBundle: { codePath: String(process.env.WORKFLOW_BUNDLE_PATH) } });
 
+/** The parts of a history event these tests read. */
+interface RecordedEvent {
+  eventId?: string;
+  activityTaskScheduledEventAttributes?: { activityType?: { name?: string }; retryPolicy?: { maximumAttempts?: number } };
+  activityTaskStartedEventAttributes?: { scheduledEventId?: string; attempt?: number };
+  markerRecordedEventAttributes?: { markerName?: string; details?: Record<string, { payloads?: Array<{ data?: string }> }> };
+  workflowExecutionCompletedEventAttributes?: { result?: { payloads?: Array<{ data?: string }> } };
+}
+
+/** The ids of the patches a history's workflow code took (`patched()` markers). */
+function patchesOf(events: RecordedEvent[]): string[] {
+  return events.flatMap((event) =>
+    event.markerRecordedEventAttributes?.markerName === 'core_patch'
+      ? Object.values(event.markerRecordedEventAttributes.details ?? {}).flatMap((detail) =>
+          (detail.payloads ?? []).map((payload) => (JSON.parse(Buffer.from(payload.data ?? '', 'base64').toString('utf8')) as { id?: string }).id ?? ''),
+        )
+      : [],
+  );
+}
+
 function recordedHistories(): Array<{ file: string; history: unknown }> {
   return readdirSync(HISTORIES)
     .filter((file) => file.endsWith('.json'))
@@ -18,13 +38,17 @@ function recordedHistories(): Array<{ file: string; history: unknown }> {
 }
 
 describe('replay of recorded histories', () => {
-  it('when there are recorded histories, then onboarding, the payment, transfer and refund sagas (success, compensation, refusal) and the deliveries are among them', () => {
+  it('when there are recorded histories, then onboarding, the payment, transfer and refund sagas (success, compensations, refusal, errors) and the deliveries are among them', () => {
     expect(recordedHistories().map(({ file }) => file)).toEqual(
       expect.arrayContaining([
         'onboarding-customer.json',
+        'onboarding-merchant.json',
         'payment-succeeded.json',
         'payment-compensated-write-ledger.json',
+        'payment-compensated-credit-merchant.json',
         'payment-refused-insufficient-funds.json',
+        'payment-processing-error.json',
+        'payment-notify-failed.json',
         'transfer-succeeded.json',
         'transfer-compensated-write-ledger.json',
         'transfer-refused-insufficient-funds.json',
@@ -33,8 +57,48 @@ describe('replay of recorded histories', () => {
         'email-delivery-retried.json',
         'email-delivery-refused.json',
         'webhook-delivery-retried.json',
+        'webhook-delivery-gave-up.json',
       ]),
     );
+  });
+
+  it.each([
+    ['onboarding-merchant.json', ['createWallet', 'sendWelcome', 'completeOnboarding'], undefined],
+    [
+      'payment-compensated-credit-merchant.json',
+      ['validatePayment', 'debitPayer', 'creditMerchant', 'beginPaymentCompensation', 'reverseMerchantCredit', 'refundPayer', 'failPayment', 'notifyPayment'],
+      { status: 'failed', failure: { code: 'injected_fault' }, compensated: ['refund_payer'], notified: true },
+    ],
+    [
+      'payment-processing-error.json',
+      ['validatePayment', 'debitPayer', 'creditMerchant', 'beginPaymentCompensation', 'reverseMerchantCredit', 'refundPayer', 'failPayment', 'notifyPayment'],
+      { status: 'failed', failure: { code: 'processing_error' }, compensated: ['refund_payer'], notified: true },
+    ],
+    [
+      'payment-notify-failed.json',
+      ['validatePayment', 'debitPayer', 'creditMerchant', 'writeLedger', 'notifyPayment', 'recordPaymentStep'],
+      { status: 'succeeded', failure: null, compensated: [], notified: false },
+    ],
+    ['webhook-delivery-gave-up.json', ['deliverWebhook', 'recordWebhookFailed'], { status: 'failed' }],
+  ] as const)('when %s is read, then it recorded the path its name says', (file, activities, outcome) => {
+    const { history } = recordedHistories().find((recorded) => recorded.file === file) ?? {};
+    const events = (history as { events?: RecordedEvent[] } | undefined)?.events ?? [];
+    expect(events.flatMap((event) => event.activityTaskScheduledEventAttributes?.activityType?.name ?? [])).toEqual(activities);
+    // Money sagas recorded by today's code took the fencing patch; the older recordings (without it) replay the unpatched path.
+    expect(patchesOf(events)).toEqual(file.startsWith('payment-') ? ['fenced-compensations'] : []);
+    const payload = events.at(-1)?.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0]?.data;
+    expect(payload).toBeDefined();
+    if (outcome) expect(JSON.parse(Buffer.from(payload ?? '', 'base64').toString('utf8'))).toMatchObject(outcome);
+  });
+
+  it('when the payment whose credit_merchant keeps failing was recorded, then the step was tried as often as its retry policy allows', () => {
+    const { history } = recordedHistories().find((recorded) => recorded.file === 'payment-processing-error.json') ?? {};
+    const events = (history as { events?: RecordedEvent[] } | undefined)?.events ?? [];
+    const credit = events.find((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'creditMerchant');
+    const attempts = events.flatMap((event) =>
+      event.activityTaskStartedEventAttributes?.scheduledEventId === credit?.eventId ? [event.activityTaskStartedEventAttributes?.attempt] : [],
+    );
+    expect({ maximumAttempts: credit?.activityTaskScheduledEventAttributes?.retryPolicy?.maximumAttempts, attempts }).toEqual({ maximumAttempts: 5, attempts: [5] });
   });
 
   it.each(recordedHistories().map(({ file, history }) => [file, history] as const))(
@@ -43,6 +107,12 @@ describe('replay of recorded histories', () => {
       await expect(Worker.runReplayHistory(replayOptions(), history, file)).resolves.toBeUndefined();
     },
   );
+
+  it('when the histories recorded before fencing are read, then they lack its patch, so their replay proves the unpatched path', () => {
+    const older = recordedHistories().filter(({ file }) => ['payment-succeeded.json', 'payment-compensated-write-ledger.json', 'transfer-compensated-write-ledger.json'].includes(file));
+    expect(older).toHaveLength(3);
+    for (const { history } of older) expect(patchesOf((history as { events: RecordedEvent[] }).events)).toEqual([]);
+  });
 
   it('when a recorded history no longer matches the code, then replay fails with a determinism violation', async () => {
     const history = JSON.parse(readFileSync(join(HISTORIES, 'onboarding-customer.json'), 'utf8')) as {

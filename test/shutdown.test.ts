@@ -3,11 +3,11 @@ import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { issueAccessToken } from '../api/auth/tokens';
-import { freePort, isGroupAlive, spawnManaged, type ManagedProcess } from '../scripts/lib/processes';
+import { isGroupAlive, spawnManaged, type ManagedProcess } from '../scripts/lib/processes';
 import { userWithWallet } from './support/fixtures';
 import { request } from './support/http';
 import { startStackWith, startWorkersOf, stopWorkers, waitFor, type TestStack } from './support/stack';
-import { jsonLinesOf, spawnWorkerProcess } from './support/worker-process';
+import { jsonLinesOf, spawnWorkerProcess, spawnWorkerWithMetrics } from './support/worker-process';
 
 /**
  * Graceful shutdown of real processes on SIGTERM (what an orchestrator sends before SIGKILL):
@@ -152,10 +152,9 @@ describe('graceful shutdown on SIGTERM', () => {
   it('when a notifications worker gets SIGTERM, then it stops polling, logs it and exits 0', async () => {
     if (!stack) throw new Error('no stack');
     const logFile = join(logDir, 'notifications-worker.log');
-    const port = await freePort();
-    const worker = await spawnWorkerProcess('notifications', stack, { logFile, env: { WORKER_METRICS_PORT: String(port) } });
+    const { worker, metricsUrl } = await spawnWorkerWithMetrics('notifications', stack, { logFile });
     children.push(worker);
-    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((response) => response.text());
+    const metrics = await fetch(metricsUrl).then((response) => response.text());
     expect(metrics).toMatch(/^temporal_worker_start\{.*task_queue="notifications-/m);
 
     const signalledAtMs = Date.now();

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { errorSchema } from '../schemas';
-import type { ApiDocs, RouteDoc } from './registry';
+import { RETRY_AFTER_HEADER } from './headers';
+import type { ApiDocs, HeaderDoc, RouteDoc } from './registry';
 
 type JsonObject = Record<string, unknown>;
 
@@ -47,6 +48,11 @@ export function openApiPath(koaPath: string): string {
   return koaPath.replace(/:(\w+)/g, '{$1}');
 }
 
+/** OpenAPI header objects of a response's declared headers. */
+function headerObjects(headers: Record<string, HeaderDoc>): JsonObject {
+  return Object.fromEntries(Object.entries(headers).map(([name, { description, required, schema }]) => [name, { description, required, schema }]));
+}
+
 function operation(route: RouteDoc, components: JsonObject): JsonObject {
   const parameters: JsonObject[] = [...route.path.matchAll(/:(\w+)/g)].map(([, name]) => ({
     name,
@@ -67,15 +73,14 @@ function operation(route: RouteDoc, components: JsonObject): JsonObject {
   for (const [status, response] of Object.entries(route.responses)) {
     responses[status] = {
       description: response.description,
-      ...(response.headers
-        ? { headers: Object.fromEntries(Object.entries(response.headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }])) }
-        : {}),
+      ...(response.headers ? { headers: headerObjects(response.headers) } : {}),
       ...(response.schema ? { content: { 'application/json': { schema: toSchema(response.schema, 'output', components) } } } : {}),
     };
   }
   for (const status of new Set([...route.errors, ...(route.auth ? [401] : []), 500])) {
     responses[String(status)] = {
       description: ERROR_DESCRIPTIONS[status] ?? 'error',
+      ...(status === 429 ? { headers: headerObjects({ 'Retry-After': RETRY_AFTER_HEADER }) } : {}),
       content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
     };
   }

@@ -1,12 +1,20 @@
 import type { z } from 'zod';
 
+/** One documented response header: what it says, whether every such answer carries it, and its value's JSON Schema. */
+export interface HeaderDoc {
+  description: string;
+  required: boolean;
+  /** The value's schema; `integer` means the header is a decimal integer. */
+  schema: Record<string, unknown>;
+}
+
 /** One documented response of a route. */
 export interface ResponseDoc {
   description: string;
   /** The body's schema; omitted for a body-less answer. */
   schema?: z.ZodType;
-  /** Response headers worth naming (e.g. Location, Idempotent-Replayed). */
-  headers?: Record<string, string>;
+  /** Response headers the answer carries, by name (see `./headers`: Location, Idempotent-Replayed). */
+  headers?: Record<string, HeaderDoc>;
 }
 
 /**

@@ -9,6 +9,7 @@ import { feeRoundHalfUp } from '../../domain/money';
 import type { PaymentRow } from '../../infra/tables';
 import type { AppDependencies } from '../dependencies';
 import { answerSaga, faultHeaderDoc, faultStepOf, mustStart } from '../saga-routes';
+import { IDEMPOTENT_REPLAYED_HEADER, locationHeader } from '../openapi/headers';
 import type { ApiDocs } from '../openapi/registry';
 import { listOf, paymentSchema } from '../schemas';
 import { HttpError, notFound } from '../errors';
@@ -64,8 +65,8 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
       'X-Saga-Fault': faultHeaderDoc('payment'),
     },
     responses: {
-      201: { description: 'final: succeeded, or failed with failure.code', schema: paymentSchema, headers: { 'Idempotent-Replayed': 'true when this is a replay' } },
-      202: { description: 'not final within PAYMENT_SYNC_WAIT_MS (or Prefer: respond-async)', schema: paymentSchema, headers: { Location: '/v1/payments/<id>' } },
+      201: { description: 'final: succeeded, or failed with failure.code', schema: paymentSchema, headers: { 'Idempotent-Replayed': IDEMPOTENT_REPLAYED_HEADER } },
+      202: { description: 'not final within PAYMENT_SYNC_WAIT_MS (or Prefer: respond-async)', schema: paymentSchema, headers: { Location: locationHeader('/v1/payments'), 'Idempotent-Replayed': IDEMPOTENT_REPLAYED_HEADER } },
     },
     errors: [400, 404, 413, 415, 422, 429],
   });

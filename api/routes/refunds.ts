@@ -11,6 +11,7 @@ import type { AppDependencies } from '../dependencies';
 import { HttpError, notFound } from '../errors';
 import { createOnce, readIdempotencyKey, requestHash } from '../idempotency';
 import { authenticate } from '../middleware/authenticate';
+import { IDEMPOTENT_REPLAYED_HEADER, locationHeader } from '../openapi/headers';
 import type { ApiDocs } from '../openapi/registry';
 import { paginate } from '../pagination';
 import { rateLimitsOf } from '../rate-limits';
@@ -61,8 +62,8 @@ export function refundRoutes(dependencies: AppDependencies, docs: ApiDocs): Rout
       'X-Saga-Fault': faultHeaderDoc('refund'),
     },
     responses: {
-      201: { description: 'final: succeeded, or failed with failure.code', schema: refundSchema, headers: { 'Idempotent-Replayed': 'true when this is a replay' } },
-      202: { description: 'not final within PAYMENT_SYNC_WAIT_MS (or Prefer: respond-async)', schema: refundSchema, headers: { Location: '/v1/refunds/<id>' } },
+      201: { description: 'final: succeeded, or failed with failure.code', schema: refundSchema, headers: { 'Idempotent-Replayed': IDEMPOTENT_REPLAYED_HEADER } },
+      202: { description: 'not final within PAYMENT_SYNC_WAIT_MS (or Prefer: respond-async)', schema: refundSchema, headers: { Location: locationHeader('/v1/refunds'), 'Idempotent-Replayed': IDEMPOTENT_REPLAYED_HEADER } },
     },
     errors: [400, 403, 404, 413, 415, 422, 429],
   });

@@ -12,6 +12,7 @@ import { answerSaga, faultHeaderDoc, faultStepOf, mustStart } from '../saga-rout
 import { HttpError, notFound } from '../errors';
 import { createOnce, readIdempotencyKey, requestHash } from '../idempotency';
 import { authenticate } from '../middleware/authenticate';
+import { IDEMPOTENT_REPLAYED_HEADER, locationHeader } from '../openapi/headers';
 import type { ApiDocs } from '../openapi/registry';
 import { paginate } from '../pagination';
 import { rateLimitsOf } from '../rate-limits';
@@ -76,8 +77,8 @@ export function transferRoutes(dependencies: AppDependencies, docs: ApiDocs): Ro
       'X-Saga-Fault': faultHeaderDoc('transfer'),
     },
     responses: {
-      201: { description: 'final: succeeded, or failed with failure.code', schema: transferSchema, headers: { 'Idempotent-Replayed': 'true when this is a replay' } },
-      202: { description: 'not final within PAYMENT_SYNC_WAIT_MS (or Prefer: respond-async)', schema: transferSchema, headers: { Location: '/v1/transfers/<id>' } },
+      201: { description: 'final: succeeded, or failed with failure.code', schema: transferSchema, headers: { 'Idempotent-Replayed': IDEMPOTENT_REPLAYED_HEADER } },
+      202: { description: 'not final within PAYMENT_SYNC_WAIT_MS (or Prefer: respond-async)', schema: transferSchema, headers: { Location: locationHeader('/v1/transfers'), 'Idempotent-Replayed': IDEMPOTENT_REPLAYED_HEADER } },
     },
     errors: [400, 404, 413, 415, 422, 429],
   });

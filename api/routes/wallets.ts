@@ -7,6 +7,7 @@ import { newId } from '../../domain/ids';
 import type { EntryRow } from '../../infra/tables';
 import { toSafeInteger } from '../../domain/money';
 import type { AppDependencies } from '../dependencies';
+import { IDEMPOTENT_REPLAYED_HEADER } from '../openapi/headers';
 import type { ApiDocs } from '../openapi/registry';
 import { listOf, topupSchema as topupResponseSchema, transactionSchema, walletSchema } from '../schemas';
 import { HttpError, notFound } from '../errors';
@@ -82,7 +83,7 @@ export function walletRoutes(dependencies: AppDependencies, docs: ApiDocs): Rout
     body: topupRequestSchema,
     headers: { 'Idempotency-Key': '1–255 printable characters; the same key and body return the same top-up' },
     responses: {
-      201: { description: 'the top-up', schema: topupResponseSchema, headers: { 'Idempotent-Replayed': 'true when this is a replay' } },
+      201: { description: 'the top-up', schema: topupResponseSchema, headers: { 'Idempotent-Replayed': IDEMPOTENT_REPLAYED_HEADER } },
     },
     errors: [400, 404, 413, 415, 422, 429],
   });

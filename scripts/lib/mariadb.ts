@@ -18,6 +18,11 @@ export interface MariaDbOptions {
   /** Throw-away data: always initialised fresh, tuned for speed over durability, deleted by stop(). */
   ephemeral: boolean;
   startTimeoutMs?: number;
+  /**
+   * Also grants the app user PROCESS, so it can read InnoDB's transactions and lock waits
+   * (information_schema.INNODB_TRX, INNODB_LOCK_WAITS): the tests check that no lock wait outlives its activity.
+   */
+  seeLockWaits?: boolean;
 }
 
 /** A running private server. */
@@ -95,7 +100,7 @@ export async function startMariaDb(options: MariaDbOptions): Promise<MariaDbServ
       what: `${basename(binary.path)} to accept connections on ${layout.socketPath}`,
       failIf: () => (server.hasExited() ? 'the server exited' : undefined),
     });
-    await provisionAppUser(layout, password);
+    await provisionAppUser(layout, password, options.seeLockWaits ?? false);
     writeFileSync(layout.credentialsFile, `${JSON.stringify({ user: APP_USER, password })}\n`, { mode: 0o600 });
     const databaseUrl = `mysql://${APP_USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE_NAME}`;
     await assertAppUserConnects(port, password);
@@ -253,7 +258,7 @@ function connectAsRoot(layout: Layout): Promise<Connection> {
  * so a reused data dir is repaired if someone dropped the user. Databases named `sagapay_*`
  * are granted too, so tests may create one database per jest worker.
  */
-async function provisionAppUser(layout: Layout, password: string): Promise<void> {
+async function provisionAppUser(layout: Layout, password: string, seeLockWaits: boolean): Promise<void> {
   const connection = await connectAsRoot(layout);
   try {
     const account = `'${APP_USER}'@'127.0.0.1'`;
@@ -262,6 +267,7 @@ async function provisionAppUser(layout: Layout, password: string): Promise<void>
     await connection.query(`ALTER USER ${account} IDENTIFIED BY ?`, [password]);
     await connection.query(`GRANT ALL PRIVILEGES ON \`${DATABASE_NAME}\`.* TO ${account}`);
     await connection.query(`GRANT ALL PRIVILEGES ON \`${DATABASE_NAME}\\_%\`.* TO ${account}`);
+    if (seeLockWaits) await connection.query(`GRANT PROCESS ON *.* TO ${account}`);
   } finally {
     await connection.end();
   }

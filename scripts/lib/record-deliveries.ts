@@ -101,7 +101,8 @@ async function emailOf(db: Knex, userId: string, label: string): Promise<string>
 
 /**
  * Records the delivery workflows: an e-mail sent on its third try, an e-mail refused for
- * good (the give-up path), and a webhook event delivered on its third POST.
+ * good (the give-up path), a webhook event delivered on its third POST, and a webhook event
+ * given up on (its merchant's endpoint was removed before the delivery ran).
  */
 export async function recordDeliveryHistories(context: {
   db: Knex;
@@ -138,4 +139,19 @@ export async function recordDeliveryHistories(context: {
   kit.failNextWebhooks(2);
   await deliveries.startWebhook(eventId);
   await record(webhookWorkflowId(eventId), 'webhook-delivery-retried.json');
+
+  // Giving up after the retry window takes at least 24 hours; an endpoint gone is the other way
+  // a delivery gives up (non-retryable WebhookEndpointMissing), and it takes no time.
+  const departing = await insertUser(db, { email: `departing.${newId('req').slice(4).toLowerCase()}@example.test`, passwordHash: 'recorded', name: 'Departing', phone: null, role: 'merchant', currency: 'USD' });
+  await registerWebhookEndpoint(db, departing.id, kit.webhookUrl);
+  const orphanId = await recordWebhookEvent(db, {
+    merchantId: departing.id,
+    type: 'payment.succeeded',
+    data: { id: 'pay_recorded', status: 'succeeded', amount: 1_234, currency: 'USD' },
+    dedupeKey: `recorded:webhook:${newId('req')}`,
+  });
+  if (!orphanId) throw new Error('the webhook event of the departing merchant was not recorded');
+  await db('webhook_endpoints').where({ merchant_id: departing.id }).delete();
+  await deliveries.startWebhook(orphanId);
+  await record(webhookWorkflowId(orphanId), 'webhook-delivery-gave-up.json');
 }

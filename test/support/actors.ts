@@ -34,7 +34,7 @@ export function actorsOf(stack: TestStack) {
   /** One request; its answer is checked against the OpenAPI document before the test sees it. */
   const call = async <T = Record<string, unknown>>(method: string, path: string, options?: Parameters<typeof request>[3]) => {
     const response = await request<T>(stack.baseUrl, method, path, options);
-    validator.validate(method, path, response.status, response.body);
+    validator.validate(method, path, response);
     if (method === 'POST' && path === '/v1/auth/register' && response.status === 201) {
       stack.own.add((response.body as { user: { id: string } }).user.id);
     }

@@ -110,6 +110,11 @@ export interface StackOptions {
    * polls there, no saga moves, sign-ups included (onboarding runs on that queue too).
    */
   paymentsWorker?: boolean;
+  /**
+   * false: no notifications worker in this process. The test runs its own on
+   * `config.temporal.notificationsTaskQueue`; until one polls there, no welcome or notify step runs.
+   */
+  notificationsWorker?: boolean;
   /** The API's logger (access log); without one the API logs nothing. */
   logger?: Logger;
   /** The rate limits' clock; without one, the real time. */
@@ -165,14 +170,18 @@ export async function startWorkersOf(
 }
 
 /** `startStack` with a choice of in-process workers; `stop()` stops only what it started. */
-export async function startStackWith(overrides: Record<string, string> = {}, { paymentsWorker = true, logger, rateLimitNowMs }: StackOptions = {}): Promise<TestStack> {
+export async function startStackWith(
+  overrides: Record<string, string> = {},
+  { paymentsWorker = true, notificationsWorker = true, logger, rateLimitNowMs }: StackOptions = {},
+): Promise<TestStack> {
   const mailbox = await Mailbox.open();
   const config = testConfig({ SMTP_URL: mailbox.url, ...overrides });
-  const db = createDatabase(config.databaseUrl, 20);
+  const db = createDatabase(config.databaseUrl, 20, config.databaseWaitLimits);
   const connection = await Connection.connect({ address: config.temporal.address });
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
   const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
-  const workers = await startWorkersOf(config, db, workerConnection, { payments: paymentsWorker, notifications: true });
+  const inProcess = { payments: paymentsWorker, notifications: notificationsWorker };
+  const workers = await startWorkersOf(config, db, workerConnection, inProcess);
   // A 5xx in a test is a bug worth seeing: its cause goes to the test output.
   const app = createApp({ db, temporal, config, logger, rateLimitNowMs, report: (error) => console.error('api answered 5xx:', describeError(error)) });
   const server: Server = await new Promise((resolve) => {
@@ -193,7 +202,7 @@ export async function startStackWith(overrides: Record<string, string> = {}, { p
     async stop() {
       let unsettled: Error | undefined;
       try {
-        await settleOwnSagas(own, { config, db, workerConnection, paymentsWorker });
+        await settleOwnSagas(own, { config, db, workerConnection, inProcess });
       } catch (error) {
         unsettled = error instanceof Error ? error : new Error(String(error));
       }
@@ -211,16 +220,17 @@ export async function startStackWith(overrides: Record<string, string> = {}, { p
   };
 }
 
-/** Waits for a stack's sagas to end, running a payments worker meanwhile when the stack has none in this process. */
+/** Waits for a stack's sagas to end, running meanwhile the kinds of worker the stack has none of in this process. */
 async function settleOwnSagas(
   own: OwnSagas,
-  on: { config: Config; db: Knex; workerConnection: NativeConnection; paymentsWorker: boolean },
+  on: { config: Config; db: Knex; workerConnection: NativeConnection; inProcess: { payments: boolean; notifications: boolean } },
 ): Promise<void> {
-  if (on.paymentsWorker || (await own.unfinished(on.db)).length === 0) {
+  const missing = { payments: !on.inProcess.payments, notifications: !on.inProcess.notifications };
+  if ((!missing.payments && !missing.notifications) || (await own.unfinished(on.db)).length === 0) {
     await own.settle(on.db);
     return;
   }
-  const drain = await startWorkersOf(on.config, on.db, on.workerConnection, { payments: true, notifications: false });
+  const drain = await startWorkersOf(on.config, on.db, on.workerConnection, missing);
   try {
     await own.settle(on.db);
   } finally {
