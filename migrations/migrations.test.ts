@@ -86,6 +86,21 @@ async function insertSomeOfEverything(): Promise<void> {
   });
   await db('saga_steps').insert({ saga_id: paymentId, name: 'debit_payer', status: 'completed', at: now });
   await db('transfers').insert({ id: transferId, sender_id: payer, from_wallet_id: payerWallet, recipient_id: merchant, to_wallet_id: merchantWallet, workflow_id: `transfer-${transferId}`, note: null, compensation_started_at: null, ...saga });
+  const refundId = newId('ref');
+  await db('refunds').insert({
+    id: refundId,
+    payment_id: paymentId,
+    payer_id: payer,
+    source_wallet_id: payerWallet,
+    merchant_id: merchant,
+    merchant_wallet_id: merchantWallet,
+    fee_refunded: 2,
+    net_amount: 98,
+    reason: 'seeded',
+    workflow_id: `refund-${refundId}`,
+    compensation_started_at: null,
+    ...saga,
+  });
   await db('rate_limit_counters').insert({ bucket: 'login_ip:abc', window_start_ms: now.getTime(), hits: 3, expires_at: now });
   const event = newId('evt');
   await db('webhook_endpoints').insert({ id: newId('whe'), merchant_id: merchant, url: 'https://shop.example/hooks', secret: 'whsec_x', ...stamps });

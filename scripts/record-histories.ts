@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
@@ -32,6 +32,11 @@ import { startTemporalDevServer } from './lib/temporal-server';
  * sagas recorded before a change must still replay): `npx tsx scripts/record-histories.ts`.
  * Name files to write only those (`… email-delivery-retried.json`); the others are run, not written.
  */
+/** Stack traces in a history name files by absolute path: keep them relative to the checkout, so no machine's layout is committed. */
+function withoutCheckoutPath(json: string): string {
+  return json.split(`${resolve(__dirname, '..')}/`).join('');
+}
+
 async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'sagapay-record-'));
   const database = await startMariaDb({ dataDir: join(root, 'mariadb'), ephemeral: true });
@@ -93,7 +98,7 @@ async function main(): Promise<void> {
           await handle.result();
           if (only.length > 0 && !only.includes(file)) return;
           const path = join(__dirname, '..', 'test', 'histories', file);
-          writeFileSync(path, `${historyToJSON(await handle.fetchHistory())}\n`);
+          writeFileSync(path, `${withoutCheckoutPath(historyToJSON(await handle.fetchHistory()))}\n`);
           console.log(`recorded ${path}`);
         };
         const customer = await newUser(db, 'customer', 'Recorded Customer');
