@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { loadConfig } from '../config';
 import { startMariaDb } from '../scripts/lib/mariadb';
+import { retryOnPortClash } from '../scripts/lib/processes';
 import { prepareDatabase } from '../scripts/lib/migrations';
 import { startTemporalDevServer } from '../scripts/lib/temporal-server';
 
@@ -69,7 +70,7 @@ export default async function globalSetup(): Promise<void> {
   // The three are independent: start them side by side, and undo what did start if one fails.
   const [database, temporal, bundle] = await Promise.allSettled([
     startDatabase(root).then((result) => (started.push(result), result)),
-    startTemporalDevServer({ headless: true, logDir: root }).then((server) => (started.push(server), server)),
+    retryOnPortClash(() => startTemporalDevServer({ headless: true, logDir: root })).then((server) => (started.push(server), server)),
     writeWorkflowBundle(root),
   ]);
   if (database.status === 'rejected' || temporal.status === 'rejected' || bundle.status === 'rejected') {
@@ -102,7 +103,7 @@ export default async function globalSetup(): Promise<void> {
 async function startDatabase(root: string): Promise<Started & { databaseUrl: string }> {
   const given = process.env.TEST_DATABASE_URL;
   if (given) return { databaseUrl: given, stop: () => Promise.resolve() };
-  return startMariaDb({ dataDir: join(root, 'mariadb'), ephemeral: true, seeLockWaits: true });
+  return retryOnPortClash(() => startMariaDb({ dataDir: join(root, 'mariadb'), ephemeral: true, seeLockWaits: true }));
 }
 
 /** Bundles the workflows once, so each test worker loads a file instead of running webpack. */

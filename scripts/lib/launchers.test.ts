@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { Connection } from '@temporalio/client';
 import { createConnection } from 'mysql2/promise';
 import { SEARCH_ATTRIBUTES } from '../../domain/search-attributes';
-import { freePort, waitFor } from './processes';
+import { freePort, retryOnPortClash, waitFor } from './processes';
 
 /** IndexedValueType wire values from temporal/api/enums/v1/common.proto. */
 const INDEXED_VALUE_TYPES: Record<string, number> = { Text: 1, Keyword: 2, Int: 3, Double: 4, Bool: 5, Datetime: 6, KeywordList: 7 };
@@ -84,5 +84,34 @@ describe('freePort', () => {
   test('when asked twice, then it returns usable port numbers', async () => {
     const ports = [await freePort(), await freePort()];
     for (const port of ports) expect(port).toBeGreaterThan(0);
+  });
+});
+
+describe('retryOnPortClash', () => {
+  it('when a start fails because its port was taken, then it starts again, and other failures are thrown at once', async () => {
+    let calls = 0;
+    const started = await retryOnPortClash(() => {
+      calls += 1;
+      return calls < 3 ? Promise.reject(new Error('Bind on TCP/IP port: Address already in use')) : Promise.resolve('up');
+    });
+    expect({ started, calls }).toEqual({ started: 'up', calls: 3 });
+
+    let failures = 0;
+    const broken = retryOnPortClash(() => {
+      failures += 1;
+      return Promise.reject(new Error('no such binary'));
+    });
+    await expect(broken).rejects.toThrow('no such binary');
+    expect(failures).toBe(1);
+  });
+
+  it('when the port keeps clashing, then it gives up after the attempts it was given', async () => {
+    let calls = 0;
+    const clashing = retryOnPortClash(() => {
+      calls += 1;
+      return Promise.reject(new Error('listen EADDRINUSE: address already in use 127.0.0.1:7233'));
+    }, 2);
+    await expect(clashing).rejects.toThrow(/EADDRINUSE/);
+    expect(calls).toBe(2);
   });
 });

@@ -206,6 +206,24 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
+const PORT_CLASH = /address already in use|EADDRINUSE/i;
+
+/**
+ * Runs `start`, which binds a port that `freePort` found free a moment earlier; when another
+ * process took that port in between (the error says the address is in use), starts again on a
+ * new one, at most `attempts` times. Servers we launch as child processes cannot be handed a
+ * socket we already hold, so this is how their port race is closed.
+ */
+export async function retryOnPortClash<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await start();
+    } catch (error) {
+      if (attempt >= attempts || !PORT_CLASH.test(error instanceof Error ? error.message : String(error))) throw error;
+    }
+  }
+}
+
 /** True when something accepts TCP connections on host:port. */
 export function isPortOpen(port: number, host = '127.0.0.1', timeoutMs = 1_000): Promise<boolean> {
   return new Promise((resolve) => {
