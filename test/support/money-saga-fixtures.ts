@@ -27,6 +27,8 @@ export interface SagaActivities {
   notify(sagaId: string): Promise<unknown>;
   reverseCredit(sagaId: string): Promise<unknown>;
   returnDebit(sagaId: string): Promise<unknown>;
+  /** Marks the saga compensating (the fence); `succeeded: true` when it had already succeeded. */
+  beginCompensation(sagaId: string): Promise<{ succeeded: boolean }>;
   fail(sagaId: string, failure: { step: string; code: string; message: string }): Promise<unknown>;
   recordStep(sagaId: string, step: string, status: StepStatus): Promise<unknown>;
 }
@@ -111,6 +113,7 @@ export function paymentFixture(harness: SagaActivityHarness) {
     return {
       ...{ validate: run(saga.validatePayment), debit: run(saga.debitPayer), credit: run(saga.creditMerchant), writeLedger: run(saga.writeLedger) },
       ...{ notify: run(saga.notifyPayment), reverseCredit: run(saga.reverseMerchantCredit), returnDebit: run(saga.refundPayer) },
+      beginCompensation: run(saga.beginPaymentCompensation),
       fail: (paymentId, failure) => harness.run(saga.failPayment, { paymentId, ...failure }),
       recordStep: (paymentId, step, status) => harness.run(saga.recordPaymentStep, { paymentId, step, status }),
     };
@@ -162,6 +165,7 @@ export function transferFixture(harness: SagaActivityHarness) {
     return {
       ...{ validate: run(saga.validateTransfer), debit: run(saga.debitSender), credit: run(saga.creditRecipient), writeLedger: run(saga.writeTransferLedger) },
       ...{ notify: run(saga.notifyTransfer), reverseCredit: run(saga.reverseRecipientCredit), returnDebit: run(saga.refundSender) },
+      beginCompensation: run(saga.beginTransferCompensation),
       fail: (transferId, failure) => harness.run(saga.failTransfer, { transferId, ...failure }),
       recordStep: (transferId, step, status) => harness.run(saga.recordTransferStep, { transferId, step, status }),
     };
@@ -222,6 +226,7 @@ export function refundFixture(harness: SagaActivityHarness) {
     return {
       ...{ validate: run(saga.validateRefund), debit: run(saga.debitMerchant), credit: run(saga.creditPayer), writeLedger: run(saga.writeRefundLedger) },
       ...{ notify: run(saga.notifyRefund), reverseCredit: run(saga.reversePayerCredit), returnDebit: run(saga.returnMerchantDebit) },
+      beginCompensation: run(saga.beginRefundCompensation),
       fail: (refundId, failure) => harness.run(saga.failRefund, { refundId, ...failure }),
       recordStep: (refundId, step, status) => harness.run(saga.recordRefundStep, { refundId, step, status }),
     };
