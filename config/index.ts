@@ -14,6 +14,9 @@ export const DEVELOPMENT_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcde
  */
 export const MAX_FEE_BPS = 4_999;
 
+/** How long one database wait may last unless configured: a lock wait (seconds) and taking a pooled connection (ms). */
+export const DEFAULT_DATABASE_WAIT_LIMITS = { lockWaitTimeoutS: 2, acquireTimeoutMs: 2_000 } as const;
+
 const integer = (defaultValue: number, min: number, max: number) =>
   z.coerce
     .number()
@@ -68,8 +71,8 @@ const environmentSchema = z
       .string({ message: 'is required (mysql://user:password@host:port/database)' })
       .regex(/^mysql:\/\//, 'must be a mysql:// URL'),
     DATABASE_POOL_MAX: integer(10, 1, 200),
-    DATABASE_LOCK_WAIT_TIMEOUT_S: integer(2, 1, 5),
-    DATABASE_ACQUIRE_TIMEOUT_MS: integer(2_000, 100, 3_000),
+    DATABASE_LOCK_WAIT_TIMEOUT_S: integer(DEFAULT_DATABASE_WAIT_LIMITS.lockWaitTimeoutS, 1, 5),
+    DATABASE_ACQUIRE_TIMEOUT_MS: integer(DEFAULT_DATABASE_WAIT_LIMITS.acquireTimeoutMs, 100, 3_000),
     TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
     TASK_QUEUE_PAYMENTS: z.string().min(1).default('payments'),

@@ -1,4 +1,5 @@
 import knex, { type Knex } from 'knex';
+import { DEFAULT_DATABASE_WAIT_LIMITS } from '../config';
 import './tables';
 import { migrationSource } from '../migrations';
 
@@ -12,11 +13,8 @@ export interface DatabaseWaitLimits {
   acquireTimeoutMs: number;
 }
 
-/** The limits used unless a composition root passes its configuration's. */
-export const DEFAULT_WAIT_LIMITS: DatabaseWaitLimits = { lockWaitTimeoutS: 2, acquireTimeoutMs: 2_000 };
-
 /** Opens a knex pool on a MySQL-compatible server; every session works in UTC with bounded lock waits. */
-export function createDatabase(databaseUrl: string, poolMax = 10, limits: DatabaseWaitLimits = DEFAULT_WAIT_LIMITS): Knex {
+export function createDatabase(databaseUrl: string, poolMax = 10, limits: DatabaseWaitLimits = DEFAULT_DATABASE_WAIT_LIMITS): Knex {
   if (!Number.isSafeInteger(limits.lockWaitTimeoutS) || limits.lockWaitTimeoutS < 1) throw new RangeError('lockWaitTimeoutS must be a whole number of seconds ≥ 1');
   const url = new URL(databaseUrl);
   return knex({
