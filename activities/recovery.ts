@@ -42,13 +42,12 @@ const BATCH_SIZE = 100;
 export function createRecoveryActivities(dependencies: RecoveryDependencies) {
   const { db, temporal } = dependencies;
 
-  /** True when Temporal knows a workflow with this id (running or closed within retention). */
-  async function workflowExists(workflowId: string): Promise<boolean> {
+  /** The status of the workflow with this id (running, or closed within retention), or null when Temporal does not know it. */
+  async function workflowStatus(workflowId: string): Promise<string | null> {
     try {
-      await temporal.workflow.getHandle(workflowId).describe();
-      return true;
+      return (await temporal.workflow.getHandle(workflowId).describe()).status.name;
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError) return false;
+      if (error instanceof WorkflowNotFoundError) return null;
       throw error;
     }
   }
@@ -83,7 +82,7 @@ export function createRecoveryActivities(dependencies: RecoveryDependencies) {
    */
   async function recoverKind(kind: MoneySagaKind, now: Date, report: RecoveryReport, rows: PendingRow[], start: (row: PendingRow) => Promise<void>): Promise<void> {
     for (const row of rows) {
-      if (await workflowExists(moneySagaWorkflowId(kind, row.id))) continue;
+      if ((await workflowStatus(moneySagaWorkflowId(kind, row.id))) !== null) continue;
       if (row.created_at.getTime() < now.getTime() - dependencies.expireAfterMs) {
         if (await expire(kind, row.id)) report.expired.push(row.id);
         continue;
@@ -153,17 +152,8 @@ export function createRecoveryActivities(dependencies: RecoveryDependencies) {
       .limit(BATCH_SIZE)) as Array<{ id: string; role: 'customer' | 'merchant' | 'admin'; currency: string }>;
     for (const user of users) {
       if (user.role === 'admin') continue;
-      const running = await temporal.workflow
-        .getHandle(onboardingWorkflowId(user.id))
-        .describe()
-        .then(
-          (description) => description.status.name === 'RUNNING' || description.status.name === 'COMPLETED',
-          (error: unknown) => {
-            if (error instanceof WorkflowNotFoundError) return false;
-            throw error;
-          },
-        );
-      if (running) continue;
+      const status = await workflowStatus(onboardingWorkflowId(user.id));
+      if (status === 'RUNNING' || status === 'COMPLETED') continue;
       await startOnboarding(temporal, dependencies.sagas, {
         userId: user.id,
         role: user.role,
