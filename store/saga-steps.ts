@@ -70,9 +70,7 @@ export function compensateSagaStep(
   options: SagaStepOptions,
 ): Promise<PostedJournal | null> {
   return inTransaction(db, async (trx) => {
-    const saga = await lockSaga(trx, kind, sagaId);
-    if (saga.status === 'succeeded') return null;
-    if (!saga.compensating) await markCompensating(trx, kind, sagaId);
+    if (await markUnlessSucceeded(trx, kind, sagaId)) return null;
     const undone = await trx('journals').select('id').where({ journal_key: `${sagaId}:${compensation.undoes}` }).first();
     if (!undone) return null;
     return postStep(db, trx, sagaId, compensation.step, lines, options);
@@ -85,17 +83,21 @@ export function compensateSagaStep(
  * write_ledger already made the saga final: then it ends succeeded with no compensation.
  */
 export async function beginCompensation(db: Knex, kind: MoneySagaKind, sagaId: string): Promise<{ succeeded: boolean }> {
-  return inTransaction(db, async (trx) => {
-    const saga = await lockSaga(trx, kind, sagaId);
-    if (saga.status === 'succeeded') return { succeeded: true };
-    if (!saga.compensating) await markCompensating(trx, kind, sagaId);
-    return { succeeded: false };
-  });
+  return inTransaction(db, async (trx) => ({ succeeded: await markUnlessSucceeded(trx, kind, sagaId) }));
 }
 
-async function markCompensating(trx: Knex.Transaction, kind: MoneySagaKind, sagaId: string): Promise<void> {
-  const now = new Date();
-  await trx(MONEY_SAGAS[kind].table).where({ id: sagaId }).update({ compensation_started_at: now, updated_at: now });
+/**
+ * Locks the saga row and sets the compensating mark if nothing did yet; answers true (marking
+ * nothing) when the saga already succeeded, which no compensation may touch.
+ */
+async function markUnlessSucceeded(trx: Knex.Transaction, kind: MoneySagaKind, sagaId: string): Promise<boolean> {
+  const saga = await lockSaga(trx, kind, sagaId);
+  if (saga.status === 'succeeded') return true;
+  if (!saga.compensating) {
+    const now = new Date();
+    await trx(MONEY_SAGAS[kind].table).where({ id: sagaId }).update({ compensation_started_at: now, updated_at: now });
+  }
+  return false;
 }
 
 async function postStep(db: Knex, trx: Knex.Transaction, sagaId: string, step: string, lines: PostingLine[], options: SagaStepOptions): Promise<PostedJournal> {
