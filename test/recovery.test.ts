@@ -1,5 +1,3 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
@@ -12,7 +10,7 @@ import { ensureRecoverySchedule, recoveryScheduleId } from '../workers/build';
 import { actorsOf, type Actor } from './support/actors';
 import { uniqueEmail } from './support/fixtures';
 import { request } from './support/http';
-import { startStackWith, waitFor, type TestStack } from './support/stack';
+import { listenOnEphemeralPort, startStackWith, waitFor, type ListeningApp, type TestStack } from './support/stack';
 
 /**
  * Sagas never stay unstarted: a payment or transfer row committed while its workflow could not be
@@ -24,7 +22,7 @@ import { startStackWith, waitFor, type TestStack } from './support/stack';
  */
 let stack: TestStack;
 let actors: ReturnType<typeof actorsOf>;
-let brokenApi: { baseUrl: string; close(): Promise<void> };
+let brokenApi: ListeningApp;
 let brokenTemporal: Client;
 let customer: Actor;
 let merchant: Actor;
@@ -37,17 +35,7 @@ beforeAll(async () => {
   // Temporal refuses every start of this client at once: its namespace does not exist.
   brokenTemporal = new Client({ connection: stack.connection, namespace: 'no-such-namespace' });
   const app = createApp({ db: stack.db, temporal: brokenTemporal, config: stack.config, report: () => undefined });
-  const server: Server = await new Promise((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-  });
-  brokenApi = {
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  brokenApi = await listenOnEphemeralPort(app);
   [customer, merchant] = await Promise.all([actors.signUp(), actors.signUp({ role: 'merchant', name: 'Recovered Shop' })]);
 }, 60_000);
 

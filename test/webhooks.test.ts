@@ -1,12 +1,10 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { createApp } from '../api/app';
 import { webhookWorkflowId } from '../domain/workflow-ids';
 import { postWebhook } from '../infra/webhook-http';
 import type { webhookDeliveryWorkflow } from '../workflows/webhook-delivery';
 import { actorsOf, expectError, type Actor } from './support/actors';
 import { request } from './support/http';
-import { startStack, waitFor, type TestStack } from './support/stack';
+import { listenOnEphemeralPort, startStack, waitFor, type ListeningApp, type TestStack } from './support/stack';
 import { verifyWebhookSignature, WebhookReceiver } from './support/webhook-receiver';
 
 /**
@@ -223,19 +221,15 @@ describe('delivering events', () => {
 });
 
 describe('with WEBHOOK_ALLOW_PRIVATE=false', () => {
-  let server: Server;
-  let baseUrl: string;
+  let api: ListeningApp;
 
   beforeAll(async () => {
     const app = createApp({ db: stack.db, temporal: stack.temporal, config: { ...stack.config, webhookAllowPrivate: false }, report: () => undefined });
-    server = await new Promise((resolve) => {
-      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-    });
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    api = await listenOnEphemeralPort(app);
   });
 
   afterAll(async () => {
-    await new Promise((resolve) => server.close(resolve));
+    await api.close();
   });
 
   it.each([
@@ -254,7 +248,7 @@ describe('with WEBHOOK_ALLOW_PRIVATE=false', () => {
     'http://no-such-host.invalid/hooks',
   ])('when a merchant sets %s, then it is refused with 400 validation_error', async (url) => {
     const merchant = await actors.signUp({ role: 'merchant' });
-    const response = await request(baseUrl, 'PUT', '/v1/merchant/webhook', { token: merchant.token, body: { url } });
+    const response = await request(api.baseUrl, 'PUT', '/v1/merchant/webhook', { token: merchant.token, body: { url } });
     const error = expectError(response, 400, 'validation_error');
     expect(error.details?.fields).toEqual({ url: 'must resolve to public internet addresses only (private, loopback and link-local ones are refused)' });
     expect(await stack.db('webhook_endpoints').where({ merchant_id: merchant.user.id })).toEqual([]);
@@ -262,7 +256,7 @@ describe('with WEBHOOK_ALLOW_PRIVATE=false', () => {
 
   it('when a merchant sets a URL at a public address, then it is accepted (nothing is sent until an event)', async () => {
     const merchant = await actors.signUp({ role: 'merchant' });
-    const response = await request<{ url: string }>(baseUrl, 'PUT', '/v1/merchant/webhook', { token: merchant.token, body: { url: 'https://93.184.216.34/hooks' } });
+    const response = await request<{ url: string }>(api.baseUrl, 'PUT', '/v1/merchant/webhook', { token: merchant.token, body: { url: 'https://93.184.216.34/hooks' } });
     expect(response.status).toBe(200);
     expect(response.body.url).toBe('https://93.184.216.34/hooks');
   });

@@ -169,6 +169,28 @@ export async function startWorkersOf(
   return { workers, finished };
 }
 
+/** An app (the Koa one, or another built on the stack) listening on 127.0.0.1 at a port the OS picks. */
+export interface ListeningApp {
+  baseUrl: string;
+  /** Stops listening and drops open connections. */
+  close(): Promise<void>;
+}
+
+/** Serves `app` on 127.0.0.1 at port 0, so no other process can take the port first. */
+export async function listenOnEphemeralPort(app: { listen(port: number, host: string, listening: () => void): Server }): Promise<ListeningApp> {
+  const server: Server = await new Promise((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
 /** `startStack` with a choice of in-process workers; `stop()` stops only what it started. */
 export async function startStackWith(
   overrides: Record<string, string> = {},
@@ -184,10 +206,7 @@ export async function startStackWith(
   const workers = await startWorkersOf(config, db, workerConnection, inProcess);
   // A 5xx in a test is a bug worth seeing: its cause goes to the test output.
   const app = createApp({ db, temporal, config, logger, rateLimitNowMs, report: (error) => console.error('api answered 5xx:', describeError(error)) });
-  const server: Server = await new Promise((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-  });
-  const { port } = server.address() as AddressInfo;
+  const api = await listenOnEphemeralPort(app);
   const own = new OwnSagas();
   return {
     config,
@@ -196,7 +215,7 @@ export async function startStackWith(
     connection,
     workerConnection,
     workers,
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: api.baseUrl,
     mailbox,
     own,
     async stop() {
@@ -206,10 +225,7 @@ export async function startStackWith(
       } catch (error) {
         unsettled = error instanceof Error ? error : new Error(String(error));
       }
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await api.close();
       await stopWorkers(workers);
       await workerConnection.close();
       await connection.close();
