@@ -20,6 +20,8 @@ export interface StoredUser extends User {
   passwordHash: string;
   currency: string;
   onboardingStatus: 'pending' | 'completed';
+  /** Carried by the user's tokens; a token with an older version is refused. */
+  tokenVersion: number;
 }
 
 function toStoredUser(row: UserRow): StoredUser {
@@ -33,6 +35,7 @@ function toStoredUser(row: UserRow): StoredUser {
     passwordHash: row.password_hash,
     currency: row.currency,
     onboardingStatus: row.onboarding_status,
+    tokenVersion: row.token_version,
   };
 }
 
@@ -70,6 +73,7 @@ export async function insertUser(
       role: input.role,
       currency: input.currency,
       onboarding_status: input.role === 'admin' ? 'completed' : 'pending',
+      token_version: 0,
       created_at: now,
       updated_at: now,
     });
