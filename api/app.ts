@@ -17,6 +17,7 @@ import { merchantWebhookRoutes } from './routes/merchant-webhook';
 import { metricsRoutes } from './routes/metrics';
 import { notificationRoutes } from './routes/notifications';
 import { paymentRoutes } from './routes/payments';
+import { profileRoutes } from './routes/profile';
 import { refundRoutes } from './routes/refunds';
 import { transferRoutes } from './routes/transfers';
 import { walletRoutes } from './routes/wallets';
@@ -28,6 +29,7 @@ export function buildRouters(dependencies: AppDependencies): { routers: Router[]
     healthRoutes(dependencies, docs),
     metricsRoutes(dependencies, docs),
     authRoutes(dependencies, docs),
+    profileRoutes(dependencies, docs),
     walletRoutes(dependencies, docs),
     paymentRoutes(dependencies, docs),
     refundRoutes(dependencies, docs),

@@ -22,6 +22,8 @@ export interface StoredUser extends User {
   onboardingStatus: 'pending' | 'completed';
   /** Carried by the user's tokens; a token with an older version is refused. */
   tokenVersion: number;
+  /** `closed`: the account was closed (DELETE /v1/me); it cannot log in and its e-mail stays taken. */
+  status: 'active' | 'closed';
 }
 
 function toStoredUser(row: UserRow): StoredUser {
@@ -36,6 +38,7 @@ function toStoredUser(row: UserRow): StoredUser {
     currency: row.currency,
     onboardingStatus: row.onboarding_status,
     tokenVersion: row.token_version,
+    status: row.status,
   };
 }
 
@@ -74,6 +77,8 @@ export async function insertUser(
       currency: input.currency,
       onboarding_status: input.role === 'admin' ? 'completed' : 'pending',
       token_version: 0,
+      status: 'active',
+      closed_at: null,
       created_at: now,
       updated_at: now,
     });

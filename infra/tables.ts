@@ -19,6 +19,9 @@ export interface UserRow {
   onboarding_status: 'pending' | 'completed';
   /** Carried by every access and refresh token; bumped to make all older ones stop working. */
   token_version: number;
+  /** A closed account keeps its row (the ledger names it) but can no longer log in. */
+  status: 'active' | 'closed';
+  closed_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }

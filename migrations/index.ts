@@ -11,6 +11,7 @@ import * as binaryIdempotencyKeys from './20261201000100_binary_idempotency_keys
 import * as indexPayerDailyTotal from './20261201000200_index_payer_daily_total';
 import * as createRefunds from './20261201000300_create_refunds';
 import * as createRefreshTokens from './20261201120000_create_refresh_tokens';
+import * as addAccountClosing from './20261201120100_add_account_closing';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -31,6 +32,7 @@ const migrations: ReadonlyArray<readonly [name: string, migration: Migration]> =
   ['20261201000200_index_payer_daily_total', indexPayerDailyTotal],
   ['20261201000300_create_refunds', createRefunds],
   ['20261201120000_create_refresh_tokens', createRefreshTokens],
+  ['20261201120100_add_account_closing', addAccountClosing],
 ];
 
 /** A knex migration source over the static list above. */

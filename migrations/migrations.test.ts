@@ -51,8 +51,8 @@ async function insertSomeOfEverything(): Promise<void> {
   const stamps = { created_at: now, updated_at: now };
   const [payer, merchant] = [newId('usr'), newId('usr')];
   await db('users').insert([
-    { id: payer, email: `${payer}@example.test`, password_hash: 'x', name: 'Payer', phone: '+15550100', role: 'customer', currency: 'USD', onboarding_status: 'completed', token_version: 0, ...stamps },
-    { id: merchant, email: `${merchant}@example.test`, password_hash: 'x', name: 'Shop', phone: null, role: 'merchant', currency: 'USD', onboarding_status: 'pending', token_version: 0, ...stamps },
+    { id: payer, email: `${payer}@example.test`, password_hash: 'x', name: 'Payer', phone: '+15550100', role: 'customer', currency: 'USD', onboarding_status: 'completed', token_version: 0, status: 'active', closed_at: null, ...stamps },
+    { id: merchant, email: `${merchant}@example.test`, password_hash: 'x', name: 'Shop', phone: null, role: 'merchant', currency: 'USD', onboarding_status: 'pending', token_version: 0, status: 'active', closed_at: null, ...stamps },
   ]);
   const [payerWallet, merchantWallet, clearing] = [newId('wal'), newId('wal'), newId('acc')];
   await db('accounts').insert([

@@ -18,7 +18,7 @@ function unauthorized(): HttpError {
 /**
  * Requires `Authorization: Bearer <token>` and loads the user it names (roles come from the
  * database). The same primary-key read checks the token's version against the user's, so a new
- * password ends every older token on its next request, with no cache to expire.
+ * password or a closed account ends every older token on its next request, with no cache to expire.
  */
 export function authenticate(db: Knex, settings: TokenSettings): Middleware {
   return async (ctx, next) => {
@@ -27,7 +27,7 @@ export function authenticate(db: Knex, settings: TokenSettings): Middleware {
     const claims = await verifyAccessToken(settings, match[1]);
     if (!claims) throw unauthorized();
     const user = await findUserById(db, claims.userId);
-    if (!user || user.tokenVersion !== claims.tokenVersion) throw unauthorized();
+    if (!user || user.tokenVersion !== claims.tokenVersion || user.status === 'closed') throw unauthorized();
     ctx.state.user = user;
     await next();
   };

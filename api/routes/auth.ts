@@ -111,7 +111,8 @@ export function authRoutes(dependencies: AppDependencies, docs: ApiDocs): Router
   router.post('/v1/auth/login', limits.loginPerIp, limits.loginPerEmail, async (ctx) => {
     const input = parseInput(loginSchema, ctx.request.body);
     const user = await findUserByEmail(db, input.email);
-    if (!(await verifyPassword(user?.passwordHash, input.password)) || !user) {
+    // A closed account answers like a wrong password: the e-mail's owner learns nothing new, a guesser nothing at all.
+    if (!(await verifyPassword(user?.passwordHash, input.password)) || !user || user.status === 'closed') {
       throw new HttpError(401, 'invalid_credentials', 'The e-mail or password is wrong.');
     }
     if (user.onboardingStatus === 'pending') {
