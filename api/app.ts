@@ -10,6 +10,7 @@ import { jsonBody } from './middleware/json-body';
 import { ApiDocs } from './openapi/registry';
 import { requestId } from './middleware/request-id';
 import { adminRoutes } from './routes/admin';
+import { auditRoutes } from './routes/audit';
 import { authRoutes } from './routes/auth';
 import { docsRoutes } from './routes/docs';
 import { healthRoutes } from './routes/health';
@@ -37,6 +38,7 @@ export function buildRouters(dependencies: AppDependencies): { routers: Router[]
     notificationRoutes(dependencies, docs),
     merchantWebhookRoutes(dependencies, docs),
     adminRoutes(dependencies, docs),
+    auditRoutes(dependencies, docs),
   ];
   routers.push(docsRoutes(docs, API_VERSION));
   return { routers, docs };
