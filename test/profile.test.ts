@@ -229,6 +229,23 @@ describe('DELETE /v1/me', () => {
     }
   });
 
+  it('when a closed customer’s old payment is refunded, then 422 payment_not_refundable: no money goes into a closed account', async () => {
+    const payer = await member({ balance: 1_000 });
+    const merchant = await member({ role: 'merchant' });
+    const payment = await actors.call<{ id: string; status: string }>('POST', '/v1/payments', {
+      token: payer.token,
+      body: { merchantId: merchant.user.id, amount: 1_000, currency: 'USD' },
+      headers: { 'idempotency-key': newId('req') },
+    });
+    expect(payment.body.status).toBe('succeeded');
+    expect((await actors.call('DELETE', '/v1/me', { token: payer.token })).status).toBe(204);
+
+    const refund = await actors.call('POST', `/v1/payments/${payment.body.id}/refunds`, { token: merchant.token, body: {}, headers: { 'idempotency-key': newId('req') } });
+    expectError(refund, 422, 'payment_not_refundable');
+    expect(await stack.db('refunds').where({ payment_id: payment.body.id })).toHaveLength(0);
+    expect(await stack.db('accounts').where({ id: payer.wallet.id }).first()).toMatchObject({ balance: 0, status: 'frozen' });
+  });
+
   it('when an admin asks, then 403 forbidden: operators are not closed through the API', async () => {
     const adminToken = await actors.admin();
     expectError(await actors.call('DELETE', '/v1/me', { token: adminToken }), 403, 'forbidden');
