@@ -45,9 +45,15 @@ async function insertToken(
   return { token, expiresAt };
 }
 
-/** Starts a session (a new token family) for a user who just logged in. */
+/**
+ * Starts a session (a new token family) for a user who just logged in. The user's expired tokens
+ * are deleted on the way: they can do nothing any more, and this keeps the table bounded by the
+ * sessions people actually hold.
+ */
 export async function issueRefreshToken(db: Knex, owner: { userId: string; tokenVersion: number }, ttlSeconds: number): Promise<IssuedRefreshToken> {
-  return insertToken(db, { ...owner, familyId: newId('ses') }, ttlSeconds, new Date());
+  const now = new Date();
+  await db('refresh_tokens').where({ user_id: owner.userId }).andWhere('expires_at', '<', now).delete();
+  return insertToken(db, { ...owner, familyId: newId('ses') }, ttlSeconds, now);
 }
 
 /**

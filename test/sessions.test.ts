@@ -108,6 +108,18 @@ describe('web sessions', () => {
     expectError(await refresh(token), 401, 'unauthorized');
   });
 
+  it('when a user logs in again, then their expired refresh tokens are deleted and their live ones kept', async () => {
+    const user = await userWithPassword();
+    const live = refreshCookieOf(await login(user.email)).token;
+    const expired = refreshCookieOf(await login(user.email)).token;
+    await stack.db('refresh_tokens').where({ token_hash: createHash('sha256').update(expired).digest() }).update({ expires_at: new Date(Date.now() - 1_000) });
+
+    await login(user.email);
+    expect(await stack.db('refresh_tokens').where({ user_id: user.id })).toHaveLength(2);
+    expect(await stack.db('refresh_tokens').where({ token_hash: createHash('sha256').update(expired).digest() })).toHaveLength(0);
+    expect((await refresh(live)).status).toBe(200);
+  });
+
   it('when a user logs out, then 204 clears the cookie, the refresh token is revoked, and the audit log records it', async () => {
     const user = await userWithPassword();
     const token = refreshCookieOf(await login(user.email)).token;
