@@ -101,6 +101,7 @@ async function insertSomeOfEverything(): Promise<void> {
     compensation_started_at: null,
     ...saga,
   });
+  await db('aliases').insert({ alias: 'seeded_shop', user_id: merchant, created_at: now });
   await db('rate_limit_counters').insert({ bucket: 'login_ip:abc', window_start_ms: now.getTime(), hits: 3, expires_at: now });
   const event = newId('evt');
   await db('webhook_endpoints').insert({ id: newId('whe'), merchant_id: merchant, url: 'https://shop.example/hooks', secret: 'whsec_x', ...stamps });
