@@ -10,7 +10,9 @@ import { jsonBody } from './middleware/json-body';
 import { ApiDocs } from './openapi/registry';
 import { requestId } from './middleware/request-id';
 import { adminRoutes } from './routes/admin';
+import { aliasRoutes } from './routes/aliases';
 import { authRoutes } from './routes/auth';
+import { directoryRoutes } from './routes/directory';
 import { docsRoutes } from './routes/docs';
 import { healthRoutes } from './routes/health';
 import { merchantWebhookRoutes } from './routes/merchant-webhook';
@@ -35,6 +37,8 @@ export function buildRouters(dependencies: AppDependencies): { routers: Router[]
     notificationRoutes(dependencies, docs),
     merchantWebhookRoutes(dependencies, docs),
     adminRoutes(dependencies, docs),
+    aliasRoutes(dependencies, docs),
+    directoryRoutes(dependencies, docs),
   ];
   routers.push(docsRoutes(docs, API_VERSION));
   return { routers, docs };
