@@ -29,13 +29,16 @@ export function merchantsMatching(db: Knex, search: string | undefined): Knex.Qu
 }
 
 /**
- * Users whose e-mail starts with `search` (the unique e-mail index serves the prefix) or whose
- * name contains it, as a query on `users` for a newest-first page. Without `search`, every user.
+ * Users whose e-mail starts with `search` or whose name contains it, as a query on `users` for a
+ * newest-first page. A search with an `@` can only be an e-mail: it is matched on the e-mail
+ * prefix alone, which the unique e-mail index serves without reading every user. Without
+ * `search`, every user.
  */
 export function usersMatching(db: Knex, search: string | undefined): Knex.QueryBuilder {
   const query = db('users');
   if (search === undefined) return query;
   const text = escapeLike(search.trim());
+  if (text.includes('@')) return query.where('users.email', 'like', `${text.toLowerCase()}%`);
   return query.where((builder) => {
     void builder.where('users.email', 'like', `${text.toLowerCase()}%`).orWhere('users.name', 'like', `%${text}%`);
   });
