@@ -238,6 +238,8 @@ describe('directories', () => {
     expect(byName.body.data.map((found) => found.user.id)).toEqual([customer.user.id]);
     expect(byName.body.data[0]?.wallets.map((wallet) => wallet.currency).sort()).toEqual(['EUR', 'USD']);
     expect(byEmail.body.data.map((found) => found.user.email)).toEqual([customer.email]);
+    expect((await search(adminToken, customer.email.toUpperCase())).body.data.map((found) => found.user.id)).toEqual([customer.user.id]);
+    expect((await search(adminToken, `x${customer.email}`)).body.data).toEqual([]);
     expect(JSON.stringify(byName.body)).not.toMatch(/password|hash/i);
     expectError(await search(customer.token, tag), 403, 'forbidden');
     const merchant = await actors.signUp({ role: 'merchant' });
