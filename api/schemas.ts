@@ -59,13 +59,15 @@ export const sagaStepSchema = z
   .object({ name: z.string(), status: z.enum(['completed', 'failed', 'compensated']), at: timestamp })
   .meta({ id: 'SagaStep' });
 
-const failureSchema = z.object({ code: z.string(), message: z.string() }).nullable();
+const failureSchema = z
+  .object({ code: z.string(), message: z.string(), rule: z.string().optional().describe('for risk_declined: the risk rule, review_declined or review_timeout') })
+  .nullable();
 const sagaStatus = z.enum(['pending', 'processing', 'succeeded', 'failed']);
 
 export const paymentSchema = z
   .object({
     id: id('pay'),
-    status: sagaStatus,
+    status: z.enum(['pending', 'processing', 'in_review', 'succeeded', 'failed']).describe('in_review: waiting for an admin’s risk review (not final)'),
     amount: minorUnits,
     fee: minorUnits,
     netAmount: minorUnits,
