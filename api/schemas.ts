@@ -149,3 +149,14 @@ export const reconciliationSchema = z
 export function listOf(item: z.ZodType) {
   return z.object({ data: z.array(item), hasMore: z.boolean(), nextCursor: z.string().nullable() });
 }
+
+export const blocklistEntrySchema = z
+  .object({
+    id: z.string().describe('blk_…'),
+    kind: z.enum(['user', 'email', 'merchant']),
+    value: z.string().describe('a user id, an e-mail address (lower case) or a merchant’s user id'),
+    reason: z.string().nullable(),
+    createdBy: id('usr'),
+    createdAt: timestamp,
+  })
+  .meta({ id: 'BlocklistEntry' });
