@@ -169,8 +169,11 @@ async function main(): Promise<void> {
         }
 
         // The risk check: a declined transfer and payment, and payments whose review was approved, declined or timed out.
-        const risky = await insertTransfer(db, customer.id, recipient.id, 2_000, null);
-        await startTransfer(client, queues, { transferId: risky, senderId: customer.id, recipientId: recipient.id, recipientName: recipient.name, amount: 2_000, currency: 'USD' });
+        const stranger = await newUser(db, 'customer', 'Cy');
+        await startOnboarding(client, queues, { userId: stranger.id, role: 'customer', currency: 'USD', promoCredit: 0 });
+        await client.workflow.getHandle(`onboarding-${stranger.id}`).result();
+        const risky = await insertTransfer(db, customer.id, stranger.id, 2_000, null);
+        await startTransfer(client, queues, { transferId: risky, senderId: customer.id, recipientId: stranger.id, recipientName: stranger.name, amount: 2_000, currency: 'USD' });
         await record(transferWorkflowId(risky), 'transfer-risk-declined.json');
         const admin = await newUser(db, 'admin', 'Recorded Admin');
         for (const [file, decision] of [
