@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RiskRules } from '../domain/risk';
 
 /**
  * The JWT secret of the test suite, also printed in old copies of `.env.example`: it is public, so
@@ -120,6 +121,13 @@ const environmentSchema = z
     METRICS_PORT_NOTIFICATIONS_WORKER: integer(9465, 0, 65535),
     WORKER_METRICS_PORT: z.coerce.number().int('must be a whole number').min(0, 'must be at least 0').max(65535, 'must be at most 65535').optional(),
     WORKER_SHUTDOWN_GRACE_MS: integer(10_000, 0, 300_000),
+    RISK_VELOCITY_MAX_COUNT: integer(0, 0, 1_000_000),
+    RISK_VELOCITY_MAX_AMOUNT: integer(0, 0, Number.MAX_SAFE_INTEGER),
+    RISK_VELOCITY_WINDOW_MS: integer(3_600_000, 1_000, 7 * 86_400_000),
+    RISK_NEW_ACCOUNT_AGE_MS: integer(0, 0, 365 * 86_400_000),
+    RISK_NEW_ACCOUNT_MAX_AMOUNT: integer(50_000, 0, Number.MAX_SAFE_INTEGER),
+    RISK_NEW_RECIPIENT_REVIEW_AMOUNT: integer(0, 0, Number.MAX_SAFE_INTEGER),
+    RISK_REVIEW_TIMEOUT_MS: integer(86_400_000, 1_000, 30 * 86_400_000),
   })
   .superRefine((env, context) => {
     if (!env.CURRENCIES.includes(env.DEFAULT_CURRENCY)) {
@@ -189,6 +197,8 @@ export interface Config {
   workerMetrics: { host: string; paymentsPort: number; notificationsPort: number; portOverride: number | undefined };
   /** How long a stopping worker lets in-flight activities finish before cancelling them. */
   workerShutdownGraceMs: number;
+  /** The risk check's rules (a limit of 0 turns its rule off) and how long a payment waits in review. */
+  risk: RiskRules;
 }
 
 /** Raised when the environment is invalid; the message lists every bad variable. */
@@ -278,5 +288,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
       portOverride: env.WORKER_METRICS_PORT,
     },
     workerShutdownGraceMs: env.WORKER_SHUTDOWN_GRACE_MS,
+    risk: {
+      velocityMaxCount: env.RISK_VELOCITY_MAX_COUNT,
+      velocityMaxAmount: env.RISK_VELOCITY_MAX_AMOUNT,
+      velocityWindowMs: env.RISK_VELOCITY_WINDOW_MS,
+      newAccountAgeMs: env.RISK_NEW_ACCOUNT_AGE_MS,
+      newAccountMaxAmount: env.RISK_NEW_ACCOUNT_MAX_AMOUNT,
+      newRecipientReviewAmount: env.RISK_NEW_RECIPIENT_REVIEW_AMOUNT,
+      reviewTimeoutMs: env.RISK_REVIEW_TIMEOUT_MS,
+    },
   };
 }
