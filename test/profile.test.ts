@@ -116,6 +116,21 @@ describe('POST /v1/me/password', () => {
     expect((await actors.call('GET', '/v1/me', { token })).status).toBe(200);
   });
 
+  it('when a request is authenticated, then the version check costs no query of its own: GET /v1/me reads the user row once, by primary key', async () => {
+    const { user, token } = await member();
+    const queries: string[] = [];
+    const onQuery = (query: { sql: string; bindings?: unknown[] }) => {
+      if (query.bindings?.includes(user.id)) queries.push(query.sql);
+    };
+    stack.db.on('query', onQuery);
+    try {
+      expect((await actors.call('GET', '/v1/me', { token })).status).toBe(200);
+    } finally {
+      stack.db.off('query', onQuery);
+    }
+    expect(queries).toEqual(['select * from `users` where `id` = ? limit ?', expect.stringMatching(/^select \* from `accounts` where/) as string]);
+  });
+
   it('when a token names an older token version, then it is refused although its signature is good', async () => {
     const { user, token } = await member();
     await stack.db('users').where({ id: user.id }).increment('token_version', 1);
