@@ -159,6 +159,10 @@ describe('DELETE /v1/me', () => {
     const audit = await auditOf(stack.db, user.id, 'user.closed');
     expect(audit).toHaveLength(1);
     expect(JSON.parse(audit[0]?.data ?? '{}')).toEqual({ wallets: [wallet.id] });
+    // An admin cannot reopen the wallet for money either.
+    const adminToken = await actors.admin();
+    expectError(await actors.call('POST', `/v1/admin/wallets/${wallet.id}/unfreeze`, { token: adminToken }), 409, 'account_closed');
+    expect(await stack.db('accounts').where({ id: wallet.id }).first()).toMatchObject({ status: 'frozen' });
   });
 
   it('when a wallet holds money, then 409 wallet_not_empty and nothing changes', async () => {
