@@ -25,6 +25,8 @@ export const ErrorType = {
   RefundExceedsPayment: 'RefundExceedsPayment',
   /** The risk check (a rule, an admin's review decision, or the review's timeout) declined the saga. */
   RiskDeclined: 'RiskDeclined',
+  /** The wallet's owner closed their account: its wallets stay frozen for good. */
+  AccountClosed: 'AccountClosed',
 } as const;
 
 /** One of the domain error types. */

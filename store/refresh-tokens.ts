@@ -12,7 +12,7 @@ export interface IssuedRefreshToken {
 
 /** What presenting a refresh token led to. */
 export type RefreshOutcome =
-  | { kind: 'rotated'; userId: string; next: IssuedRefreshToken }
+  | { kind: 'rotated'; userId: string; tokenVersion: number; next: IssuedRefreshToken }
   | { kind: 'refused' }
   | { kind: 'reused'; userId: string };
 
@@ -80,7 +80,7 @@ export async function rotateRefreshToken(db: Knex, token: string, ttlSeconds: nu
     }
     await trx('refresh_tokens').where({ id: row.id }).update({ rotated_at: now });
     const next = await insertToken(trx, { userId: row.user_id, tokenVersion: row.token_version, familyId: row.family_id }, ttlSeconds, now);
-    return { kind: 'rotated', userId: row.user_id, next };
+    return { kind: 'rotated', userId: row.user_id, tokenVersion: row.token_version, next };
   });
 }
 

@@ -116,6 +116,21 @@ describe('POST /v1/me/password', () => {
     expect((await actors.call('GET', '/v1/me', { token })).status).toBe(200);
   });
 
+  it('when a request is authenticated, then the version check costs no query of its own: GET /v1/me reads the user row once, by primary key', async () => {
+    const { user, token } = await member();
+    const queries: string[] = [];
+    const onQuery = (query: { sql: string; bindings?: unknown[] }) => {
+      if (query.bindings?.includes(user.id)) queries.push(query.sql);
+    };
+    stack.db.on('query', onQuery);
+    try {
+      expect((await actors.call('GET', '/v1/me', { token })).status).toBe(200);
+    } finally {
+      stack.db.off('query', onQuery);
+    }
+    expect(queries).toEqual(['select * from `users` where `id` = ? limit ?', expect.stringMatching(/^select \* from `accounts` where/) as string]);
+  });
+
   it('when a token names an older token version, then it is refused although its signature is good', async () => {
     const { user, token } = await member();
     await stack.db('users').where({ id: user.id }).increment('token_version', 1);
@@ -144,6 +159,10 @@ describe('DELETE /v1/me', () => {
     const audit = await auditOf(stack.db, user.id, 'user.closed');
     expect(audit).toHaveLength(1);
     expect(JSON.parse(audit[0]?.data ?? '{}')).toEqual({ wallets: [wallet.id] });
+    // An admin cannot reopen the wallet for money either.
+    const adminToken = await actors.admin();
+    expectError(await actors.call('POST', `/v1/admin/wallets/${wallet.id}/unfreeze`, { token: adminToken }), 409, 'account_closed');
+    expect(await stack.db('accounts').where({ id: wallet.id }).first()).toMatchObject({ status: 'frozen' });
   });
 
   it('when a wallet holds money, then 409 wallet_not_empty and nothing changes', async () => {

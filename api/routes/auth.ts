@@ -54,8 +54,9 @@ export function authRoutes(dependencies: AppDependencies, docs: ApiDocs): Router
   });
   const loginSchema = z.object({ email: emailSchema, password: z.string({ message: 'must be a string' }).min(1).max(128) });
 
-  const accessTokenBody = async (user: StoredUser) => ({
-    accessToken: await issueAccessToken(config.jwt, { userId: user.id, role: user.role, tokenVersion: user.tokenVersion }),
+  /** The login body; `tokenVersion` is the one the credentials were checked against, so a version bumped meanwhile makes the token useless. */
+  const accessTokenBody = async (user: StoredUser, tokenVersion: number) => ({
+    accessToken: await issueAccessToken(config.jwt, { userId: user.id, role: user.role, tokenVersion }),
     tokenType: 'Bearer' as const,
     expiresIn: config.jwt.ttlSeconds,
   });
@@ -122,7 +123,7 @@ export function authRoutes(dependencies: AppDependencies, docs: ApiDocs): Router
     }
     const session = await issueRefreshToken(db, { userId: user.id, tokenVersion: user.tokenVersion }, config.session.refreshTtlSeconds);
     setRefreshCookie(ctx, session.token, config.session.refreshTtlSeconds, config.session.cookieSecure);
-    ctx.body = await accessTokenBody(user);
+    ctx.body = await accessTokenBody(user, user.tokenVersion);
   });
 
   docs.add({
@@ -144,7 +145,7 @@ export function authRoutes(dependencies: AppDependencies, docs: ApiDocs): Router
       throw new HttpError(401, 'unauthorized', 'A valid refresh token is required; log in again.');
     }
     setRefreshCookie(ctx, outcome.next.token, config.session.refreshTtlSeconds, config.session.cookieSecure);
-    ctx.body = await accessTokenBody(user);
+    ctx.body = await accessTokenBody(user, outcome.tokenVersion);
   });
 
   docs.add({
