@@ -23,6 +23,8 @@ export const ErrorType = {
   PaymentNotRefundable: 'PaymentNotRefundable',
   /** Refunds of a payment would give back more than it paid. */
   RefundExceedsPayment: 'RefundExceedsPayment',
+  /** The wallet's owner closed their account: its wallets stay frozen for good. */
+  AccountClosed: 'AccountClosed',
 } as const;
 
 /** One of the domain error types. */

@@ -4,6 +4,7 @@ import { newId } from '../domain/ids';
 import { toSafeInteger } from '../domain/money';
 import type { WalletStatus } from '../domain/types';
 import type { AccountRow } from '../infra/tables';
+import { recordAudit } from './audit-log';
 import { isDuplicateKey } from './ledger';
 
 /** A user's wallet as the API shows it. */
@@ -106,23 +107,27 @@ export async function findWallet(db: Knex, walletId: string): Promise<Wallet | n
   return row ? toWallet(row) : null;
 }
 
-/** Freezes or unfreezes a wallet and records who did it in the audit log; idempotent. */
+/**
+ * Freezes or unfreezes a wallet and records who did it in the audit log; idempotent. A wallet of a
+ * closed account is not unfrozen (AccountClosed): closing froze it so that no money can enter.
+ */
 export async function setWalletStatus(db: Knex, walletId: string, status: WalletStatus, actorId: string): Promise<Wallet> {
   return db.transaction(async (trx) => {
     const row = await trx('accounts').where({ kind: 'wallet', id: walletId }).forUpdate().first();
     if (!row) throw new DomainError(ErrorType.AccountNotFound, `wallet ${walletId} does not exist`);
+    if (status === 'active' && row.user_id !== null) {
+      // A plain read: a closing that has not committed yet freezes the wallet again after this.
+      const owner = await trx('users').select('status').where({ id: row.user_id }).first();
+      if (owner?.status === 'closed') throw new DomainError(ErrorType.AccountClosed, `wallet ${walletId} belongs to a closed account`);
+    }
     if (row.status !== status) {
       const now = new Date();
       await trx('accounts').where({ id: walletId }).update({ status, updated_at: now });
-      await trx('audit_log').insert({
-        id: newId('aud'),
-        actor_id: actorId,
-        action: status === 'frozen' ? 'wallet.frozen' : 'wallet.unfrozen',
-        resource_type: 'wallet',
-        resource_id: walletId,
-        data: JSON.stringify({ from: row.status, to: status }),
-        created_at: now,
-      });
+      await recordAudit(
+        trx,
+        { actorId, action: status === 'frozen' ? 'wallet.frozen' : 'wallet.unfrozen', resourceType: 'wallet', resourceId: walletId, data: { from: row.status, to: status } },
+        now,
+      );
     }
     return toWallet({ ...row, status });
   });

@@ -5,7 +5,7 @@ import { DomainError, ErrorType } from '../../domain/errors';
 import type { AppDependencies } from '../dependencies';
 import type { ApiDocs } from '../openapi/registry';
 import { reconciliationSchema, walletSchema } from '../schemas';
-import { notFound } from '../errors';
+import { HttpError, notFound } from '../errors';
 import { authenticate, requireRole } from '../middleware/authenticate';
 import type { User } from '../users';
 
@@ -26,13 +26,16 @@ export function adminRoutes(dependencies: AppDependencies, docs: ApiDocs): Route
       tag: 'Administration',
       auth: true,
       responses: { 200: { description: `the wallet, now ${status}`, schema: walletSchema } },
-      errors: [403, 404],
+      errors: action === 'unfreeze' ? [403, 404, 409] : [403, 404],
     });
     router.post(`/v1/admin/wallets/:id/${action}`, ...adminOnly, async (ctx) => {
       try {
         ctx.body = await setWalletStatus(db, String(ctx.params.id), status, (ctx.state.user as User).id);
       } catch (error) {
         if (error instanceof DomainError && error.type === ErrorType.AccountNotFound) throw notFound('wallet_not_found');
+        if (error instanceof DomainError && error.type === ErrorType.AccountClosed) {
+          throw new HttpError(409, 'account_closed', 'This wallet belongs to a closed account and stays frozen.');
+        }
         throw error;
       }
     });
