@@ -5,6 +5,7 @@ import { currentStepQuery } from '../workflows/queries';
 import { MerchantIdKey, PaymentIdKey, SagaStatusKey } from '../domain/search-attributes';
 import { actorsOf, expectError, type Actor } from './support/actors';
 import { startStack, waitFor, type TestStack } from './support/stack';
+import { activityNamesOf } from './support/step-activities';
 
 /**
  * The payment saga on the real stack: API → Temporal → workers → MariaDB.
@@ -72,14 +73,6 @@ async function movedOnAccountBy(paymentId: string, accountId: string): Promise<n
   return Number(row?.total ?? 0);
 }
 
-async function activityNamesOf(workflowId: string): Promise<string[]> {
-  const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
-  return (history.events ?? []).flatMap((event) => {
-    const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
-    return name ? [name] : [];
-  });
-}
-
 async function notificationTypes(userId: string, paymentId: string): Promise<string[]> {
   const rows = await stack.db('notifications').select('type').where({ user_id: userId, channel: 'in_app' }).andWhere('dedupe_key', 'like', `${paymentId}:%`);
   return rows.map((row) => row.type);
@@ -127,7 +120,7 @@ describe('a payment that succeeds', () => {
 
     const handle = stack.temporal.workflow.getHandle(payment.workflowId);
     await expect(handle.result()).resolves.toEqual({ status: 'succeeded', failure: null, compensated: [], notified: true });
-    expect(await activityNamesOf(payment.workflowId)).toEqual(['validatePayment', 'debitPayer', 'creditMerchant', 'writeLedger', 'notifyPayment']);
+    expect(await activityNamesOf(stack.temporal, payment.workflowId)).toEqual(['validatePayment', 'debitPayer', 'creditMerchant', 'writeLedger', 'notifyPayment']);
     expect(await handle.query(currentStepQuery)).toBe('completed');
     const description = await handle.describe();
     expect(description.typedSearchAttributes.get(PaymentIdKey)).toBe(payment.id);
@@ -198,7 +191,7 @@ describe('a step that fails for good is compensated in reverse', () => {
     ]);
     const outcome: unknown = await stack.temporal.workflow.getHandle<typeof paymentWorkflow>(response.body.workflowId).result();
     expect(outcome).toMatchObject({ status: 'failed', compensated: ['refund_payer'] });
-    expect(await activityNamesOf(response.body.workflowId)).toEqual([
+    expect(await activityNamesOf(stack.temporal, response.body.workflowId)).toEqual([
       'validatePayment',
       'debitPayer',
       'creditMerchant',
@@ -234,7 +227,7 @@ describe('a step that fails for good is compensated in reverse', () => {
       ['reverse_merchant_credit', systemAccountId('clearing', 'USD'), 1_000, 'reversal'],
       ['reverse_merchant_credit', systemAccountId('fees', 'USD'), -20, 'reversal'],
     ]);
-    expect(await activityNamesOf(response.body.workflowId)).toEqual([
+    expect(await activityNamesOf(stack.temporal, response.body.workflowId)).toEqual([
       'validatePayment',
       'debitPayer',
       'creditMerchant',

@@ -1,6 +1,6 @@
 import type { MoneySagaOutcome } from '../domain/money-sagas';
 import type { PaymentInput } from '../domain/payments';
-import { compensation, forward, notificationsOn, runMoneySaga } from './money-saga';
+import { moneyStepActivities, notificationsOn, runMoneySaga } from './money-saga';
 
 /**
  * Payment saga `payment-<paymentId>`: validate → debit_payer → credit_merchant →
@@ -10,6 +10,7 @@ import { compensation, forward, notificationsOn, runMoneySaga } from './money-sa
  */
 export function paymentWorkflow(input: PaymentInput): Promise<MoneySagaOutcome> {
   const { paymentId } = input;
+  const { forward, compensation } = moneyStepActivities();
   const notifications = notificationsOn(input.notificationsTaskQueue);
   return runMoneySaga({
     kind: 'payment',

@@ -1,6 +1,6 @@
 import type { MoneySagaOutcome } from '../domain/money-sagas';
 import type { TransferInput } from '../domain/transfers';
-import { compensation, forward, notificationsOn, runMoneySaga } from './money-saga';
+import { moneyStepActivities, notificationsOn, runMoneySaga } from './money-saga';
 
 /**
  * Transfer saga `transfer-<transferId>`: validate → debit_sender → credit_recipient →
@@ -11,6 +11,7 @@ import { compensation, forward, notificationsOn, runMoneySaga } from './money-sa
  */
 export function transferWorkflow(input: TransferInput): Promise<MoneySagaOutcome> {
   const { transferId } = input;
+  const { forward, compensation } = moneyStepActivities();
   const notifications = notificationsOn(input.notificationsTaskQueue);
   return runMoneySaga({
     kind: 'transfer',
