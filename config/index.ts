@@ -116,6 +116,10 @@ const environmentSchema = z
     METRICS_PORT_NOTIFICATIONS_WORKER: integer(9465, 0, 65535),
     WORKER_METRICS_PORT: z.coerce.number().int('must be a whole number').min(0, 'must be at least 0').max(65535, 'must be at most 65535').optional(),
     WORKER_SHUTDOWN_GRACE_MS: integer(10_000, 0, 300_000),
+    WORKER_MAX_CACHED_WORKFLOWS: integer(1_000, 0, 100_000),
+    WORKER_WORKFLOW_TASK_SLOTS: integer(40, 2, 1_000),
+    WORKER_ACTIVITY_SLOTS: integer(100, 1, 1_000),
+    WORKER_LOCAL_ACTIVITY_SLOTS: integer(100, 1, 1_000),
   })
   .superRefine((env, context) => {
     if (!env.CURRENCIES.includes(env.DEFAULT_CURRENCY)) {
@@ -177,6 +181,18 @@ export interface Config {
   workerMetrics: { host: string; paymentsPort: number; notificationsPort: number; portOverride: number | undefined };
   /** How long a stopping worker lets in-flight activities finish before cancelling them. */
   workerShutdownGraceMs: number;
+  /** How much a worker process does at once, and how many workflows it keeps in memory (sticky execution). */
+  workerTuning: WorkerTuning;
+}
+
+/** A worker's capacity: its workflow cache and its task slots (each slot is one task in progress). */
+export interface WorkerTuning {
+  /** Workflows kept in memory between tasks, so their next task needs no replay; 0 turns sticky execution off. */
+  maxCachedWorkflows: number;
+  workflowTaskSlots: number;
+  activitySlots: number;
+  /** Local activities in progress: a money saga's database steps (each holds one pooled connection while it runs). */
+  localActivitySlots: number;
 }
 
 /** Raised when the environment is invalid; the message lists every bad variable. */
@@ -260,5 +276,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
       portOverride: env.WORKER_METRICS_PORT,
     },
     workerShutdownGraceMs: env.WORKER_SHUTDOWN_GRACE_MS,
+    workerTuning: {
+      maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS,
+      workflowTaskSlots: env.WORKER_WORKFLOW_TASK_SLOTS,
+      activitySlots: env.WORKER_ACTIVITY_SLOTS,
+      localActivitySlots: env.WORKER_LOCAL_ACTIVITY_SLOTS,
+    },
   };
 }

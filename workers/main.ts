@@ -47,6 +47,7 @@ export async function runWorkerProcess(
       paymentDailyLimit: config.paymentDailyLimit,
       workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH || undefined,
       shutdownGraceTimeMs: config.workerShutdownGraceMs,
+      tuning: config.workerTuning,
       recovery: {
         notificationsTaskQueue: config.temporal.notificationsTaskQueue,
         minAgeMs: config.sagaRecovery.minAgeMs,
