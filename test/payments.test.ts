@@ -4,8 +4,10 @@ import { systemAccountId } from '../domain/types';
 import { currentStepQuery } from '../workflows/queries';
 import { MerchantIdKey, PaymentIdKey, SagaStatusKey } from '../domain/search-attributes';
 import { actorsOf, expectError, type Actor } from './support/actors';
-import { startStack, waitFor, type TestStack } from './support/stack';
+import { listenOnEphemeralPort, startStack, waitFor, type TestStack } from './support/stack';
 import { activityNamesOf } from './support/step-activities';
+import { createApp } from '../api/app';
+import { request, type TestResponse } from './support/http';
 
 /**
  * The payment saga on the real stack: API → Temporal → workers → MariaDB.
@@ -312,6 +314,48 @@ describe('idempotency', () => {
     });
     expect({ status: final.status, failure: final.failure }).toEqual({ status: 'succeeded', failure: null });
     expect(final.netAmount).toBe(245);
+  });
+});
+
+describe('the synchronous answer', () => {
+  it('when a payment is POSTed, then its 201 comes from the saga itself: the awaitFinal update, accepted and answered succeeded', async () => {
+    const payer = await actors.signUp();
+
+    const response = await pay(payer, { amount: 300 });
+
+    expect(response.status).toBe(201);
+    expect(response.body.status).toBe('succeeded');
+    const events = (await stack.temporal.workflow.getHandle(response.body.workflowId).fetchHistory()).events ?? [];
+    const accepted = events.flatMap((event) => event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name ?? []);
+    expect(accepted).toEqual(['awaitFinal']);
+    const answer = events.find((event) => event.workflowExecutionUpdateCompletedEventAttributes)?.workflowExecutionUpdateCompletedEventAttributes?.outcome?.success?.payloads?.[0]?.data;
+    expect(JSON.parse(Buffer.from(answer ?? new Uint8Array()).toString('utf8'))).toEqual({ status: 'succeeded' });
+  });
+
+  it('when the saga is not final within PAYMENT_SYNC_WAIT_MS, then the answer is 202 with Location, and the saga goes on to succeed', async () => {
+    const payer = await actors.signUp();
+    const slowMerchant = await actors.signUp({ role: 'merchant', name: 'Slow Shop' });
+    // An API whose synchronous wait is short; the same database, Temporal and workers.
+    const api = await listenOnEphemeralPort(createApp({ db: stack.db, temporal: stack.temporal, config: { ...stack.config, paymentSyncWaitMs: 300 }, report: () => undefined }));
+    // credit_merchant waits for this shared lock on the merchant's wallet (well within its lock-wait limit).
+    const blocker = await stack.db.transaction();
+    let response: TestResponse<PaymentBody>;
+    try {
+      await blocker('accounts').where({ id: slowMerchant.wallet.id }).forShare();
+      response = await request<PaymentBody>(api.baseUrl, 'POST', '/v1/payments', {
+        token: payer.token,
+        body: { merchantId: slowMerchant.user.id, amount: 350, currency: 'USD' },
+      });
+    } finally {
+      await blocker.rollback();
+      await api.close();
+    }
+
+    expect(response.status).toBe(202);
+    expect(response.headers.get('location')).toBe(`/v1/payments/${response.body.id}`);
+    expect(['pending', 'processing']).toContain(response.body.status);
+    const final = await settled(payer, response.body);
+    expect({ status: final.status, failure: final.failure }).toEqual({ status: 'succeeded', failure: null });
   });
 });
 
