@@ -2,8 +2,8 @@ import {
   type Client,
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
   type WorkflowStartOptions,
+  WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
@@ -112,8 +112,10 @@ export async function startAndAwaitFinal(client: Client, launch: MoneySagaLaunch
     const startWorkflowOperation = new WithStartWorkflowOperation(launch.workflowType, launch.options);
     return await client.withDeadline(Date.now() + waitMs, () => client.workflow.executeUpdateWithStart(awaitFinalUpdate, { startWorkflowOperation }));
   } catch (error) {
-    // A closed workflow (REJECT_DUPLICATE refuses the start) or one that closed as the update arrived: the database answers.
-    if (error instanceof WorkflowExecutionAlreadyStartedError || error instanceof WorkflowNotFoundError) return null;
+    // A closed workflow: REJECT_DUPLICATE refuses the start (and so the update); the database answers.
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return null;
+    // A worker still on code without the awaitFinal handler (a rolling deploy) rejects the update; the saga started all the same.
+    if (error instanceof WorkflowUpdateFailedError) return null;
     if (!(error instanceof WorkflowUpdateRPCTimeoutOrCancelledError)) throw error;
     await startMoneySaga(client, launch);
     return null;
