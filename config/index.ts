@@ -128,6 +128,10 @@ const environmentSchema = z
     RISK_NEW_ACCOUNT_MAX_AMOUNT: integer(50_000, 0, Number.MAX_SAFE_INTEGER),
     RISK_NEW_RECIPIENT_REVIEW_AMOUNT: integer(0, 0, Number.MAX_SAFE_INTEGER),
     RISK_REVIEW_TIMEOUT_MS: integer(86_400_000, 1_000, 30 * 86_400_000),
+    WORKER_MAX_CACHED_WORKFLOWS: integer(1_000, 0, 100_000),
+    WORKER_WORKFLOW_TASK_SLOTS: integer(40, 2, 1_000),
+    WORKER_ACTIVITY_SLOTS: integer(100, 1, 1_000),
+    WORKER_LOCAL_ACTIVITY_SLOTS: integer(100, 1, 1_000),
   })
   .superRefine((env, context) => {
     if (!env.CURRENCIES.includes(env.DEFAULT_CURRENCY)) {
@@ -199,6 +203,18 @@ export interface Config {
   workerShutdownGraceMs: number;
   /** The risk check's rules (a limit of 0 turns its rule off) and how long a payment waits in review. */
   risk: RiskRules;
+  /** How much a worker process does at once, and how many workflows it keeps in memory (sticky execution). */
+  workerTuning: WorkerTuning;
+}
+
+/** A worker's capacity: its workflow cache and its task slots (each slot is one task in progress). */
+export interface WorkerTuning {
+  /** Workflows kept in memory between tasks, so their next task needs no replay; 0 turns sticky execution off. */
+  maxCachedWorkflows: number;
+  workflowTaskSlots: number;
+  activitySlots: number;
+  /** Local activities in progress: a money saga's database steps (each holds one pooled connection while it runs). */
+  localActivitySlots: number;
 }
 
 /** Raised when the environment is invalid; the message lists every bad variable. */
@@ -296,6 +312,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
       newAccountMaxAmount: env.RISK_NEW_ACCOUNT_MAX_AMOUNT,
       newRecipientReviewAmount: env.RISK_NEW_RECIPIENT_REVIEW_AMOUNT,
       reviewTimeoutMs: env.RISK_REVIEW_TIMEOUT_MS,
+    },
+    workerTuning: {
+      maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS,
+      workflowTaskSlots: env.WORKER_WORKFLOW_TASK_SLOTS,
+      activitySlots: env.WORKER_ACTIVITY_SLOTS,
+      localActivitySlots: env.WORKER_LOCAL_ACTIVITY_SLOTS,
     },
   };
 }

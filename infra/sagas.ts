@@ -1,4 +1,11 @@
-import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import {
+  type Client,
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  type WorkflowStartOptions,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import { formatAmount } from '../domain/money';
 import type { PaymentInput } from '../domain/payments';
@@ -7,6 +14,7 @@ import type { TransferInput } from '../domain/transfers';
 import { MONEY_SAGAS, type MoneySagaKind } from '../domain/money-sagas';
 import { moneySagaWorkflowId, onboardingWorkflowId } from '../domain/workflow-ids';
 import type { OnboardingInput, OnboardingResult } from '../domain/types';
+import { awaitFinalUpdate, type SagaFinal } from '../workflows/queries';
 import { CustomerIdKey, MerchantIdKey, PaymentIdKey, SagaStatusKey } from '../domain/search-attributes';
 
 /** Where sagas run: the task queues of this deployment. */
@@ -52,14 +60,21 @@ interface MoneySagaStart {
   searchAttributes: SearchAttributePair[];
 }
 
+/** A money saga ready to start: its workflow type and start options (id, queue, summary, search attributes). */
+export interface MoneySagaLaunch {
+  workflowType: string;
+  options: WorkflowStartOptions & { workflowIdConflictPolicy: 'USE_EXISTING' };
+}
+
 /**
- * Starts a money saga `<kind>-<id>` of its declared workflow type (or finds it running):
- * USE_EXISTING answers a duplicate start with the running saga, REJECT_DUPLICATE never runs a
- * closed one again. Its SagaStatus search attribute starts `running`.
+ * How to start a money saga `<kind>-<id>` of its declared workflow type: USE_EXISTING answers a
+ * duplicate start with the running saga, REJECT_DUPLICATE never runs a closed one again. Its
+ * SagaStatus search attribute starts `running`.
  */
-async function startMoneySaga<Input>(client: Client, settings: SagaSettings, kind: MoneySagaKind, input: Input, start: MoneySagaStart): Promise<void> {
-  try {
-    await client.workflow.start(MONEY_SAGAS[kind].workflowType, {
+function moneySagaLaunch<Input>(settings: SagaSettings, kind: MoneySagaKind, input: Input, start: MoneySagaStart): MoneySagaLaunch {
+  return {
+    workflowType: MONEY_SAGAS[kind].workflowType,
+    options: {
       taskQueue: settings.paymentsTaskQueue,
       workflowId: moneySagaWorkflowId(kind, start.sagaId),
       args: [{ ...input, notificationsTaskQueue: settings.notificationsTaskQueue }],
@@ -68,19 +83,52 @@ async function startMoneySaga<Input>(client: Client, settings: SagaSettings, kin
       staticSummary: start.staticSummary,
       staticDetails: start.staticDetails,
       typedSearchAttributes: [...start.searchAttributes, { key: SagaStatusKey, value: 'running' }],
-    });
+    },
+  };
+}
+
+/** Starts a money saga (or finds it running); a closed one is never run again. */
+export async function startMoneySaga(client: Client, launch: MoneySagaLaunch): Promise<void> {
+  try {
+    await client.workflow.start(launch.workflowType, launch.options);
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
   }
 }
 
 /**
- * Starts `payment-<paymentId>` (or finds it running). Operators find it in the
+ * Starts a money saga (or attaches to the running one) and waits, at most `waitMs`, until it is
+ * final: one Update-with-Start whose `awaitFinal` update returns when the saga has succeeded or
+ * failed. Answers the final status, or null when the saga was not final in time or its workflow
+ * has already closed (then the database has the answer). The saga is started either way: when
+ * the wait ends before the server answered, a plain start (idempotent) makes sure of it.
+ */
+export async function startAndAwaitFinal(client: Client, launch: MoneySagaLaunch, waitMs: number): Promise<SagaFinal | null> {
+  if (waitMs <= 0) {
+    await startMoneySaga(client, launch);
+    return null;
+  }
+  try {
+    const startWorkflowOperation = new WithStartWorkflowOperation(launch.workflowType, launch.options);
+    return await client.withDeadline(Date.now() + waitMs, () => client.workflow.executeUpdateWithStart(awaitFinalUpdate, { startWorkflowOperation }));
+  } catch (error) {
+    // A closed workflow: REJECT_DUPLICATE refuses the start (and so the update); the database answers.
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return null;
+    // A worker still on code without the awaitFinal handler (a rolling deploy) rejects the update; the saga started all the same.
+    if (error instanceof WorkflowUpdateFailedError) return null;
+    if (!(error instanceof WorkflowUpdateRPCTimeoutOrCancelledError)) throw error;
+    await startMoneySaga(client, launch);
+    return null;
+  }
+}
+
+/**
+ * How to start `payment-<paymentId>` (or find it running). Operators find it in the
  * Web UI by its summary ("pay 12.34 USD to Acme") or by the PaymentId,
  * CustomerId, MerchantId and SagaStatus search attributes.
  */
-export function startPayment(client: Client, settings: SagaSettings, input: Omit<PaymentInput, 'notificationsTaskQueue'>): Promise<void> {
-  return startMoneySaga(client, settings, 'payment', input, {
+export function paymentLaunch(settings: SagaSettings, input: Omit<PaymentInput, 'notificationsTaskQueue'>): MoneySagaLaunch {
+  return moneySagaLaunch(settings, 'payment', input, {
     sagaId: input.paymentId,
     staticSummary: `pay ${formatAmount(input.amount, input.currency)} ${input.currency} to ${input.merchantName}`,
     staticDetails: `payment ${input.paymentId}: payer ${input.payerId} → merchant ${input.merchantId}; fee ${formatAmount(input.fee, input.currency)}, net ${formatAmount(input.netAmount, input.currency)} ${input.currency}`,
@@ -93,12 +141,12 @@ export function startPayment(client: Client, settings: SagaSettings, input: Omit
 }
 
 /**
- * Starts `transfer-<transferId>` (or finds it running). Operators find it in the
+ * How to start `transfer-<transferId>` (or find it running). Operators find it in the
  * Web UI by its summary ("send 12.34 USD to Bea"), its workflow id, or the
  * CustomerId (the sender) and SagaStatus search attributes.
  */
-export function startTransfer(client: Client, settings: SagaSettings, input: Omit<TransferInput, 'notificationsTaskQueue'>): Promise<void> {
-  return startMoneySaga(client, settings, 'transfer', input, {
+export function transferLaunch(settings: SagaSettings, input: Omit<TransferInput, 'notificationsTaskQueue'>): MoneySagaLaunch {
+  return moneySagaLaunch(settings, 'transfer', input, {
     sagaId: input.transferId,
     staticSummary: `send ${formatAmount(input.amount, input.currency)} ${input.currency} to ${input.recipientName}`,
     staticDetails: `transfer ${input.transferId}: sender ${input.senderId} → recipient ${input.recipientId}; no fee`,
@@ -107,12 +155,12 @@ export function startTransfer(client: Client, settings: SagaSettings, input: Omi
 }
 
 /**
- * Starts `refund-<refundId>` (or finds it running). Operators find it in the Web UI by its
+ * How to start `refund-<refundId>` (or find it running). Operators find it in the Web UI by its
  * summary ("refund 12.34 USD of pay_…") or by the PaymentId (the refunded payment),
  * CustomerId (the payer), MerchantId and SagaStatus search attributes.
  */
-export function startRefund(client: Client, settings: SagaSettings, input: Omit<RefundInput, 'notificationsTaskQueue'>): Promise<void> {
-  return startMoneySaga(client, settings, 'refund', input, {
+export function refundLaunch(settings: SagaSettings, input: Omit<RefundInput, 'notificationsTaskQueue'>): MoneySagaLaunch {
+  return moneySagaLaunch(settings, 'refund', input, {
     sagaId: input.refundId,
     staticSummary: `refund ${formatAmount(input.amount, input.currency)} ${input.currency} of ${input.paymentId}`,
     staticDetails: `refund ${input.refundId} of payment ${input.paymentId}: merchant ${input.merchantId} → payer ${input.payerId}; fee returned ${formatAmount(input.feeRefunded, input.currency)} ${input.currency}`,
@@ -122,4 +170,19 @@ export function startRefund(client: Client, settings: SagaSettings, input: Omit<
       { key: MerchantIdKey, value: input.merchantId },
     ],
   });
+}
+
+/** Starts `payment-<id>` (or finds it running), as `paymentLaunch` describes it. */
+export function startPayment(client: Client, settings: SagaSettings, input: Omit<PaymentInput, 'notificationsTaskQueue'>): Promise<void> {
+  return startMoneySaga(client, paymentLaunch(settings, input));
+}
+
+/** Starts `transfer-<id>` (or finds it running), as `transferLaunch` describes it. */
+export function startTransfer(client: Client, settings: SagaSettings, input: Omit<TransferInput, 'notificationsTaskQueue'>): Promise<void> {
+  return startMoneySaga(client, transferLaunch(settings, input));
+}
+
+/** Starts `refund-<id>` (or finds it running), as `refundLaunch` describes it. */
+export function startRefund(client: Client, settings: SagaSettings, input: Omit<RefundInput, 'notificationsTaskQueue'>): Promise<void> {
+  return startMoneySaga(client, refundLaunch(settings, input));
 }

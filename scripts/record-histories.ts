@@ -10,7 +10,7 @@ import { temporalDeliveryStarter } from '../activities/delivery-starter';
 import { insertPendingPayment } from '../store/payment-records';
 import { insertPendingRefund } from '../store/refund-records';
 import { insertPendingTransfer } from '../store/transfer-records';
-import { startOnboarding, startPayment, startRefund, startTransfer } from '../infra/sagas';
+import { paymentLaunch, startAndAwaitFinal, startOnboarding, startPayment, startRefund, startTransfer } from '../infra/sagas';
 import { refundWorkflowId, transferWorkflowId } from '../domain/workflow-ids';
 import { insertUser } from '../api/users';
 import { findWalletByUser } from '../store/wallets';
@@ -34,7 +34,13 @@ import { startTemporalDevServer } from './lib/temporal-server';
  * Run it when a workflow changes on purpose (and keep the old files: running
  * sagas recorded before a change must still replay): `npx tsx scripts/record-histories.ts`.
  * Name files to write only those (`… email-delivery-retried.json`); the others are run, not written.
+ * Money sagas are written under their generation's suffix (today `-local-steps`: the database steps
+ * run as local activities), so the files of sagas recorded by older code stay beside them.
  */
+const MONEY_SAGA_GENERATION = 'local-steps';
+
+/** A money saga's recording of today's generation: `payment-succeeded` → `payment-succeeded-local-steps.json`. */
+const current = (name: string) => `${name}-${MONEY_SAGA_GENERATION}.json`;
 /** Stack traces in a history name files by absolute path: keep them relative to the checkout, so no machine's layout is committed. */
 function withoutCheckoutPath(json: string): string {
   return json.split(`${resolve(__dirname, '..')}/`).join('');
@@ -115,19 +121,22 @@ async function main(): Promise<void> {
         await startOnboarding(client, queues, { userId: merchant.id, role: 'merchant', currency: 'USD', promoCredit: 0 });
         await record(`onboarding-${merchant.id}`, 'onboarding-merchant.json');
         for (const [file, how] of [
-          ['payment-succeeded.json', null],
-          ['payment-compensated-write-ledger.json', 'write_ledger'],
-          ['payment-compensated-credit-merchant.json', 'credit_merchant'],
-          ['payment-refused-insufficient-funds.json', 'insufficient_funds'],
-          ['payment-processing-error.json', 'credit_merchant_keeps_failing'],
-          ['payment-notify-failed.json', 'notify_refused'],
+          [current('payment-succeeded'), null],
+          [current('payment-compensated-write-ledger'), 'write_ledger'],
+          [current('payment-compensated-credit-merchant'), 'credit_merchant'],
+          [current('payment-refused-insufficient-funds'), 'insufficient_funds'],
+          [current('payment-processing-error'), 'credit_merchant_keeps_failing'],
+          [current('payment-notify-failed'), 'notify_refused'],
         ] as const) {
           const amount = how === 'insufficient_funds' ? 1_000_000 : 1_234;
           const faultStep = how === 'write_ledger' || how === 'credit_merchant' ? how : null;
           const payment = await insertPayment(db, customer.id, merchant.id, amount, faultStep);
           if (how === 'credit_merchant_keeps_failing') creditKeepsFailing.add(payment.paymentId);
           if (how === 'notify_refused') notifyRefused.add(payment.paymentId);
-          await startPayment(client, queues, { ...payment, payerId: customer.id, merchantId: merchant.id, merchantName: merchant.name });
+          const input = { ...payment, payerId: customer.id, merchantId: merchant.id, merchantName: merchant.name };
+          // The succeeded one is started as the API starts it: with the awaitFinal update (its events are in the history).
+          if (how === null) await startAndAwaitFinal(client, paymentLaunch(queues, input), 30_000);
+          else await startPayment(client, queues, input);
           await record(`payment-${payment.paymentId}`, file);
         }
 
@@ -135,8 +144,8 @@ async function main(): Promise<void> {
         await startPayment(client, queues, { ...refunded, payerId: customer.id, merchantId: merchant.id, merchantName: merchant.name });
         await client.workflow.getHandle(`payment-${refunded.paymentId}`).result();
         for (const [file, faultStep] of [
-          ['refund-succeeded.json', null],
-          ['refund-compensated-write-ledger.json', 'write_ledger'],
+          [current('refund-succeeded'), null],
+          [current('refund-compensated-write-ledger'), 'write_ledger'],
         ] as const) {
           const refundId = newId('ref');
           const refusal = await db.transaction((trx) => insertPendingRefund(trx, { id: refundId, paymentId: refunded.paymentId, amount: 500, reason: 'recorded for replay tests', faultStep }));
@@ -158,9 +167,9 @@ async function main(): Promise<void> {
         await startOnboarding(client, queues, { userId: recipient.id, role: 'customer', currency: 'USD', promoCredit: 10_000 });
         await client.workflow.getHandle(`onboarding-${recipient.id}`).result();
         for (const [file, faultStep] of [
-          ['transfer-succeeded.json', null],
-          ['transfer-compensated-write-ledger.json', 'write_ledger'],
-          ['transfer-refused-insufficient-funds.json', 'insufficient_funds'],
+          [current('transfer-succeeded'), null],
+          [current('transfer-compensated-write-ledger'), 'write_ledger'],
+          [current('transfer-refused-insufficient-funds'), 'insufficient_funds'],
         ] as const) {
           const amount = faultStep === 'insufficient_funds' ? 1_000_000 : 1_234;
           const transferId = await insertTransfer(db, customer.id, recipient.id, amount, faultStep === 'write_ledger' ? faultStep : null);

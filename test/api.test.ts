@@ -5,6 +5,7 @@ import { request, type TestResponse } from './support/http';
 import { actorsOf, expectError, type WalletBody } from './support/actors';
 import { openApiDocumentFor } from './support/openapi';
 import { startStack, type TestStack } from './support/stack';
+import { stepActivitiesOf } from './support/step-activities';
 
 /** The API end to end: the real Koa app, real workers, the real database and Temporal server. */
 let stack: TestStack;
@@ -42,12 +43,14 @@ describe('sign-up and onboarding', () => {
 
     const handle = stack.temporal.workflow.getHandle(`onboarding-${String(user.id)}`);
     await expect(handle.result()).resolves.toMatchObject({ walletId: wallet.id });
-    const history = await handle.fetchHistory();
-    const activityTypes = (history.events ?? []).flatMap((event) => {
-      const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
-      return name ? [name] : [];
-    });
-    expect(activityTypes).toEqual(['createWallet', 'creditPromotion', 'sendWelcome', 'completeOnboarding']);
+    // Onboarding's steps are regular activities (only money sagas run theirs locally).
+    const steps = await stepActivitiesOf(stack.temporal, handle.workflowId);
+    expect(steps.map(({ activity, local }) => [activity, local])).toEqual([
+      ['createWallet', false],
+      ['creditPromotion', false],
+      ['sendWelcome', false],
+      ['completeOnboarding', false],
+    ]);
     const welcome = await stack.db('notifications').where({ user_id: String(user.id), type: 'welcome', channel: 'in_app' });
     expect(welcome).toHaveLength(1);
   });

@@ -6,6 +6,7 @@ import { systemAccountId } from '../domain/types';
 import { actorsOf, type Actor } from './support/actors';
 import { balanceOf as accountBalance } from './support/fixtures';
 import { startStackWith, waitFor, type TestStack } from './support/stack';
+import { stepActivitiesOf } from './support/step-activities';
 
 /**
  * The fence on the real stack (issue 8): a forward money step whose row stays locked by another
@@ -114,18 +115,10 @@ async function journalCountsOf(sagaId: string): Promise<Record<string, number>> 
   return Object.fromEntries(rows.map((row) => [String(row.journal_key).slice(sagaId.length + 1), Number(row.journals)]));
 }
 
-/** The attempt number of the last start of each activity in the saga's history. */
+/** The attempt each activity of the saga's history ended on (its last, when it ran more than once). */
 async function lastAttemptsOf(workflowId: string): Promise<Record<string, number>> {
-  const events = (await stack.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-  const activityOf = new Map<string, string>();
-  const attempts: Record<string, number> = {};
-  for (const event of events) {
-    const scheduled = event.activityTaskScheduledEventAttributes;
-    if (scheduled) activityOf.set(String(event.eventId), scheduled.activityType?.name ?? '');
-    const started = event.activityTaskStartedEventAttributes;
-    if (started) attempts[activityOf.get(String(started.scheduledEventId)) ?? '?'] = started.attempt ?? 0;
-  }
-  return attempts;
+  const steps = await stepActivitiesOf(stack.temporal, workflowId);
+  return Object.fromEntries(steps.map(({ activity, attempt }) => [activity, attempt]));
 }
 
 interface ReconciliationBody {
@@ -253,8 +246,7 @@ describe('a forward money step whose row another session keeps locked past every
           what: `${fenced.step} to wait for the test's lock`,
         });
         expect(blocked).toMatch(/for update/i);
-        const pending = (await handle.describe()).raw.pendingActivities ?? [];
-        expect(pending.map((activity) => activity.activityType?.name)).toEqual([fenced.activity]);
+        expect((await handle.describe()).status.name).toBe('RUNNING');
 
         const sagaId = saga.id;
         final = await waitFor(

@@ -4,7 +4,10 @@ import { systemAccountId } from '../domain/types';
 import { currentStepQuery } from '../workflows/queries';
 import { MerchantIdKey, PaymentIdKey, SagaStatusKey } from '../domain/search-attributes';
 import { actorsOf, expectError, type Actor } from './support/actors';
-import { startStack, waitFor, type TestStack } from './support/stack';
+import { listenOnEphemeralPort, startStack, waitFor, type TestStack } from './support/stack';
+import { activityNamesOf } from './support/step-activities';
+import { createApp } from '../api/app';
+import { request, type TestResponse } from './support/http';
 
 /**
  * The payment saga on the real stack: API → Temporal → workers → MariaDB.
@@ -72,14 +75,6 @@ async function movedOnAccountBy(paymentId: string, accountId: string): Promise<n
   return Number(row?.total ?? 0);
 }
 
-async function activityNamesOf(workflowId: string): Promise<string[]> {
-  const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
-  return (history.events ?? []).flatMap((event) => {
-    const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
-    return name ? [name] : [];
-  });
-}
-
 async function notificationTypes(userId: string, paymentId: string): Promise<string[]> {
   const rows = await stack.db('notifications').select('type').where({ user_id: userId, channel: 'in_app' }).andWhere('dedupe_key', 'like', `${paymentId}:%`);
   return rows.map((row) => row.type);
@@ -127,7 +122,7 @@ describe('a payment that succeeds', () => {
 
     const handle = stack.temporal.workflow.getHandle(payment.workflowId);
     await expect(handle.result()).resolves.toEqual({ status: 'succeeded', failure: null, compensated: [], notified: true });
-    expect(await activityNamesOf(payment.workflowId)).toEqual(['validatePayment', 'checkPaymentRisk', 'debitPayer', 'creditMerchant', 'writeLedger', 'notifyPayment']);
+    expect(await activityNamesOf(stack.temporal, payment.workflowId)).toEqual(['validatePayment', 'checkPaymentRisk', 'debitPayer', 'creditMerchant', 'writeLedger', 'notifyPayment']);
     expect(await handle.query(currentStepQuery)).toBe('completed');
     const description = await handle.describe();
     expect(description.typedSearchAttributes.get(PaymentIdKey)).toBe(payment.id);
@@ -198,7 +193,7 @@ describe('a step that fails for good is compensated in reverse', () => {
     ]);
     const outcome: unknown = await stack.temporal.workflow.getHandle<typeof paymentWorkflow>(response.body.workflowId).result();
     expect(outcome).toMatchObject({ status: 'failed', compensated: ['refund_payer'] });
-    expect(await activityNamesOf(response.body.workflowId)).toEqual([
+    expect(await activityNamesOf(stack.temporal, response.body.workflowId)).toEqual([
       'validatePayment',
       'checkPaymentRisk',
       'debitPayer',
@@ -236,7 +231,7 @@ describe('a step that fails for good is compensated in reverse', () => {
       ['reverse_merchant_credit', systemAccountId('clearing', 'USD'), 1_000, 'reversal'],
       ['reverse_merchant_credit', systemAccountId('fees', 'USD'), -20, 'reversal'],
     ]);
-    expect(await activityNamesOf(response.body.workflowId)).toEqual([
+    expect(await activityNamesOf(stack.temporal, response.body.workflowId)).toEqual([
       'validatePayment',
       'checkPaymentRisk',
       'debitPayer',
@@ -322,6 +317,48 @@ describe('idempotency', () => {
     });
     expect({ status: final.status, failure: final.failure }).toEqual({ status: 'succeeded', failure: null });
     expect(final.netAmount).toBe(245);
+  });
+});
+
+describe('the synchronous answer', () => {
+  it('when a payment is POSTed, then its 201 comes from the saga itself: the awaitFinal update, accepted and answered succeeded', async () => {
+    const payer = await actors.signUp();
+
+    const response = await pay(payer, { amount: 300 });
+
+    expect(response.status).toBe(201);
+    expect(response.body.status).toBe('succeeded');
+    const events = (await stack.temporal.workflow.getHandle(response.body.workflowId).fetchHistory()).events ?? [];
+    const accepted = events.flatMap((event) => event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name ?? []);
+    expect(accepted).toEqual(['awaitFinal']);
+    const answer = events.find((event) => event.workflowExecutionUpdateCompletedEventAttributes)?.workflowExecutionUpdateCompletedEventAttributes?.outcome?.success?.payloads?.[0]?.data;
+    expect(JSON.parse(Buffer.from(answer ?? new Uint8Array()).toString('utf8'))).toEqual({ status: 'succeeded' });
+  });
+
+  it('when the saga is not final within PAYMENT_SYNC_WAIT_MS, then the answer is 202 with Location, and the saga goes on to succeed', async () => {
+    const payer = await actors.signUp();
+    const slowMerchant = await actors.signUp({ role: 'merchant', name: 'Slow Shop' });
+    // An API whose synchronous wait is short; the same database, Temporal and workers.
+    const api = await listenOnEphemeralPort(createApp({ db: stack.db, temporal: stack.temporal, config: { ...stack.config, paymentSyncWaitMs: 300 }, report: () => undefined }));
+    // credit_merchant waits for this shared lock on the merchant's wallet (well within its lock-wait limit).
+    const blocker = await stack.db.transaction();
+    let response: TestResponse<PaymentBody>;
+    try {
+      await blocker('accounts').where({ id: slowMerchant.wallet.id }).forShare();
+      response = await request<PaymentBody>(api.baseUrl, 'POST', '/v1/payments', {
+        token: payer.token,
+        body: { merchantId: slowMerchant.user.id, amount: 350, currency: 'USD' },
+      });
+    } finally {
+      await blocker.rollback();
+      await api.close();
+    }
+
+    expect(response.status).toBe(202);
+    expect(response.headers.get('location')).toBe(`/v1/payments/${response.body.id}`);
+    expect(['pending', 'processing']).toContain(response.body.status);
+    const final = await settled(payer, response.body);
+    expect({ status: final.status, failure: final.failure }).toEqual({ status: 'succeeded', failure: null });
   });
 });
 

@@ -1,7 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeterminismViolationError } from '@temporalio/workflow';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
+import { stepActivitiesIn } from './support/step-activities';
 
 /**
  * Every recorded history in test/histories/ must replay on today's workflow
@@ -63,6 +65,17 @@ describe('replay of recorded histories', () => {
         'payment-review-approved.json',
         'payment-review-declined.json',
         'payment-review-timed-out.json',
+        'payment-succeeded-local-steps.json',
+        'payment-compensated-write-ledger-local-steps.json',
+        'payment-compensated-credit-merchant-local-steps.json',
+        'payment-refused-insufficient-funds-local-steps.json',
+        'payment-processing-error-local-steps.json',
+        'payment-notify-failed-local-steps.json',
+        'transfer-succeeded-local-steps.json',
+        'transfer-compensated-write-ledger-local-steps.json',
+        'transfer-refused-insufficient-funds-local-steps.json',
+        'refund-succeeded-local-steps.json',
+        'refund-compensated-write-ledger-local-steps.json',
       ]),
     );
   });
@@ -143,6 +156,63 @@ describe('replay of recorded histories', () => {
       event.activityTaskStartedEventAttributes?.scheduledEventId === credit?.eventId ? [event.activityTaskStartedEventAttributes?.attempt] : [],
     );
     expect({ maximumAttempts: credit?.activityTaskScheduledEventAttributes?.retryPolicy?.maximumAttempts, attempts }).toEqual({ maximumAttempts: 5, attempts: [5] });
+  });
+
+  /** A regular activity, scheduled on a task queue; a local one is listed by its name alone. */
+  const queued = (activity: string) => `${activity} (task queue)`;
+  it.each([
+    [
+      'payment-succeeded-local-steps.json',
+      ['validatePayment', 'debitPayer', 'creditMerchant', 'writeLedger', queued('notifyPayment')],
+      { status: 'succeeded', failure: null, compensated: [], notified: true },
+    ],
+    [
+      'payment-compensated-credit-merchant-local-steps.json',
+      ['validatePayment', 'debitPayer', 'creditMerchant', 'beginPaymentCompensation', 'reverseMerchantCredit', 'refundPayer', 'failPayment', queued('notifyPayment')],
+      { status: 'failed', failure: { code: 'injected_fault' }, compensated: ['refund_payer'], notified: true },
+    ],
+    [
+      'payment-notify-failed-local-steps.json',
+      ['validatePayment', 'debitPayer', 'creditMerchant', 'writeLedger', queued('notifyPayment'), 'recordPaymentStep'],
+      { status: 'succeeded', failure: null, compensated: [], notified: false },
+    ],
+    [
+      'transfer-compensated-write-ledger-local-steps.json',
+      [
+        'validateTransfer', 'debitSender', 'creditRecipient', 'writeTransferLedger', 'beginTransferCompensation', 'reverseRecipientCredit', 'refundSender', 'failTransfer',
+        queued('notifyTransfer'),
+      ],
+      { status: 'failed', failure: { code: 'injected_fault' }, compensated: ['reverse_recipient_credit', 'refund_sender'], notified: true },
+    ],
+    [
+      'refund-succeeded-local-steps.json',
+      ['validateRefund', 'debitMerchant', 'creditPayer', 'writeRefundLedger', queued('notifyRefund')],
+      { status: 'succeeded', failure: null, compensated: [], notified: true },
+    ],
+  ] as const)('when %s is read, then its database steps are local activities on the path its name says', (file, activities, outcome) => {
+    const { history } = recordedHistories().find((recorded) => recorded.file === file) ?? {};
+    const events = (history as { events?: RecordedEvent[] } | undefined)?.events ?? [];
+    const steps = stepActivitiesIn(historyFromJSON(history).events ?? []);
+    expect(steps.map(({ activity, local }) => (local ? activity : queued(activity)))).toEqual(activities);
+    expect(patchesOf(events)).toEqual(['local-money-steps', 'fenced-compensations']);
+    const payload = events.at(-1)?.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0]?.data;
+    expect(JSON.parse(Buffer.from(payload ?? '', 'base64').toString('utf8'))).toMatchObject(outcome);
+  });
+
+  it('when the payment started as the API starts it was recorded, then its awaitFinal update was accepted and answered the final status', () => {
+    const { history } = recordedHistories().find((recorded) => recorded.file === 'payment-succeeded-local-steps.json') ?? {};
+    const events = historyFromJSON(history).events ?? [];
+    expect(events.filter((event) => event.workflowExecutionUpdateAcceptedEventAttributes).map((event) => event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name)).toEqual([
+      'awaitFinal',
+    ]);
+    const answer = events.find((event) => event.workflowExecutionUpdateCompletedEventAttributes)?.workflowExecutionUpdateCompletedEventAttributes?.outcome?.success?.payloads?.[0]?.data;
+    expect(JSON.parse(Buffer.from(answer ?? new Uint8Array()).toString('utf8'))).toEqual({ status: 'succeeded' });
+  });
+
+  it('when the payment whose credit_merchant keeps failing was recorded with local steps, then the step ended on its fifth attempt', () => {
+    const { history } = recordedHistories().find((recorded) => recorded.file === 'payment-processing-error-local-steps.json') ?? {};
+    const steps = stepActivitiesIn(historyFromJSON(history).events ?? []);
+    expect(steps.filter(({ activity }) => activity === 'creditMerchant')).toEqual([expect.objectContaining({ attempt: 5, local: true })]);
   });
 
   it.each(recordedHistories().map(({ file, history }) => [file, history] as const))(

@@ -189,12 +189,15 @@ describe('graceful shutdown on SIGTERM', () => {
       paymentId = response.body.id;
       paymentIds.push(paymentId);
       await waitFor(async () => (await on.db('saga_steps').where({ saga_id: paymentId, name: 'debit_payer' }).first()) as unknown, { what: 'debit_payer' });
+      // creditMerchant is a local activity: it shows as the worker's transaction waiting for the blocker's lock.
       await waitFor(
         async () => {
-          const described = await on.temporal.workflow.getHandle(`payment-${paymentId}`).describe();
-          return (described.raw.pendingActivities ?? []).some((activity) => activity.activityType?.name === 'creditMerchant' && activity.lastWorkerIdentity);
+          const [rows] = (await on.db.raw(
+            `SELECT COUNT(*) AS waiting FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT' AND trx_query LIKE '%accounts%' AND trx_query LIKE '%for update%'`,
+          )) as [Array<{ waiting: number | string }>, unknown];
+          return Number(rows[0]?.waiting ?? 0) > 0;
         },
-        { what: 'creditMerchant to run in the worker' },
+        { what: 'creditMerchant to run in the worker', intervalMs: 250 },
       );
 
       signalledAtMs = Date.now();

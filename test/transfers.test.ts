@@ -5,6 +5,7 @@ import { currentStepQuery } from '../workflows/queries';
 import { CustomerIdKey, MerchantIdKey, PaymentIdKey, SagaStatusKey } from '../domain/search-attributes';
 import { actorsOf, expectError, type Actor } from './support/actors';
 import { startStack, waitFor, type TestStack } from './support/stack';
+import { activityNamesOf } from './support/step-activities';
 
 /**
  * The transfer saga on the real stack: API → Temporal → workers → MariaDB.
@@ -65,14 +66,6 @@ async function journalsOf(transferId: string) {
     Number(row.amount),
     row.type,
   ]);
-}
-
-async function activityNamesOf(workflowId: string): Promise<string[]> {
-  const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
-  return (history.events ?? []).flatMap((event) => {
-    const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
-    return name ? [name] : [];
-  });
 }
 
 async function notificationsOf(userId: string, transferId: string): Promise<Array<{ type: string; title: string; body: string }>> {
@@ -142,7 +135,7 @@ describe('a transfer that succeeds', () => {
 
     const handle = stack.temporal.workflow.getHandle<typeof transferWorkflow>(transfer.workflowId);
     await expect(handle.result()).resolves.toEqual({ status: 'succeeded', failure: null, compensated: [], notified: true });
-    expect(await activityNamesOf(transfer.workflowId)).toEqual(['validateTransfer', 'checkTransferRisk', 'debitSender', 'creditRecipient', 'writeTransferLedger', 'notifyTransfer']);
+    expect(await activityNamesOf(stack.temporal, transfer.workflowId)).toEqual(['validateTransfer', 'checkTransferRisk', 'debitSender', 'creditRecipient', 'writeTransferLedger', 'notifyTransfer']);
     expect(await handle.query(currentStepQuery)).toBe('completed');
     const description = await handle.describe();
     expect(description.typedSearchAttributes.get(CustomerIdKey)).toBe(sender.user.id);
@@ -226,7 +219,7 @@ describe('a step that fails for good is compensated in reverse', () => {
     expect(response.body).toMatchObject({ status: 'failed', failure: { code: 'injected_fault' } });
     expect(stepsOf(await settled(sender, response.body))).toEqual(['validate:completed', 'risk_check:completed', 'debit_sender:failed', 'notify:completed']);
     expect(await journalsOf(response.body.id)).toEqual([]);
-    expect(await activityNamesOf(response.body.workflowId)).toEqual(['validateTransfer', 'checkTransferRisk', 'debitSender', 'beginTransferCompensation', 'refundSender', 'failTransfer', 'notifyTransfer']);
+    expect(await activityNamesOf(stack.temporal, response.body.workflowId)).toEqual(['validateTransfer', 'checkTransferRisk', 'debitSender', 'beginTransferCompensation', 'refundSender', 'failTransfer', 'notifyTransfer']);
   });
 
   it('when credit_recipient fails, then the sender is refunded and the transfer fails', async () => {
@@ -246,7 +239,7 @@ describe('a step that fails for good is compensated in reverse', () => {
     ]);
     const outcome: unknown = await stack.temporal.workflow.getHandle<typeof transferWorkflow>(response.body.workflowId).result();
     expect(outcome).toMatchObject({ status: 'failed', compensated: ['refund_sender'] });
-    expect(await activityNamesOf(response.body.workflowId)).toEqual([
+    expect(await activityNamesOf(stack.temporal, response.body.workflowId)).toEqual([
       'validateTransfer',
       'checkTransferRisk',
       'debitSender',
@@ -288,7 +281,7 @@ describe('a step that fails for good is compensated in reverse', () => {
       ['refund_sender', CLEARING, -1_000, 'reversal'],
       ['refund_sender', sender.wallet.id, 1_000, 'reversal'],
     ]);
-    expect(await activityNamesOf(response.body.workflowId)).toEqual([
+    expect(await activityNamesOf(stack.temporal, response.body.workflowId)).toEqual([
       'validateTransfer',
       'checkTransferRisk',
       'debitSender',

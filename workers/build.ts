@@ -5,6 +5,7 @@ import { createNotificationQueueActivities, createPaymentActivities } from '../a
 import { temporalDeliveryStarter } from '../activities/delivery-starter';
 import { createRecoveryActivities } from '../activities/recovery';
 import { EMAIL_RETRY_POLICY, WEBHOOK_RETRY_POLICY, withRetryOverride, type DeliveryRetryOverride } from '../domain/deliveries';
+import type { WorkerTuning } from '../config';
 import type { Mailer } from '../infra/mailer';
 import type { RiskRules } from '../domain/risk';
 
@@ -23,6 +24,19 @@ export interface WorkerDependencies {
   shutdownGraceTimeMs?: number;
   /** The payments worker's recovery of sagas that never started (see activities/recovery.ts). */
   recovery: RecoverySettings;
+  /** Cache and slots; the SDK's defaults when omitted (tests). */
+  tuning?: WorkerTuning;
+}
+
+/** The worker options a tuning sets. */
+function tuningOptions(tuning: WorkerTuning | undefined): Partial<WorkerOptions> {
+  if (!tuning) return {};
+  return {
+    maxCachedWorkflows: tuning.maxCachedWorkflows,
+    maxConcurrentWorkflowTaskExecutions: tuning.workflowTaskSlots,
+    maxConcurrentActivityTaskExecutions: tuning.activitySlots,
+    maxConcurrentLocalActivityExecutions: tuning.localActivitySlots,
+  };
 }
 
 /** How the payments worker recovers sagas whose workflow never started. */
@@ -58,6 +72,7 @@ export function buildPaymentsWorker(dependencies: WorkerDependencies): Promise<W
       }),
     },
     shutdownGraceTime: dependencies.shutdownGraceTimeMs ?? 10_000,
+    ...tuningOptions(dependencies.tuning),
   });
 }
 
@@ -126,5 +141,6 @@ export function buildNotificationsWorker(dependencies: WorkerDependencies & { no
       allowPrivateWebhookAddresses: settings.allowPrivateWebhookAddresses,
     }),
     shutdownGraceTime: dependencies.shutdownGraceTimeMs ?? 10_000,
+    ...tuningOptions(dependencies.tuning),
   });
 }

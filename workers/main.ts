@@ -48,6 +48,7 @@ export async function runWorkerProcess(
       risk: config.risk,
       workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH || undefined,
       shutdownGraceTimeMs: config.workerShutdownGraceMs,
+      tuning: config.workerTuning,
       recovery: {
         notificationsTaskQueue: config.temporal.notificationsTaskQueue,
         minAgeMs: config.sagaRecovery.minAgeMs,

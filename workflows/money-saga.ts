@@ -2,35 +2,87 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  allHandlersFinished,
+  condition,
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
+import type { Duration, RetryPolicy } from '@temporalio/common';
 import type { NotificationActivities, PaymentActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors';
 import { MONEY_SAGAS, sagaFailureOf, type MoneySagaKind, type MoneySagaOutcome } from '../domain/money-sagas';
-import { currentStepQuery } from './queries';
+import { awaitFinalUpdate, currentStepQuery, type SagaFinal } from './queries';
 import { SagaStatusKey } from '../domain/search-attributes';
 
+/** How long one attempt of a money step may take: every database wait inside it is bounded well within this. */
+const MONEY_STEP_ATTEMPT_TIMEOUT: Duration = '10 seconds';
+
 /** Forward steps: a bounded retry for transient faults; business refusals are never retried. */
-export const forward = proxyActivities<PaymentActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: {
-    initialInterval: '500 milliseconds',
-    backoffCoefficient: 2,
-    maximumInterval: '10 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-  },
-});
+const FORWARD_RETRY: RetryPolicy = {
+  initialInterval: '500 milliseconds',
+  backoffCoefficient: 2,
+  maximumInterval: '10 seconds',
+  maximumAttempts: 5,
+  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+};
 
 /** Compensations and the final bookkeeping: retried until they succeed (they are idempotent and always possible). */
-export const compensation = proxyActivities<PaymentActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+const COMPENSATION_RETRY: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' };
+
+/**
+ * A local activity's retry that would wait longer than this waits on a workflow timer instead of
+ * inside the workflow task, so a compensation retried for hours leaves a readable history.
+ */
+const LOCAL_RETRY_THRESHOLD: Duration = '10 seconds';
+
+/** Forward steps as regular activities: the command sequence of sagas started before local money steps. */
+export const forward = proxyActivities<PaymentActivities>({ startToCloseTimeout: MONEY_STEP_ATTEMPT_TIMEOUT, retry: FORWARD_RETRY });
+
+/** Compensations and the final bookkeeping as regular activities (sagas started before local money steps). */
+export const compensation = proxyActivities<PaymentActivities>({ startToCloseTimeout: MONEY_STEP_ATTEMPT_TIMEOUT, retry: COMPENSATION_RETRY });
+
+/** Forward steps as local activities: same timeout and retry, run by the worker that runs the saga. */
+export const localForward = proxyLocalActivities<PaymentActivities>({
+  startToCloseTimeout: MONEY_STEP_ATTEMPT_TIMEOUT,
+  retry: FORWARD_RETRY,
+  localRetryThreshold: LOCAL_RETRY_THRESHOLD,
 });
+
+/** Compensations and the final bookkeeping as local activities, retried until they succeed. */
+export const localCompensation = proxyLocalActivities<PaymentActivities>({
+  startToCloseTimeout: MONEY_STEP_ATTEMPT_TIMEOUT,
+  retry: COMPENSATION_RETRY,
+  localRetryThreshold: LOCAL_RETRY_THRESHOLD,
+});
+
+/**
+ * The patch that runs a money saga's database steps (validate, the money steps, write_ledger,
+ * begin compensation, compensations, fail, record step) as local activities: each is one short
+ * transaction, and a local activity saves the two round trips through the task queue that a
+ * regular one costs. Their idempotency keys and the fence are unchanged; notify stays a regular
+ * activity on the notifications task queue. Histories recorded before it replay the old path.
+ */
+export const LOCAL_MONEY_STEPS_PATCH = 'local-money-steps';
+
+/** The activities of a money saga's database steps, forward and compensating. */
+export interface MoneyStepActivities {
+  forward: typeof forward;
+  compensation: typeof compensation;
+}
+
+/**
+ * The activities a money saga's database steps run as: local ones for a saga started with
+ * LOCAL_MONEY_STEPS_PATCH, regular ones for a saga that began before it. Call it once, first
+ * thing in the workflow, so the patch marker is the saga's first command.
+ */
+export function moneyStepActivities(): MoneyStepActivities {
+  return patched(LOCAL_MONEY_STEPS_PATCH) ? { forward: localForward, compensation: localCompensation } : { forward, compensation };
+}
 
 /** The notify step's activities, on the notifications worker's task queue. */
 export function notificationsOn(taskQueue: string) {
@@ -82,7 +134,7 @@ export interface MoneySagaPlan {
   /** Forward steps in order; the last one makes the saga final and succeeded. */
   steps: MoneyStep[];
   /** The risk check, run right after the first step (validate) behind RISK_CHECK_PATCH; it moves no money. */
-  riskCheck?: MoneyStep;
+  riskCheck?: MoneyStep & { inReview?: () => boolean };
   /**
    * Marks the saga compensating under its row lock, so no forward step moves money after it;
    * `succeeded: true` when a late final step already made the saga succeed.
@@ -104,7 +156,15 @@ export interface MoneySagaPlan {
  */
 export async function runMoneySaga(plan: MoneySagaPlan): Promise<MoneySagaOutcome> {
   let step = plan.steps[0]?.name ?? 'completed';
+  let final: MoneySagaOutcome['status'] | null = null;
   setHandler(currentStepQuery, () => step);
+  // The API's synchronous answer: returns as soon as the saga is final, before notify (no commands of its own),
+  // or once it waits for an admin's review, which may take long.
+  const inReview = () => plan.riskCheck?.inReview?.() ?? false;
+  setHandler(awaitFinalUpdate, async (): Promise<SagaFinal> => {
+    await condition(() => final !== null || inReview());
+    return { status: final ?? 'in_review' };
+  });
   const describe = (error: unknown) => {
     const cause = error instanceof ActivityFailure ? error.cause : error;
     if (!(cause instanceof ApplicationFailure)) return sagaFailureOf(plan.kind, undefined, '');
@@ -113,6 +173,8 @@ export async function runMoneySaga(plan: MoneySagaPlan): Promise<MoneySagaOutcom
   };
 
   const fenced = patched(FENCED_COMPENSATIONS_PATCH);
+  // The workflow asked already (moneyStepActivities), so this answers the same, adding no marker.
+  const localSteps = patched(LOCAL_MONEY_STEPS_PATCH);
   const compensations: Compensation[] = [];
   const compensated: string[] = [];
   let failure: MoneySagaOutcome['failure'] = null;
@@ -142,6 +204,9 @@ export async function runMoneySaga(plan: MoneySagaPlan): Promise<MoneySagaOutcom
         }
       }
       upsertSearchAttributes([{ key: SagaStatusKey, value: 'compensating' }]);
+      // Local steps run inside one workflow task, whose commands reach the server only when it ends:
+      // a 1 ms timer ends it here, so operators see `compensating` while the compensations run.
+      if (localSteps) await sleep(1);
       for (const { name, run } of compensations) {
         step = name;
         const { journalId } = await run();
@@ -153,6 +218,7 @@ export async function runMoneySaga(plan: MoneySagaPlan): Promise<MoneySagaOutcom
     });
   }
   const status = failure ? 'failed' : 'succeeded';
+  final = status;
   upsertSearchAttributes([{ key: SagaStatusKey, value: status }]);
 
   step = 'notify';
@@ -165,5 +231,7 @@ export async function runMoneySaga(plan: MoneySagaPlan): Promise<MoneySagaOutcom
     await plan.notifyFailed();
   }
   step = 'completed';
+  // A caller still waiting for the final status gets its answer before the workflow closes.
+  await condition(allHandlersFinished);
   return { status, failure, compensated: failure ? compensated : [], notified };
 }

@@ -1,6 +1,6 @@
 import type { MoneySagaOutcome } from '../domain/money-sagas';
 import type { PaymentInput } from '../domain/payments';
-import { compensation, forward, notificationsOn, runMoneySaga } from './money-saga';
+import { moneyStepActivities, notificationsOn, runMoneySaga } from './money-saga';
 import { paymentRiskCheck } from './risk-check';
 
 /**
@@ -12,8 +12,9 @@ import { paymentRiskCheck } from './risk-check';
  */
 export function paymentWorkflow(input: PaymentInput): Promise<MoneySagaOutcome> {
   const { paymentId } = input;
+  const { forward, compensation } = moneyStepActivities();
   const notifications = notificationsOn(input.notificationsTaskQueue);
-  const riskCheck = paymentRiskCheck(paymentId);
+  const riskCheck = paymentRiskCheck(paymentId, { forward, compensation });
   return runMoneySaga({
     kind: 'payment',
     id: paymentId,

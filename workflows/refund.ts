@@ -1,6 +1,6 @@
 import type { MoneySagaOutcome } from '../domain/money-sagas';
 import type { RefundInput } from '../domain/refunds';
-import { compensation, forward, notificationsOn, runMoneySaga } from './money-saga';
+import { moneyStepActivities, notificationsOn, runMoneySaga } from './money-saga';
 
 /**
  * Refund saga `refund-<refundId>`: validate → debit_merchant → credit_payer →
@@ -10,6 +10,7 @@ import { compensation, forward, notificationsOn, runMoneySaga } from './money-sa
  */
 export function refundWorkflow(input: RefundInput): Promise<MoneySagaOutcome> {
   const { refundId } = input;
+  const { forward, compensation } = moneyStepActivities();
   const notifications = notificationsOn(input.notificationsTaskQueue);
   return runMoneySaga({
     kind: 'refund',

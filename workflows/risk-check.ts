@@ -11,7 +11,7 @@ import {
   type RiskCheckResult,
 } from '../domain/risk';
 import { SagaStatusKey } from '../domain/search-attributes';
-import { compensation, forward, type MoneyStep } from './money-saga';
+import type { MoneyStep, MoneyStepActivities } from './money-saga';
 
 /** An admin's decision on a payment in review; answers how the review ended once it is recorded. */
 export const reviewPaymentUpdate = defineUpdate<{ resolution: ReviewResolution }, [ReviewPaymentInput]>(REVIEW_PAYMENT_UPDATE);
@@ -27,7 +27,7 @@ function refuseUnlessAllowed(kind: RiskCheckedKind, verdict: RiskCheckResult): v
 }
 
 /** The transfer's `risk_check` step: allow, or decline with the rule (a transfer never waits for a review). */
-export function transferRiskCheck(transferId: string): MoneyStep {
+export function transferRiskCheck(transferId: string, { forward }: MoneyStepActivities): MoneyStep {
   return {
     name: 'risk_check',
     run: async () => {
@@ -46,7 +46,7 @@ export function transferRiskCheck(transferId: string): MoneyStep {
  * answers; approve lets the saga go on to the debit, decline and timeout end it `risk_declined`.
  * Registers the Update's handler at once: call it when the workflow starts.
  */
-export function paymentRiskCheck(paymentId: string): MoneyStep {
+export function paymentRiskCheck(paymentId: string, { forward, compensation }: MoneyStepActivities): MoneyStep & { inReview: () => boolean } {
   const review: { open: boolean; closed: boolean; decision?: ReviewPaymentInput; recorded?: ReviewResolution } = { open: false, closed: false };
   setHandler(
     reviewPaymentUpdate,
@@ -66,6 +66,7 @@ export function paymentRiskCheck(paymentId: string): MoneyStep {
   );
   return {
     name: 'risk_check',
+    inReview: () => review.open && !review.closed,
     run: async () => {
       const verdict = await forward.checkPaymentRisk({ paymentId });
       if (verdict.outcome !== 'review') return refuseUnlessAllowed('payment', verdict);

@@ -1,6 +1,6 @@
 import type { MoneySagaOutcome } from '../domain/money-sagas';
 import type { TransferInput } from '../domain/transfers';
-import { compensation, forward, notificationsOn, runMoneySaga } from './money-saga';
+import { moneyStepActivities, notificationsOn, runMoneySaga } from './money-saga';
 import { transferRiskCheck } from './risk-check';
 
 /**
@@ -12,11 +12,12 @@ import { transferRiskCheck } from './risk-check';
  */
 export function transferWorkflow(input: TransferInput): Promise<MoneySagaOutcome> {
   const { transferId } = input;
+  const { forward, compensation } = moneyStepActivities();
   const notifications = notificationsOn(input.notificationsTaskQueue);
   return runMoneySaga({
     kind: 'transfer',
     id: transferId,
-    riskCheck: transferRiskCheck(transferId),
+    riskCheck: transferRiskCheck(transferId, { forward, compensation }),
     steps: [
       { name: 'validate', run: () => forward.validateTransfer({ transferId }) },
       {

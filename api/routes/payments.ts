@@ -9,7 +9,7 @@ import { feeRoundHalfUp } from '../../domain/money';
 import { PAYMENT_STATUSES } from '../../domain/payments';
 import type { PaymentRow } from '../../infra/tables';
 import type { AppDependencies } from '../dependencies';
-import { answerSaga, faultHeaderDoc, faultStepOf, mustStart } from '../saga-routes';
+import { answerSaga, faultHeaderDoc, faultStepOf } from '../saga-routes';
 import { IDEMPOTENT_REPLAYED_HEADER, locationHeader } from '../openapi/headers';
 import type { ApiDocs } from '../openapi/registry';
 import { findUserByAlias, handleSchema } from '../recipients';
@@ -19,7 +19,7 @@ import { createOnce, readIdempotencyKey, requestHash } from '../idempotency';
 import { authenticate } from '../middleware/authenticate';
 import { paginate } from '../pagination';
 import { rateLimitsOf } from '../rate-limits';
-import { startPayment } from '../../infra/sagas';
+import { paymentLaunch } from '../../infra/sagas';
 import { findUserById, type User } from '../users';
 import { amountSchema, currencySchema, listQuerySchema, parseInput } from '../validation';
 
@@ -117,19 +117,25 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
     );
     const stored = await findPayment(db, storedId);
     if (!stored) throw new Error(`payment ${storedId} of an idempotency key is missing`);
-    if (mustStart(stored, replayed)) {
-      await startPayment(temporal, sagaSettings, {
-        paymentId: stored.id,
-        payerId: user.id,
-        merchantId: stored.merchantId,
-        merchantName: merchant.name,
-        amount: stored.amount,
-        fee: stored.fee,
-        netAmount: stored.netAmount,
-        currency: stored.currency,
-      });
-    }
-    await answerSaga(ctx, { stored, replayed, read: () => findPayment(db, stored.id), waitMs: config.paymentSyncWaitMs, location: `/v1/payments/${stored.id}` });
+    await answerSaga(ctx, {
+      stored,
+      replayed,
+      read: () => findPayment(db, stored.id),
+      temporal,
+      launch: () =>
+        paymentLaunch(sagaSettings, {
+          paymentId: stored.id,
+          payerId: user.id,
+          merchantId: stored.merchantId,
+          merchantName: merchant.name,
+          amount: stored.amount,
+          fee: stored.fee,
+          netAmount: stored.netAmount,
+          currency: stored.currency,
+        }),
+      waitMs: config.paymentSyncWaitMs,
+      location: `/v1/payments/${stored.id}`,
+    });
   });
 
   docs.add({

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { newId } from '../../domain/ids';
 import { MONEY_SAGAS } from '../../domain/money-sagas';
 import { MAX_REFUND_REASON_LENGTH } from '../../domain/refunds';
-import { startRefund } from '../../infra/sagas';
+import { refundLaunch } from '../../infra/sagas';
 import type { PaymentRow, RefundRow } from '../../infra/tables';
 import { findRefund, insertPendingRefund, toRefund, type RefundRefusal } from '../../store/refund-records';
 import { listSteps, listStepsOf } from '../../store/saga-timeline';
@@ -15,7 +15,7 @@ import { IDEMPOTENT_REPLAYED_HEADER, locationHeader } from '../openapi/headers';
 import type { ApiDocs } from '../openapi/registry';
 import { paginate } from '../pagination';
 import { rateLimitsOf } from '../rate-limits';
-import { answerSaga, faultHeaderDoc, faultStepOf, mustStart } from '../saga-routes';
+import { answerSaga, faultHeaderDoc, faultStepOf } from '../saga-routes';
 import { listOf, refundSchema } from '../schemas';
 import type { User } from '../users';
 import { amountSchema, listQuerySchema, parseInput } from '../validation';
@@ -89,18 +89,24 @@ export function refundRoutes(dependencies: AppDependencies, docs: ApiDocs): Rout
     );
     const stored = await findRefund(db, storedId);
     if (!stored) throw new Error(`refund ${storedId} of an idempotency key is missing`);
-    if (mustStart(stored, replayed)) {
-      await startRefund(temporal, sagaSettings, {
-        refundId: stored.id,
-        paymentId: payment.id,
-        payerId: payment.payer_id,
-        merchantId: payment.merchant_id,
-        amount: stored.amount,
-        feeRefunded: stored.feeRefunded,
-        currency: stored.currency,
-      });
-    }
-    await answerSaga(ctx, { stored, replayed, read: () => findRefund(db, stored.id), waitMs: config.paymentSyncWaitMs, location: `/v1/refunds/${stored.id}` });
+    await answerSaga(ctx, {
+      stored,
+      replayed,
+      read: () => findRefund(db, stored.id),
+      temporal,
+      launch: () =>
+        refundLaunch(sagaSettings, {
+          refundId: stored.id,
+          paymentId: payment.id,
+          payerId: payment.payer_id,
+          merchantId: payment.merchant_id,
+          amount: stored.amount,
+          feeRefunded: stored.feeRefunded,
+          currency: stored.currency,
+        }),
+      waitMs: config.paymentSyncWaitMs,
+      location: `/v1/refunds/${stored.id}`,
+    });
   });
 
   docs.add({

@@ -8,7 +8,7 @@ import { MONEY_SAGAS } from '../../domain/money-sagas';
 import { MAX_NOTE_LENGTH } from '../../domain/transfers';
 import type { TransferRow } from '../../infra/tables';
 import type { AppDependencies } from '../dependencies';
-import { answerSaga, faultHeaderDoc, faultStepOf, mustStart } from '../saga-routes';
+import { answerSaga, faultHeaderDoc, faultStepOf } from '../saga-routes';
 import { HttpError, notFound } from '../errors';
 import { createOnce, readIdempotencyKey, requestHash } from '../idempotency';
 import { authenticate } from '../middleware/authenticate';
@@ -16,7 +16,7 @@ import { IDEMPOTENT_REPLAYED_HEADER, locationHeader } from '../openapi/headers';
 import type { ApiDocs } from '../openapi/registry';
 import { paginate } from '../pagination';
 import { rateLimitsOf } from '../rate-limits';
-import { startTransfer } from '../../infra/sagas';
+import { transferLaunch } from '../../infra/sagas';
 import { findUserByAlias, handleSchema } from '../recipients';
 import { listOf, transferSchema } from '../schemas';
 import { findUserByEmail, findUserById, type StoredUser, type User } from '../users';
@@ -127,17 +127,23 @@ export function transferRoutes(dependencies: AppDependencies, docs: ApiDocs): Ro
     );
     const stored = await findTransfer(db, storedId);
     if (!stored) throw new Error(`transfer ${storedId} of an idempotency key is missing`);
-    if (mustStart(stored, replayed)) {
-      await startTransfer(temporal, sagaSettings, {
-        transferId: stored.id,
-        senderId: user.id,
-        recipientId: recipient.id,
-        recipientName: recipient.name,
-        amount: stored.amount,
-        currency: stored.currency,
-      });
-    }
-    await answerSaga(ctx, { stored, replayed, read: () => findTransfer(db, stored.id), waitMs: config.paymentSyncWaitMs, location: `/v1/transfers/${stored.id}` });
+    await answerSaga(ctx, {
+      stored,
+      replayed,
+      read: () => findTransfer(db, stored.id),
+      temporal,
+      launch: () =>
+        transferLaunch(sagaSettings, {
+          transferId: stored.id,
+          senderId: user.id,
+          recipientId: recipient.id,
+          recipientName: recipient.name,
+          amount: stored.amount,
+          currency: stored.currency,
+        }),
+      waitMs: config.paymentSyncWaitMs,
+      location: `/v1/transfers/${stored.id}`,
+    });
   });
 
   docs.add({

@@ -44,8 +44,14 @@ const DYNAMIC_CONFIG = {
   'system.enableActivityEagerExecution': true,
 } as const;
 
-/** SQLite settings for a file database: write-ahead log, synced at checkpoints (safe against a crash of the server). */
-const SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'] as const;
+/**
+ * SQLite settings for a file database: write-ahead log, never synced. Measured on a shared 2-core
+ * machine (`npm run bench:payments -- --count 50`, two runs each): median 136–148 ms with
+ * `synchronous=off`, 168 ms with `normal`. A crash of the server process loses nothing (its writes
+ * are already in the OS); only a crash of the machine itself may lose the dev server's last
+ * writes, an acceptable risk for a developer's scratch server (production runs Temporal on MySQL).
+ */
+const SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=off'] as const;
 
 const SHUTDOWN_GRACE_MS = 15_000;
 
@@ -66,7 +72,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
     const dbFilename = resolve(options.dbFilename);
     mkdirSync(dirname(dbFilename), { recursive: true });
     args.push('--db-filename', dbFilename);
-    // The default rollback journal with full syncs halves the dev server's throughput; WAL keeps it crash-safe.
+    // The default rollback journal with full syncs halves the dev server's throughput; WAL without syncs is faster still.
     for (const pragma of SQLITE_PRAGMAS) args.push('--sqlite-pragma', pragma);
   }
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
