@@ -14,6 +14,8 @@ export interface ActivityDependencies {
   db: Knex;
   /** Most a payer may pay in one currency over 24 hours, in minor units. */
   paymentDailyLimit: number;
+  /** LEDGER_SYSTEM_SHARDS: clearing and fee accounts per currency; money sagas use those of their shard (default 8). */
+  ledgerSystemShards?: number;
 }
 
 /** Activities of the `payments` task queue: everything that moves money or writes sagas' state. */
@@ -22,8 +24,8 @@ export function createPaymentActivities(dependencies: ActivityDependencies) {
     ...createOnboardingActivities(dependencies),
     ...createPaymentSagaActivities(dependencies),
     // Transfers have their own 24-hour count, capped by the same configured limit as payments.
-    ...createTransferSagaActivities({ db: dependencies.db, transferDailyLimit: dependencies.paymentDailyLimit }),
-    ...createRefundSagaActivities({ db: dependencies.db }),
+    ...createTransferSagaActivities({ db: dependencies.db, transferDailyLimit: dependencies.paymentDailyLimit, ledgerSystemShards: dependencies.ledgerSystemShards }),
+    ...createRefundSagaActivities({ db: dependencies.db, ledgerSystemShards: dependencies.ledgerSystemShards }),
   };
 }
 

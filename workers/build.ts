@@ -15,6 +15,8 @@ export interface WorkerDependencies {
   db: Knex;
   /** Most a payer may pay in one currency over 24 hours, in minor units. */
   paymentDailyLimit: number;
+  /** LEDGER_SYSTEM_SHARDS: clearing and fee accounts per currency (default 8). */
+  ledgerSystemShards?: number;
   /** A prebuilt workflow bundle (tests, production images); without it the workflows are bundled at start. */
   workflowBundlePath?: string;
   shutdownGraceTimeMs?: number;
@@ -44,7 +46,7 @@ export function buildPaymentsWorker(dependencies: WorkerDependencies): Promise<W
     taskQueue: dependencies.taskQueue,
     ...workflowSource(dependencies.workflowBundlePath),
     activities: {
-      ...createPaymentActivities({ db: dependencies.db, paymentDailyLimit: dependencies.paymentDailyLimit }),
+      ...createPaymentActivities({ db: dependencies.db, paymentDailyLimit: dependencies.paymentDailyLimit, ledgerSystemShards: dependencies.ledgerSystemShards }),
       ...createRecoveryActivities({
         db: dependencies.db,
         temporal: new Client({ connection: dependencies.connection, namespace: dependencies.namespace }),

@@ -142,6 +142,7 @@ export async function startWorkersOf(
     namespace: config.temporal.namespace,
     db,
     paymentDailyLimit: config.paymentDailyLimit,
+    ledgerSystemShards: config.ledgerSystemShards,
     workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH,
     shutdownGraceTimeMs: 2_000,
     recovery,
