@@ -143,7 +143,7 @@ export const reconciliationSchema = z
     heldMismatch: z
       .array(z.object({ walletId: z.string(), held: z.number().int(), unreleasedSagaCredits: z.number().int() }))
       .describe('wallets whose held money differs from the unreleased credits of unfinished sagas (up to 10)'),
-    offendingSagas: z.array(z.string()).describe('payment and transfer ids whose money in clearing contradicts their state (up to 10)'),
+    offendingSagas: z.array(z.string()).describe('payment, transfer and refund ids whose money in clearing contradicts their state, money spread over two clearing shards included (up to 10)'),
     samples: z.object({
       unbalancedJournals: z.array(z.string()),
       walletsOutOfSync: z.array(z.string()),

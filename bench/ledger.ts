@@ -25,7 +25,9 @@ import { createWallet } from '../store/wallets';
  * the activities post them (saga row lock, then accounts by id). Different loops share only the
  * clearing and fee accounts, so the one-shard run measures the hot row and the others how much
  * spreading it helps. Prints pairs per second and the latency of a pair, and checks at the end of
- * each run that the ledger reconciles.
+ * each run that the ledger reconciles. Then, per concurrency, top-up journals (external → the
+ * loop's own wallet): the one `external` row per currency is their only shared lock, so flat
+ * numbers across concurrencies would say it is hot too.
  *
  *   npm run bench:ledger -- [--shards 1,8] [--concurrency 8,32] [--seconds 10]
  *
@@ -114,7 +116,21 @@ async function debitAndCredit(db: Knex, loop: Loop, shards: number): Promise<voi
   );
 }
 
-async function run(db: Knex, loops: Loop[], shards: number): Promise<RunResult> {
+/** One top-up's journal: external → the loop's payer wallet, as store/topups.ts posts it. */
+async function topUp(db: Knex, loop: Loop): Promise<void> {
+  await postJournal(db, {
+    key: `bench:topup:${newId('top')}`,
+    type: 'topup',
+    referenceId: loop.payer.walletId,
+    lines: [
+      { accountId: systemAccountId('external', CURRENCY), amount: -AMOUNT, type: 'topup' },
+      { accountId: loop.payer.walletId, amount: AMOUNT, type: 'topup' },
+    ],
+  });
+}
+
+/** Runs `work` in every loop for the configured time; answers its count, failures and latencies. */
+async function repeat(loops: Loop[], work: (loop: Loop) => Promise<void>): Promise<Omit<RunResult, 'shards'>> {
   const latenciesMs: number[] = [];
   let failures = 0;
   const deadline = performance.now() + DURATION_MS;
@@ -122,13 +138,13 @@ async function run(db: Knex, loops: Loop[], shards: number): Promise<RunResult> 
   await Promise.all(
     loops.map(async (loop) => {
       while (performance.now() < deadline) {
-        const pairStarted = performance.now();
+        const operationStarted = performance.now();
         try {
-          await debitAndCredit(db, loop, shards);
-          latenciesMs.push(performance.now() - pairStarted);
+          await work(loop);
+          latenciesMs.push(performance.now() - operationStarted);
         } catch (error) {
           failures += 1;
-          if (failures <= 3) console.error('a pair failed:', error instanceof Error ? error.message : error);
+          if (failures <= 3) console.error('an operation failed:', error instanceof Error ? error.message : error);
         }
       }
     }),
@@ -136,7 +152,11 @@ async function run(db: Knex, loops: Loop[], shards: number): Promise<RunResult> 
   const elapsedS = (performance.now() - started) / 1_000;
   const sorted = [...latenciesMs].sort((a, b) => a - b);
   const at = (quantile: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * quantile))] ?? Number.NaN;
-  return { shards, concurrency: loops.length, pairs: sorted.length, failures, pairsPerSecond: sorted.length / elapsedS, p50Ms: at(0.5), p99Ms: at(0.99) };
+  return { concurrency: loops.length, pairs: sorted.length, failures, pairsPerSecond: sorted.length / elapsedS, p50Ms: at(0.5), p99Ms: at(0.99) };
+}
+
+async function run(db: Knex, loops: Loop[], shards: number): Promise<RunResult> {
+  return { shards, ...(await repeat(loops, (loop) => debitAndCredit(db, loop, shards))) };
 }
 
 async function main(): Promise<void> {
@@ -162,6 +182,14 @@ async function main(): Promise<void> {
             `(${result.pairs} pairs, ${result.failures} failed; reconciles)`,
         );
       }
+    }
+    for (const concurrency of CONCURRENCIES) {
+      const result = await repeat(loops.slice(0, concurrency), (loop) => topUp(db, loop));
+      results.push({ shards: 1, ...result });
+      console.log(
+        `top-ups (one external row)  concurrency ${String(concurrency).padStart(2)}  ${result.pairsPerSecond.toFixed(0).padStart(5)} journals/s  ` +
+          `p50 ${result.p50Ms.toFixed(1)} ms  p99 ${result.p99Ms.toFixed(1)} ms  (${result.pairs} journals, ${result.failures} failed)`,
+      );
     }
     if (results.some((result) => result.failures > 0)) process.exitCode = 1;
   } finally {
