@@ -18,6 +18,8 @@ export interface ActivityDependencies {
   paymentDailyLimit: number;
   /** The risk check's rules; every rule but the blocklist off when not given. */
   risk?: RiskRules;
+  /** LEDGER_SYSTEM_SHARDS: clearing and fee accounts per currency; money sagas use those of their shard (default 8). */
+  ledgerSystemShards?: number;
 }
 
 /** Activities of the `payments` task queue: everything that moves money or writes sagas' state. */
@@ -26,8 +28,8 @@ export function createPaymentActivities(dependencies: ActivityDependencies) {
     ...createOnboardingActivities(dependencies),
     ...createPaymentSagaActivities(dependencies),
     // Transfers have their own 24-hour count, capped by the same configured limit as payments.
-    ...createTransferSagaActivities({ db: dependencies.db, transferDailyLimit: dependencies.paymentDailyLimit }),
-    ...createRefundSagaActivities({ db: dependencies.db }),
+    ...createTransferSagaActivities({ db: dependencies.db, transferDailyLimit: dependencies.paymentDailyLimit, ledgerSystemShards: dependencies.ledgerSystemShards }),
+    ...createRefundSagaActivities({ db: dependencies.db, ledgerSystemShards: dependencies.ledgerSystemShards }),
     ...createRiskActivities({ db: dependencies.db, risk: dependencies.risk ?? DEFAULT_RISK_RULES }),
   };
 }

@@ -4,7 +4,7 @@ import { systemAccountId } from '../domain/types';
 import { postJournal } from '../store/ledger';
 import { balanceOf } from '../test/support/fixtures';
 import { paymentFixture, refundFixture, transferFixture, validated, type MoneySagaFixture } from '../test/support/money-saga-fixtures';
-import { CLEARING, FEES, useSagaActivityHarness } from '../test/support/saga-activities';
+import { clearingOf, feesOf, useSagaActivityHarness } from '../test/support/saga-activities';
 
 /**
  * What every money saga's activities must do, against the real database, once per kind: each
@@ -27,8 +27,8 @@ function stepsOfKind(fixture: MoneySagaFixture) {
 }
 
 /** Every account a saga of this kind touches. */
-function accountsOf(saga: { debited: { wallet: { id: string } }; credited: { wallet: { id: string } } }): string[] {
-  return [saga.debited.wallet.id, saga.credited.wallet.id, CLEARING, FEES];
+function accountsOf(saga: { sagaId: string; debited: { wallet: { id: string } }; credited: { wallet: { id: string } } }): string[] {
+  return [saga.debited.wallet.id, saga.credited.wallet.id, clearingOf(saga.sagaId), feesOf(saga.sagaId)];
 }
 
 async function sagaRow(fixture: MoneySagaFixture, sagaId: string) {
@@ -113,11 +113,11 @@ describe.each(fixtures.map((fixture) => [fixture.kind, fixture] as const))('%s s
 
       expect(second).toEqual(first);
       expect(await balanceOf(db(), debited.wallet.id)).toBe(debitedBalance - fixture.debitedAmount);
-      expect(await movedBy(sagaId, CLEARING)).toBe(fixture.amount);
-      expect(await movedBy(sagaId, FEES)).toBe(fixture.feesMoved.afterDebit);
+      expect(await movedBy(sagaId, clearingOf(sagaId))).toBe(fixture.amount);
+      expect(await movedBy(sagaId, feesOf(sagaId))).toBe(fixture.feesMoved.afterDebit);
       expect(await journalCount(sagaId, names.debit)).toBe(1);
       expect(await stepsOf(sagaId)).toEqual([`${names.debit}:completed`]);
-      await expectLedgerInBalance(accountsOf({ debited, credited }));
+      await expectLedgerInBalance(accountsOf({ sagaId, debited, credited }));
     });
 
     it('when credit runs twice, then the credited wallet gets its share once, held until write_ledger', async () => {
@@ -132,8 +132,8 @@ describe.each(fixtures.map((fixture) => [fixture.kind, fixture] as const))('%s s
       expect(await balanceOf(db(), credited.wallet.id)).toBe(fixture.creditedAmount);
       expect(await heldOn(credited.wallet.id)).toBe(fixture.creditedAmount);
       expect(await movedBy(sagaId, credited.wallet.id)).toBe(fixture.creditedAmount);
-      expect(await movedBy(sagaId, FEES)).toBe(fixture.feesMoved.afterCredit);
-      expect(await movedBy(sagaId, CLEARING)).toBe(0);
+      expect(await movedBy(sagaId, feesOf(sagaId))).toBe(fixture.feesMoved.afterCredit);
+      expect(await movedBy(sagaId, clearingOf(sagaId))).toBe(0);
       expect(await journalCount(sagaId, names.credit)).toBe(1);
       await expectLedgerInBalance(accountsOf(created));
     });
@@ -159,8 +159,8 @@ describe.each(fixtures.map((fixture) => [fixture.kind, fixture] as const))('%s s
       expect(second).toEqual(first);
       expect(await balanceOf(db(), credited.wallet.id)).toBe(0);
       expect(await heldOn(credited.wallet.id)).toBe(0);
-      expect(await movedBy(sagaId, FEES)).toBe(fixture.feesMoved.afterDebit);
-      expect(await movedBy(sagaId, CLEARING)).toBe(fixture.amount);
+      expect(await movedBy(sagaId, feesOf(sagaId))).toBe(fixture.feesMoved.afterDebit);
+      expect(await movedBy(sagaId, clearingOf(sagaId))).toBe(fixture.amount);
       expect(await journalCount(sagaId, names.reverseCredit)).toBe(1);
       expect(await stepsOf(sagaId)).toEqual([`${names.debit}:completed`, `${names.credit}:compensated`]);
       await expectLedgerInBalance(accountsOf(created));
@@ -176,8 +176,8 @@ describe.each(fixtures.map((fixture) => [fixture.kind, fixture] as const))('%s s
 
       expect(second).toEqual(first);
       expect(await balanceOf(db(), debited.wallet.id)).toBe(debitedBalance);
-      expect(await movedBy(sagaId, CLEARING)).toBe(0);
-      expect(await movedBy(sagaId, FEES)).toBe(0);
+      expect(await movedBy(sagaId, clearingOf(sagaId))).toBe(0);
+      expect(await movedBy(sagaId, feesOf(sagaId))).toBe(0);
       expect(await journalCount(sagaId, names.returnDebit)).toBe(1);
       expect(await stepsOf(sagaId)).toEqual([`${names.debit}:compensated`]);
       await expectLedgerInBalance(accountsOf(created));
@@ -194,7 +194,7 @@ describe.each(fixtures.map((fixture) => [fixture.kind, fixture] as const))('%s s
 
       expect(await balanceOf(db(), debited.wallet.id)).toBe(debitedBalance);
       expect(await journalCount(sagaId, names.debit)).toBe(0);
-      expect(await movedBy(sagaId, CLEARING)).toBe(0);
+      expect(await movedBy(sagaId, clearingOf(sagaId))).toBe(0);
       expect(await stepsOf(sagaId)).toEqual([]);
       await expectLedgerInBalance(accountsOf(created));
     });
@@ -208,9 +208,9 @@ describe.each(fixtures.map((fixture) => [fixture.kind, fixture] as const))('%s s
         await expectRefusal(saga().credit(sagaId), ErrorType.WalletFrozen);
 
         expect(await balanceOf(db(), credited.wallet.id)).toBe(0);
-        expect(await movedBy(sagaId, CLEARING)).toBe(fixture.amount);
+        expect(await movedBy(sagaId, clearingOf(sagaId))).toBe(fixture.amount);
         await saga().returnDebit(sagaId);
-        expect(await movedBy(sagaId, CLEARING)).toBe(0);
+        expect(await movedBy(sagaId, clearingOf(sagaId))).toBe(0);
       });
     }
 

@@ -1,7 +1,7 @@
 import { ErrorType } from '../domain/errors';
 import { balanceOf, userWithWallet } from '../test/support/fixtures';
 import { paymentFixture } from '../test/support/money-saga-fixtures';
-import { CLEARING, FEES, useSagaActivityHarness } from '../test/support/saga-activities';
+import { clearingOf, feesOf, useSagaActivityHarness } from '../test/support/saga-activities';
 
 /**
  * What only the payment saga's activities do, against the real database: the fee line and the
@@ -32,8 +32,8 @@ describe('payment saga activities', () => {
     await saga.reverseCredit(paymentId);
 
     expect(await balanceOf(harness.db(), merchant.wallet.id)).toBe(0);
-    expect(await harness.db()('entries').where({ account_id: FEES, reference_id: paymentId })).toEqual([]);
-    await expectLedgerInBalance([merchant.wallet.id, CLEARING]);
+    expect(await harness.db()('entries').where({ account_id: feesOf(paymentId), reference_id: paymentId })).toEqual([]);
+    await expectLedgerInBalance([merchant.wallet.id, clearingOf(paymentId)]);
   });
 
   describe('the 24-hour limit', () => {

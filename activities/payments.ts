@@ -3,9 +3,9 @@ import type { Knex } from 'knex';
 import { DomainError, ErrorType } from '../domain/errors';
 import type { StepStatus } from '../domain/money-sagas';
 import { toSafeInteger } from '../domain/money';
-import { systemAccountId } from '../domain/types';
 import { releaseHold, type PostingLine } from '../store/ledger';
 import { loadPaymentRecord, type PaymentRecord } from '../store/payment-records';
+import type { SagaSystemAccounts } from '../store/saga-steps';
 import { withDomainFailures } from './failures';
 import { sagaStepKit } from './saga-step-kit';
 
@@ -14,6 +14,8 @@ export interface PaymentActivityDependencies {
   db: Knex;
   /** Most a payer may pay in one currency over 24 hours, in minor units. */
   paymentDailyLimit: number;
+  /** LEDGER_SYSTEM_SHARDS: clearing and fee accounts per currency (default 8). */
+  ledgerSystemShards?: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -23,8 +25,8 @@ const DAY_MS = 86_400_000;
  * keyed `<paymentId>:<step>`, and a step's timeline entry is written in the
  * same transaction as the money it moves.
  */
-export function createPaymentSagaActivities({ db, paymentDailyLimit }: PaymentActivityDependencies) {
-  const saga = sagaStepKit(db, 'payment', loadPaymentRecord);
+export function createPaymentSagaActivities({ db, paymentDailyLimit, ledgerSystemShards }: PaymentActivityDependencies) {
+  const saga = sagaStepKit(db, 'payment', loadPaymentRecord, ledgerSystemShards);
 
   /** The payer's payments in the payment's currency over the 24 hours before it, this one excluded. */
   async function paidInLastDay(trx: Knex.Transaction, payment: PaymentRecord): Promise<number> {
@@ -64,11 +66,10 @@ export function createPaymentSagaActivities({ db, paymentDailyLimit }: PaymentAc
     /** Step debit_payer: payer → clearing. */
     debitPayer: withDomainFailures(async ({ paymentId }: { paymentId: string }): Promise<{ journalId: string }> => {
       const payment = await saga.load(paymentId, 'debit_payer');
-      const clearing = systemAccountId('clearing', payment.currency);
       const posted = await saga.moveMoney(
         payment,
         'debit_payer',
-        [
+        ({ clearing }) => [
           { accountId: payment.sourceWalletId, amount: -payment.amount, type: 'payment_debit' },
           { accountId: clearing, amount: payment.amount, type: 'payment_debit' },
         ],
@@ -86,11 +87,11 @@ export function createPaymentSagaActivities({ db, paymentDailyLimit }: PaymentAc
       const payment = await saga.load(paymentId, 'credit_merchant');
       const debited = await db('journals').select('id').where({ journal_key: `${paymentId}:debit_payer` }).first();
       if (!debited) throw new Error(`payment ${paymentId}: credit_merchant before debit_payer`);
-      const lines: PostingLine[] = [
-        { accountId: systemAccountId('clearing', payment.currency), amount: -payment.amount, type: 'payment_credit' },
+      const lines = ({ clearing, fees }: SagaSystemAccounts): PostingLine[] => [
+        { accountId: clearing, amount: -payment.amount, type: 'payment_credit' },
         { accountId: payment.merchantWalletId, amount: payment.netAmount, type: 'payment_credit' },
+        ...(payment.fee > 0 ? [{ accountId: fees, amount: payment.fee, type: 'fee' as const }] : []),
       ];
-      if (payment.fee > 0) lines.push({ accountId: systemAccountId('fees', payment.currency), amount: payment.fee, type: 'fee' });
       const posted = await saga.moveMoney(payment, 'credit_merchant', lines, {
         requireActive: [payment.merchantWalletId],
         holds: [{ accountId: payment.merchantWalletId, amount: payment.netAmount }],
@@ -110,11 +111,11 @@ export function createPaymentSagaActivities({ db, paymentDailyLimit }: PaymentAc
     /** Compensation of credit_merchant: merchant → clearing (net) and fees → clearing (fee). Retried until it succeeds. */
     reverseMerchantCredit: async ({ paymentId }: { paymentId: string }): Promise<{ journalId: string | null }> => {
       const payment = await saga.loadForCompensation(paymentId);
-      const lines: PostingLine[] = [
+      const lines = ({ clearing, fees }: SagaSystemAccounts): PostingLine[] => [
         { accountId: payment.merchantWalletId, amount: -payment.netAmount, type: 'reversal' },
-        { accountId: systemAccountId('clearing', payment.currency), amount: payment.amount, type: 'reversal' },
+        { accountId: clearing, amount: payment.amount, type: 'reversal' },
+        ...(payment.fee > 0 ? [{ accountId: fees, amount: -payment.fee, type: 'reversal' as const }] : []),
       ];
-      if (payment.fee > 0) lines.push({ accountId: systemAccountId('fees', payment.currency), amount: -payment.fee, type: 'reversal' });
       const posted = await saga.undoStep(payment, 'reverse_merchant_credit', 'credit_merchant', lines, {
         holds: [{ accountId: payment.merchantWalletId, amount: -payment.netAmount }],
         timeline: ['credit_merchant', 'compensated'],
@@ -130,8 +131,8 @@ export function createPaymentSagaActivities({ db, paymentDailyLimit }: PaymentAc
         payment,
         'refund_payer',
         'debit_payer',
-        [
-          { accountId: systemAccountId('clearing', payment.currency), amount: -payment.amount, type: 'payment_refund' },
+        ({ clearing }) => [
+          { accountId: clearing, amount: -payment.amount, type: 'payment_refund' },
           { accountId: payment.sourceWalletId, amount: payment.amount, type: 'payment_refund' },
         ],
         { timeline: ['debit_payer', 'compensated'] },

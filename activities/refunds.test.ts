@@ -2,7 +2,7 @@ import { ErrorType } from '../domain/errors';
 import { newId } from '../domain/ids';
 import { balanceOf, sumOfEntries } from '../test/support/fixtures';
 import { refundFixture } from '../test/support/money-saga-fixtures';
-import { CLEARING, FEES, useSagaActivityHarness } from '../test/support/saga-activities';
+import { clearingOf, feesOf, useSagaActivityHarness } from '../test/support/saga-activities';
 
 /**
  * What only the refund saga's activities do, against the real database: partial refunds and
@@ -46,8 +46,8 @@ describe('refund saga activities', () => {
     expect(row).toMatchObject({ status: 'succeeded', amount: 5_000, fee_refunded: 150, net_amount: 4_850 });
     expect(await balanceOf(db(), payer.wallet.id)).toBe(5_000);
     expect(await balanceOf(db(), merchant.wallet.id)).toBe(20_000 - 4_850);
-    expect(await movedBy(refundId, FEES)).toBe(-150);
-    expect(await movedBy(refundId, CLEARING)).toBe(0);
+    expect(await movedBy(refundId, feesOf(refundId))).toBe(-150);
+    expect(await movedBy(refundId, clearingOf(refundId))).toBe(0);
     expect(await db()('accounts').select('held').where({ id: payer.wallet.id }).first()).toMatchObject({ held: 0 });
     expect(await sumOfEntries(db(), payer.wallet.id)).toBe(5_000);
     expect(await stepsOf(refundId)).toEqual(['validate:completed', 'debit_merchant:completed', 'credit_payer:completed', 'write_ledger:completed']);
@@ -96,8 +96,8 @@ describe('refund saga activities', () => {
 
     expect(await balanceOf(db(), payer.wallet.id)).toBe(0);
     expect(await balanceOf(db(), merchant.wallet.id)).toBe(20_000);
-    expect(await movedBy(refundId, FEES)).toBe(0);
-    expect(await movedBy(refundId, CLEARING)).toBe(0);
+    expect(await movedBy(refundId, feesOf(refundId))).toBe(0);
+    expect(await movedBy(refundId, clearingOf(refundId))).toBe(0);
     expect(await refundRow(refundId)).toMatchObject({ status: 'failed', failure_code: 'processing_error' });
     expect(await stepsOf(refundId)).toEqual(['validate:completed', 'debit_merchant:compensated', 'credit_payer:compensated', 'write_ledger:failed']);
   });

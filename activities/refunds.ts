@@ -3,20 +3,19 @@ import type { Knex } from 'knex';
 import { DomainError, ErrorType } from '../domain/errors';
 import { toSafeInteger } from '../domain/money';
 import type { StepStatus } from '../domain/money-sagas';
-import { systemAccountId } from '../domain/types';
-import { releaseHold, type PostingLine } from '../store/ledger';
+import { releaseHold } from '../store/ledger';
 import { loadRefundRecord, type RefundRecord } from '../store/refund-records';
+import type { SagaStepLines } from '../store/saga-steps';
 import { withDomainFailures } from './failures';
 import { sagaStepKit } from './saga-step-kit';
 
 /** The lines of debit_merchant: merchant → clearing (net) and fees → clearing (the fee share); `sign` −1 reverses them. */
-function merchantDebitLines(refund: RefundRecord, sign: 1 | -1, type: 'payment_refund' | 'reversal'): PostingLine[] {
-  const lines: PostingLine[] = [
+function merchantDebitLines(refund: RefundRecord, sign: 1 | -1, type: 'payment_refund' | 'reversal'): SagaStepLines {
+  return ({ clearing, fees }) => [
     { accountId: refund.merchantWalletId, amount: -sign * refund.netAmount, type },
-    { accountId: systemAccountId('clearing', refund.currency), amount: sign * refund.amount, type },
+    { accountId: clearing, amount: sign * refund.amount, type },
+    ...(refund.feeRefunded > 0 ? [{ accountId: fees, amount: -sign * refund.feeRefunded, type }] : []),
   ];
-  if (refund.feeRefunded > 0) lines.push({ accountId: systemAccountId('fees', refund.currency), amount: -sign * refund.feeRefunded, type });
-  return lines;
 }
 
 /**
@@ -24,8 +23,8 @@ function merchantDebitLines(refund: RefundRecord, sign: 1 | -1, type: 'payment_r
  * `<refundId>:<step>`, and a step's timeline entry is written in the same transaction
  * as the money it moves. The money goes back to the payment's source wallet, frozen or not.
  */
-export function createRefundSagaActivities({ db }: { db: Knex }) {
-  const saga = sagaStepKit(db, 'refund', loadRefundRecord);
+export function createRefundSagaActivities({ db, ledgerSystemShards }: { db: Knex; ledgerSystemShards?: number }) {
+  const saga = sagaStepKit(db, 'refund', loadRefundRecord, ledgerSystemShards);
 
   return {
     /**
@@ -78,8 +77,8 @@ export function createRefundSagaActivities({ db }: { db: Knex }) {
       const posted = await saga.moveMoney(
         refund,
         'credit_payer',
-        [
-          { accountId: systemAccountId('clearing', refund.currency), amount: -refund.amount, type: 'payment_refund' },
+        ({ clearing }) => [
+          { accountId: clearing, amount: -refund.amount, type: 'payment_refund' },
           { accountId: refund.sourceWalletId, amount: refund.amount, type: 'payment_refund' },
         ],
         { holds: [{ accountId: refund.sourceWalletId, amount: refund.amount }], timeline: ['credit_payer', 'completed'] },
@@ -105,9 +104,9 @@ export function createRefundSagaActivities({ db }: { db: Knex }) {
         refund,
         'reverse_payer_credit',
         'credit_payer',
-        [
+        ({ clearing }) => [
           { accountId: refund.sourceWalletId, amount: -refund.amount, type: 'reversal' },
-          { accountId: systemAccountId('clearing', refund.currency), amount: refund.amount, type: 'reversal' },
+          { accountId: clearing, amount: refund.amount, type: 'reversal' },
         ],
         { holds: [{ accountId: refund.sourceWalletId, amount: -refund.amount }], timeline: ['credit_payer', 'compensated'] },
       );

@@ -1,15 +1,26 @@
 import type { Knex } from 'knex';
 import { DomainError, ErrorType } from '../domain/errors';
 import { MONEY_SAGAS, type MoneySagaKind, type SagaFailure, type StepStatus } from '../domain/money-sagas';
+import { DEFAULT_LEDGER_SYSTEM_SHARDS } from '../domain/ledger-shards';
 import { recordAudit } from '../store/audit-log';
-import { inTransaction, type PostingLine } from '../store/ledger';
-import { assertLive, beginCompensation, compensateSagaStep, failMoneySaga, lockSaga, postSagaStep, type SagaStepOptions } from '../store/saga-steps';
+import { inTransaction } from '../store/ledger';
+import {
+  assertLive,
+  beginCompensation,
+  compensateSagaStep,
+  failMoneySaga,
+  lockSaga,
+  postSagaStep,
+  type SagaStepLines,
+  type SagaStepOptions,
+} from '../store/saga-steps';
 import { recordStep } from '../store/saga-timeline';
 import { recordSagaFinished } from './saga-metrics';
 
 /** What every money saga's row gives its steps. */
 export interface SagaRecord {
   id: string;
+  currency: string;
   faultStep: string | null;
   createdAt: Date;
 }
@@ -25,9 +36,16 @@ export interface SagaAudit {
  * fault drill, the fenced forward and compensating postings, validate's and write_ledger's
  * frame (lock, fence, status, timeline, metric), beginning compensation and failing. Each
  * kind's activities add only what is their own: which lines move, and what validate checks.
+ * `shards` is LEDGER_SYSTEM_SHARDS: a saga's clearing and fee accounts are those of its shard.
  */
-export function sagaStepKit<Record extends SagaRecord>(db: Knex, kind: MoneySagaKind, load: (db: Knex, sagaId: string) => Promise<Record>) {
+export function sagaStepKit<Record extends SagaRecord>(
+  db: Knex,
+  kind: MoneySagaKind,
+  load: (db: Knex, sagaId: string) => Promise<Record>,
+  shards: number = DEFAULT_LEDGER_SYSTEM_SHARDS,
+) {
   const { table } = MONEY_SAGAS[kind];
+  const ref = (record: Record) => ({ kind, id: record.id, currency: record.currency, shards });
   return {
     /** Loads the saga's row; fails the step on purpose when the fault drill named it. */
     async load(sagaId: string, step: string): Promise<Record> {
@@ -39,12 +57,18 @@ export function sagaStepKit<Record extends SagaRecord>(db: Knex, kind: MoneySaga
     /** Loads the saga's row for a compensation (no fault drill: compensations always run). */
     loadForCompensation: (sagaId: string): Promise<Record> => load(db, sagaId),
 
-    /** Posts one forward step's journal and records the step, atomically, while the saga is live. */
-    moveMoney: (record: Record, step: string, lines: PostingLine[], options: SagaStepOptions) => postSagaStep(db, kind, record.id, step, lines, options),
+    /**
+     * Posts one forward step's journal and records the step, atomically, while the saga is live;
+     * `lines` get the saga's clearing and fee accounts.
+     */
+    moveMoney: (record: Record, step: string, lines: SagaStepLines, options: SagaStepOptions) => postSagaStep(db, ref(record), step, lines, options),
 
-    /** Posts a compensation's journal when the step it undoes committed; null when there is nothing to undo. */
-    undoStep: (record: Record, step: string, undoes: string, lines: PostingLine[], options: SagaStepOptions) =>
-      compensateSagaStep(db, kind, record.id, { step, undoes }, lines, options),
+    /**
+     * Posts a compensation's journal when the step it undoes committed, through that step's
+     * clearing account; null when there is nothing to undo.
+     */
+    undoStep: (record: Record, step: string, undoes: string, lines: SagaStepLines, options: SagaStepOptions) =>
+      compensateSagaStep(db, ref(record), { step, undoes }, lines, options),
 
     /**
      * Step validate's frame: under the saga row's lock, a saga already `processing` was validated

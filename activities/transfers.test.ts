@@ -1,7 +1,7 @@
 import { ErrorType } from '../domain/errors';
 import { userWithWallet } from '../test/support/fixtures';
 import { transferFixture, validated } from '../test/support/money-saga-fixtures';
-import { CLEARING, useSagaActivityHarness } from '../test/support/saga-activities';
+import { clearingOf, useSagaActivityHarness } from '../test/support/saga-activities';
 
 /**
  * What only the transfer saga's activities do, against the real database: a merchant cannot be
@@ -105,7 +105,7 @@ describe('transfer saga activities', () => {
         { user_id: sender.user.id, type: 'transfer_sent', body: 'You sent 12.34 USD to Fixture.' },
         { user_id: recipient.user.id, type: 'transfer_received', body: 'Fixture sent you 12.34 USD. Note: Rent' },
       ]);
-      await expectLedgerInBalance([sender.wallet.id, recipient.wallet.id, CLEARING]);
+      await expectLedgerInBalance([sender.wallet.id, recipient.wallet.id, clearingOf(transferId)]);
     });
 
     it('when write_ledger failed and the saga compensated, then notify tells only the sender, once', async () => {

@@ -3,7 +3,6 @@ import type { Knex } from 'knex';
 import { DomainError, ErrorType } from '../domain/errors';
 import { toSafeInteger } from '../domain/money';
 import type { StepStatus } from '../domain/money-sagas';
-import { systemAccountId } from '../domain/types';
 import { releaseHold } from '../store/ledger';
 import { loadTransferRecord, type TransferRecord } from '../store/transfer-records';
 import { withDomainFailures } from './failures';
@@ -14,6 +13,8 @@ export interface TransferActivityDependencies {
   db: Knex;
   /** Most a sender may transfer in one currency over 24 hours, in minor units. */
   transferDailyLimit: number;
+  /** LEDGER_SYSTEM_SHARDS: clearing accounts per currency (default 8). */
+  ledgerSystemShards?: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -23,8 +24,8 @@ const DAY_MS = 86_400_000;
  * keyed `<transferId>:<step>`, and a step's timeline entry is written in the
  * same transaction as the money it moves.
  */
-export function createTransferSagaActivities({ db, transferDailyLimit }: TransferActivityDependencies) {
-  const saga = sagaStepKit(db, 'transfer', loadTransferRecord);
+export function createTransferSagaActivities({ db, transferDailyLimit, ledgerSystemShards }: TransferActivityDependencies) {
+  const saga = sagaStepKit(db, 'transfer', loadTransferRecord, ledgerSystemShards);
 
   /** The sender's transfers in the transfer's currency over the 24 hours before it, this one excluded. */
   async function sentInLastDay(trx: Knex.Transaction, transfer: TransferRecord): Promise<number> {
@@ -70,9 +71,9 @@ export function createTransferSagaActivities({ db, transferDailyLimit }: Transfe
       const posted = await saga.moveMoney(
         transfer,
         'debit_sender',
-        [
+        ({ clearing }) => [
           { accountId: transfer.fromWalletId, amount: -transfer.amount, type: 'transfer_out' },
-          { accountId: systemAccountId('clearing', transfer.currency), amount: transfer.amount, type: 'transfer_out' },
+          { accountId: clearing, amount: transfer.amount, type: 'transfer_out' },
         ],
         { requireActive: [transfer.fromWalletId], timeline: ['debit_sender', 'completed'] },
       );
@@ -91,8 +92,8 @@ export function createTransferSagaActivities({ db, transferDailyLimit }: Transfe
       const posted = await saga.moveMoney(
         transfer,
         'credit_recipient',
-        [
-          { accountId: systemAccountId('clearing', transfer.currency), amount: -transfer.amount, type: 'transfer_in' },
+        ({ clearing }) => [
+          { accountId: clearing, amount: -transfer.amount, type: 'transfer_in' },
           { accountId: transfer.toWalletId, amount: transfer.amount, type: 'transfer_in' },
         ],
         {
@@ -119,9 +120,9 @@ export function createTransferSagaActivities({ db, transferDailyLimit }: Transfe
         transfer,
         'reverse_recipient_credit',
         'credit_recipient',
-        [
+        ({ clearing }) => [
           { accountId: transfer.toWalletId, amount: -transfer.amount, type: 'reversal' },
-          { accountId: systemAccountId('clearing', transfer.currency), amount: transfer.amount, type: 'reversal' },
+          { accountId: clearing, amount: transfer.amount, type: 'reversal' },
         ],
         { holds: [{ accountId: transfer.toWalletId, amount: -transfer.amount }], timeline: ['credit_recipient', 'compensated'] },
       );
@@ -136,8 +137,8 @@ export function createTransferSagaActivities({ db, transferDailyLimit }: Transfe
         transfer,
         'refund_sender',
         'debit_sender',
-        [
-          { accountId: systemAccountId('clearing', transfer.currency), amount: -transfer.amount, type: 'reversal' },
+        ({ clearing }) => [
+          { accountId: clearing, amount: -transfer.amount, type: 'reversal' },
           { accountId: transfer.fromWalletId, amount: transfer.amount, type: 'reversal' },
         ],
         { timeline: ['debit_sender', 'compensated'] },

@@ -145,11 +145,22 @@ export const reconciliationSchema = z
     stuckSagas: z.number().int(),
     clearingMismatch: z
       .array(z.object({ currency: z.string(), clearingBalance: z.number().int(), sagasInFlight: z.number().int() }))
-      .describe('currencies whose clearing account differs from the money of their payments and transfers in flight'),
+      .describe('currencies whose clearing accounts, summed over their shards, differ from the money of their sagas in flight'),
+    clearingShardMismatch: z
+      .array(
+        z.object({
+          currency: z.string(),
+          shard: z.number().int(),
+          accountId: z.string(),
+          clearingBalance: z.number().int(),
+          sagasInFlight: z.number().int(),
+        }),
+      )
+      .describe('clearing accounts (one shard of a currency each) whose balance differs from the money of the sagas in flight on that shard'),
     heldMismatch: z
       .array(z.object({ walletId: z.string(), held: z.number().int(), unreleasedSagaCredits: z.number().int() }))
       .describe('wallets whose held money differs from the unreleased credits of unfinished sagas (up to 10)'),
-    offendingSagas: z.array(z.string()).describe('payment and transfer ids whose money in clearing contradicts their state (up to 10)'),
+    offendingSagas: z.array(z.string()).describe('payment, transfer and refund ids whose money in clearing contradicts their state, money spread over two clearing shards included (up to 10)'),
     samples: z.object({
       unbalancedJournals: z.array(z.string()),
       walletsOutOfSync: z.array(z.string()),

@@ -81,6 +81,15 @@ describe('loadConfig', () => {
     expect(problemsOf({ ...base, FEE_BPS: '10000' })).toEqual([expect.stringMatching(/^FEE_BPS must be at most 4999/)]);
   });
 
+  it('when LEDGER_SYSTEM_SHARDS is unset, 1, 64 or outside 1–64, then it is 8, 1, 64 or refused', () => {
+    expect(loadConfig(base).ledgerSystemShards).toBe(8);
+    expect(loadConfig({ ...base, LEDGER_SYSTEM_SHARDS: '1' }).ledgerSystemShards).toBe(1);
+    expect(loadConfig({ ...base, LEDGER_SYSTEM_SHARDS: '64' }).ledgerSystemShards).toBe(64);
+    expect(problemsOf({ ...base, LEDGER_SYSTEM_SHARDS: '0' })).toEqual([expect.stringMatching(/^LEDGER_SYSTEM_SHARDS must be at least 1/)]);
+    expect(problemsOf({ ...base, LEDGER_SYSTEM_SHARDS: '65' })).toEqual([expect.stringMatching(/^LEDGER_SYSTEM_SHARDS must be at most 64/)]);
+    expect(problemsOf({ ...base, LEDGER_SYSTEM_SHARDS: '2.5' })).toEqual([expect.stringMatching(/^LEDGER_SYSTEM_SHARDS must be a whole number/)]);
+  });
+
   it('when PAYMENT_SYNC_WAIT_MS is long, then the API waits longer than it on SIGTERM', () => {
     for (const waitMs of [0, 10_000, 11_000, 60_000]) {
       const config = loadConfig({ ...base, PAYMENT_SYNC_WAIT_MS: String(waitMs) });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_LEDGER_SYSTEM_SHARDS, MAX_LEDGER_SYSTEM_SHARDS } from '../domain/ledger-shards';
 import type { RiskRules } from '../domain/risk';
 
 /**
@@ -95,6 +96,7 @@ const environmentSchema = z
       .transform((value) => value.split(',').map((code) => code.trim()))
       .pipe(z.array(currencyCode).min(1, 'must list at least one currency')),
     MAX_AMOUNT: integer(100_000_000, 1, Number.MAX_SAFE_INTEGER),
+    LEDGER_SYSTEM_SHARDS: integer(DEFAULT_LEDGER_SYSTEM_SHARDS, 1, MAX_LEDGER_SYSTEM_SHARDS),
     PAYMENT_SYNC_WAIT_MS: integer(10_000, 0, 60_000),
     PAYMENT_DAILY_LIMIT: integer(1_000_000, 1, Number.MAX_SAFE_INTEGER),
     STUCK_AFTER_MS: integer(300_000, 1_000, 7 * 86_400_000),
@@ -166,6 +168,11 @@ export interface Config {
    */
   session: { refreshTtlSeconds: number; cookieSecure: boolean };
   money: { feeBps: number; promoCredit: number; defaultCurrency: string; currencies: string[]; maxAmount: number };
+  /**
+   * How many clearing and fee accounts each currency has (1–64): a saga moves money through the
+   * ones of its shard, so sagas of one currency do not all queue on one account row's lock.
+   */
+  ledgerSystemShards: number;
   paymentSyncWaitMs: number;
   /** How long the API lets in-flight requests finish after SIGTERM: the sync wait plus a margin, so no waiting client is cut off. */
   apiShutdownGraceMs: number;
@@ -272,6 +279,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
       currencies: env.CURRENCIES,
       maxAmount: env.MAX_AMOUNT,
     },
+    ledgerSystemShards: env.LEDGER_SYSTEM_SHARDS,
     paymentSyncWaitMs: env.PAYMENT_SYNC_WAIT_MS,
     apiShutdownGraceMs: env.PAYMENT_SYNC_WAIT_MS + API_SHUTDOWN_MARGIN_MS,
     paymentDailyLimit: env.PAYMENT_DAILY_LIMIT,

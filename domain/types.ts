@@ -17,9 +17,19 @@ export type EntryType =
   | 'transfer_out'
   | 'reversal';
 
-/** The id of a platform system account: deterministic, e.g. `acc_clearing_usd`. */
-export function systemAccountId(kind: SystemAccountKind, currency: string): string {
-  return `acc_${kind}_${currency.toLowerCase()}`;
+/**
+ * The id of a platform system account: deterministic, e.g. `acc_clearing_usd` for shard 0 (the
+ * id the account had before the ledger was sharded) and `acc_clearing_usd_3` for shard 3.
+ */
+export function systemAccountId(kind: SystemAccountKind, currency: string, shard = 0): string {
+  if (!Number.isSafeInteger(shard) || shard < 0) throw new RangeError(`a shard is a whole number from 0, got ${shard}`);
+  const base = `acc_${kind}_${currency.toLowerCase()}`;
+  return shard === 0 ? base : `${base}_${shard}`;
+}
+
+/** The `system_key` of a platform system account, unique like its id: `clearing:USD`, `clearing:USD:3`. */
+export function systemAccountKey(kind: SystemAccountKind, currency: string, shard = 0): string {
+  return shard === 0 ? `${kind}:${currency}` : `${kind}:${currency}:${shard}`;
 }
 
 /** Input of the onboarding saga. No secrets: histories are readable in the Web UI. */

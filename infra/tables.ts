@@ -46,6 +46,8 @@ export interface AccountRow {
   seq: BigIntColumn;
   id: string;
   kind: 'wallet' | 'external' | 'promotions' | 'fees' | 'clearing';
+  /** The number of a system account among its kind and currency (0 … LEDGER_SYSTEM_SHARDS − 1); null for wallets. */
+  shard?: number | null;
   user_id: string | null;
   system_key: string | null;
   currency: string;

@@ -108,7 +108,7 @@ async function main(): Promise<void> {
 
   const config = loadConfig(env);
   apiStopTimeoutMs = config.apiShutdownGraceMs + API_KILL_MARGIN_MS;
-  const { applied } = await prepareDatabase(config.databaseUrl, config.money.currencies);
+  const { applied } = await prepareDatabase(config.databaseUrl, config.money.currencies, config.ledgerSystemShards);
   say(applied.length === 0 ? 'Migrations: up to date' : `Migrations: applied ${applied.join(', ')}`);
 
   for (const { name, file } of CHILDREN) {

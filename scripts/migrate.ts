@@ -11,10 +11,10 @@ async function main(): Promise<void> {
   loadLocalEnv();
   if (!process.env.DATABASE_URL) throw new Error(noStackMessage());
   const config = loadConfig();
-  const { applied } = await prepareDatabase(config.databaseUrl, config.money.currencies);
+  const { applied } = await prepareDatabase(config.databaseUrl, config.money.currencies, config.ledgerSystemShards);
   if (applied.length === 0) console.log('migrations: already up to date');
   for (const name of applied) console.log(`migrations: applied ${name}`);
-  console.log(`system accounts: present for ${config.money.currencies.join(', ')}`);
+  console.log(`system accounts: present for ${config.money.currencies.join(', ')} (${config.ledgerSystemShards} clearing and fee shards each)`);
 }
 
 main().catch((error: unknown) => {

@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 import { DomainError, ErrorType } from '../domain/errors';
 import { newId } from '../domain/ids';
 import { assertSafeInteger, toSafeInteger } from '../domain/money';
-import { systemAccountId, type AccountKind, type EntryType, type SystemAccountKind } from '../domain/types';
+import { assertShardCount, DEFAULT_LEDGER_SYSTEM_SHARDS, SHARDED_SYSTEM_ACCOUNT_KINDS } from '../domain/ledger-shards';
+import { systemAccountId, systemAccountKey, type AccountKind, type EntryType, type SystemAccountKind } from '../domain/types';
 
 /** One side of a journal: a signed amount on one account (+ credit, − debit). */
 export interface PostingLine {
@@ -54,24 +55,38 @@ const MAX_TRANSACTION_ATTEMPTS = 5;
 const TRANSACTION_RETRY_BUDGET_MS = 3_000;
 const RETRYABLE_MYSQL_ERRORS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 
-/** Creates the platform's system accounts (external, promotions, fees, clearing) for each currency, once. */
-export async function ensureSystemAccounts(db: Knex, currencies: readonly string[]): Promise<void> {
+/**
+ * Creates the platform's system accounts for each currency, once: one `external` and one
+ * `promotions` account, and `shards` clearing and fee accounts (shards 0 … shards − 1). Safe to run
+ * by every process at every start: rows that exist are left alone, so raising the count adds
+ * shards and lowering it removes none (a saga in flight may still hold money on a higher one).
+ */
+export async function ensureSystemAccounts(db: Knex, currencies: readonly string[], shards: number = DEFAULT_LEDGER_SYSTEM_SHARDS): Promise<void> {
+  assertShardCount(shards);
   const now = new Date();
   const rows = currencies.flatMap((currency) =>
-    SYSTEM_ACCOUNT_KINDS.map((kind) => ({
-      id: systemAccountId(kind, currency),
-      kind,
-      user_id: null,
-      system_key: `${kind}:${currency}`,
-      currency,
-      balance: 0,
-      held: 0,
-      status: 'active' as const,
-      created_at: now,
-      updated_at: now,
-    })),
+    SYSTEM_ACCOUNT_KINDS.flatMap((kind) =>
+      shardNumbers(kind, shards).map((shard) => ({
+        id: systemAccountId(kind, currency, shard),
+        kind,
+        shard,
+        user_id: null,
+        system_key: systemAccountKey(kind, currency, shard),
+        currency,
+        balance: 0,
+        held: 0,
+        status: 'active' as const,
+        created_at: now,
+        updated_at: now,
+      })),
+    ),
   );
   await db('accounts').insert(rows).onConflict('id').ignore();
+}
+
+function shardNumbers(kind: SystemAccountKind, shards: number): number[] {
+  const sharded = (SHARDED_SYSTEM_ACCOUNT_KINDS as readonly SystemAccountKind[]).includes(kind);
+  return Array.from({ length: sharded ? shards : 1 }, (_, shard) => shard);
 }
 
 /**

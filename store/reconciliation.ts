@@ -11,8 +11,10 @@ export interface ReconciliationReport {
   walletsOutOfSync: number;
   negativeUserWallets: number;
   stuckSagas: number;
-  /** Currencies whose clearing account does not hold exactly the money of their sagas in flight. */
+  /** Currencies whose clearing accounts (summed over their shards) do not hold exactly the money of their sagas in flight. */
   clearingMismatch: Array<{ currency: string; clearingBalance: number; sagasInFlight: number }>;
+  /** Clearing accounts (one shard of a currency) that do not hold exactly the money of the sagas in flight on that shard. */
+  clearingShardMismatch: Array<{ currency: string; shard: number; accountId: string; clearingBalance: number; sagasInFlight: number }>;
   /** Wallets whose held money differs from the credits of unfinished sagas not yet released (up to SAMPLE_LIMIT). */
   heldMismatch: Array<{ walletId: string; held: number; unreleasedSagaCredits: number }>;
   /** Ids of payments and transfers whose money sits where their state says it cannot (up to SAMPLE_LIMIT). */
@@ -97,6 +99,7 @@ export async function reconcileIn(db: Knex.Transaction, options: { stuckAfterMs:
     negativeUserWallets: negative.length,
     stuckSagas: stuck.length,
     clearingMismatch: money.clearingMismatch,
+    clearingShardMismatch: money.clearingShardMismatch,
     heldMismatch: money.heldMismatch.slice(0, SAMPLE_LIMIT),
     offendingSagas: money.offendingSagas.slice(0, SAMPLE_LIMIT),
     samples: {
@@ -114,6 +117,7 @@ export async function reconcileIn(db: Knex.Transaction, options: { stuckAfterMs:
     negative.length === 0 &&
     stuck.length === 0 &&
     money.clearingMismatch.length === 0 &&
+    money.clearingShardMismatch.length === 0 &&
     money.heldMismatch.length === 0 &&
     money.offendingSagas.length === 0;
   return report;
@@ -160,76 +164,144 @@ const MONEY_SAGA_LEDGERS: readonly MoneySagaLedger[] = MONEY_SAGA_KINDS.map((kin
 
 interface SagaMoneyFindings {
   clearingMismatch: ReconciliationReport['clearingMismatch'];
+  clearingShardMismatch: ReconciliationReport['clearingShardMismatch'];
   heldMismatch: ReconciliationReport['heldMismatch'];
   offendingSagas: string[];
+}
+
+interface ClearingAccount {
+  id: string;
+  currency: string;
+  shard: number;
+  balance: number;
+}
+
+/** What a saga in flight should have in clearing, and on which clearing account (null when none of its journals touched one). */
+interface ExpectedClearing {
+  currency: string;
+  amount: number;
+  accountId: string | null;
 }
 
 /**
  * Clearing and holds against the sagas in flight. The money a saga in flight has in clearing,
  * and what it holds on a wallet, follow from which of its step journals exist; a finished saga
- * has nothing in either. Reads only the sagas in flight (by status index), the clearing
- * accounts' entries grouped by saga (by the (account_id, reference_id) index) and the accounts
- * with held money, so it stays fast on a large ledger.
+ * has nothing in either. A saga keeps all its money on one clearing account (one shard): the one
+ * its first posted step used. So each clearing account must hold exactly the money of the sagas in
+ * flight on it, each currency's accounts together the money of its sagas in flight, and every
+ * saga's net on every clearing account must be what its state says (its amount on its own
+ * account, zero elsewhere). Reads only the sagas in flight (by status index), their step journals
+ * (by key), the clearing accounts' entries grouped by saga and account (by the
+ * (account_id, reference_id) index) and the accounts with held money, so it stays fast on a large ledger.
  */
 async function reconcileSagaMoney(db: Knex.Transaction): Promise<SagaMoneyFindings> {
-  const expectedClearing = new Map<string, number>(); // by saga id
-  const clearingByCurrency = new Map<string, number>();
-  const expectedHeld = new Map<string, number>(); // by wallet id
-  const inFlight = new Set<string>();
+  const clearingAccounts = ((await db('accounts').select('id', 'currency', 'shard', 'balance').where({ kind: 'clearing' })) as Array<{
+    id: string;
+    currency: string;
+    shard: number | null;
+    balance: unknown;
+  }>).map((row): ClearingAccount => ({ id: row.id, currency: row.currency, shard: row.shard ?? 0, balance: toSafeInteger(row.balance, 'clearing balance') }));
+  const clearingIds = clearingAccounts.map((account) => account.id);
+  const { expected, expectedHeld } = await expectedSagaMoney(db, clearingIds);
+
+  const expectedByCurrency = new Map<string, number>();
+  const expectedByAccount = new Map<string, number>();
+  for (const saga of expected.values()) {
+    expectedByCurrency.set(saga.currency, (expectedByCurrency.get(saga.currency) ?? 0) + saga.amount);
+    if (saga.accountId) expectedByAccount.set(saga.accountId, (expectedByAccount.get(saga.accountId) ?? 0) + saga.amount);
+  }
+  const balanceByCurrency = new Map<string, number>();
+  const clearingShardMismatch: SagaMoneyFindings['clearingShardMismatch'] = [];
+  for (const account of clearingAccounts) {
+    balanceByCurrency.set(account.currency, (balanceByCurrency.get(account.currency) ?? 0) + account.balance);
+    const sagasInFlight = expectedByAccount.get(account.id) ?? 0;
+    if (account.balance !== sagasInFlight) {
+      clearingShardMismatch.push({ currency: account.currency, shard: account.shard, accountId: account.id, clearingBalance: account.balance, sagasInFlight });
+    }
+  }
+  const clearingMismatch: SagaMoneyFindings['clearingMismatch'] = [];
+  for (const currency of [...new Set([...balanceByCurrency.keys(), ...expectedByCurrency.keys()])].sort()) {
+    const clearingBalance = balanceByCurrency.get(currency) ?? 0;
+    const sagasInFlight = expectedByCurrency.get(currency) ?? 0;
+    if (clearingBalance !== sagasInFlight) clearingMismatch.push({ currency, clearingBalance, sagasInFlight });
+  }
+  clearingShardMismatch.sort((a, b) => a.currency.localeCompare(b.currency) || a.shard - b.shard);
+
+  return {
+    clearingMismatch,
+    clearingShardMismatch,
+    heldMismatch: await heldMismatchOf(db, expectedHeld),
+    offendingSagas: await offendingSagasOf(db, clearingIds, expected),
+  };
+}
+
+/**
+ * What the sagas in flight should have in clearing (by saga id, with the clearing account of their
+ * first posted step) and held on wallets (by wallet id), from which of their step journals exist.
+ */
+async function expectedSagaMoney(db: Knex.Transaction, clearingIds: string[]): Promise<{ expected: Map<string, ExpectedClearing>; expectedHeld: Map<string, number> }> {
+  const expected = new Map<string, ExpectedClearing>();
+  const expectedHeld = new Map<string, number>();
   for (const saga of MONEY_SAGA_LEDGERS) {
     const rows = (await db(saga.table)
       .select('id', 'amount', 'currency', `${saga.credit.walletColumn} as credited_wallet`, `${saga.credit.amountColumn} as credited_amount`)
       .whereIn('status', IN_FLIGHT_STATUSES)) as Array<{ id: string; amount: unknown; currency: string; credited_wallet: string; credited_amount: unknown }>;
     if (rows.length === 0) continue;
-    const posted = new Set<string>();
+    // Every posted step journal, with the clearing account it moved money on (null if none).
+    const posted = new Map<string, string | null>();
     for (let start = 0; start < rows.length; start += 500) {
       const keys = rows.slice(start, start + 500).flatMap((row) => saga.clearingSteps.map(([step]) => `${row.id}:${step}`));
-      const found = (await db('journals').select('journal_key').whereIn('journal_key', keys)) as Array<{ journal_key: string }>;
-      for (const { journal_key } of found) posted.add(journal_key);
+      const found = (await db('journals as j')
+        .leftJoin('entries as e', function joinClearingEntry() {
+          this.on('e.journal_id', '=', 'j.id').andOnIn('e.account_id', clearingIds.length > 0 ? clearingIds : ['']);
+        })
+        .select('j.journal_key', 'e.account_id')
+        .whereIn('j.journal_key', keys)) as Array<{ journal_key: string; account_id: string | null }>;
+      for (const { journal_key, account_id } of found) posted.set(journal_key, posted.get(journal_key) ?? account_id);
     }
     for (const row of rows) {
-      inFlight.add(row.id);
       const amount = toSafeInteger(row.amount, 'amount');
-      const inClearing = saga.clearingSteps.reduce((sum, [step, sign]) => sum + (posted.has(`${row.id}:${step}`) ? sign * amount : 0), 0);
-      expectedClearing.set(row.id, inClearing);
-      clearingByCurrency.set(row.currency, (clearingByCurrency.get(row.currency) ?? 0) + inClearing);
+      const keys = saga.clearingSteps.map(([step, sign]) => [`${row.id}:${step}`, sign] as const).filter(([key]) => posted.has(key));
+      const inClearing = keys.reduce((sum, [, sign]) => sum + sign * amount, 0);
+      const accountId = keys.map(([key]) => posted.get(key)).find((account) => account) ?? null;
+      expected.set(row.id, { currency: row.currency, amount: inClearing, accountId });
       if (posted.has(`${row.id}:${saga.credit.step}`) && !posted.has(`${row.id}:${saga.credit.reversal}`)) {
         expectedHeld.set(row.credited_wallet, (expectedHeld.get(row.credited_wallet) ?? 0) + toSafeInteger(row.credited_amount, 'credited amount'));
       }
     }
   }
+  return { expected, expectedHeld };
+}
 
-  const clearingAccounts = (await db('accounts').select('id', 'currency', 'balance').where({ kind: 'clearing' })) as Array<{
-    id: string;
-    currency: string;
-    balance: unknown;
-  }>;
-  const clearingMismatch: SagaMoneyFindings['clearingMismatch'] = [];
-  for (const account of clearingAccounts) {
-    const clearingBalance = toSafeInteger(account.balance, 'clearing balance');
-    const sagasInFlight = clearingByCurrency.get(account.currency) ?? 0;
-    if (clearingBalance !== sagasInFlight) clearingMismatch.push({ currency: account.currency, clearingBalance, sagasInFlight });
-  }
-
-  // Every saga with money in clearing by its entries: in flight with the wrong amount, or finished with any.
-  const netBySaga: Array<{ reference_id: string; total: unknown }> = await db('entries')
-    .select('reference_id')
+/**
+ * Sagas whose money in clearing contradicts their state: a net on some clearing account other
+ * than what the state says (its amount on its own account, zero on every other, zero everywhere
+ * once finished), or an amount expected in clearing that no clearing entry of it holds.
+ */
+async function offendingSagasOf(db: Knex.Transaction, clearingIds: string[], expected: Map<string, ExpectedClearing>): Promise<string[]> {
+  const nets: Array<{ reference_id: string; account_id: string; total: unknown }> = await db('entries')
+    .select('reference_id', 'account_id')
     .sum({ total: 'amount' })
-    .whereIn(
-      'account_id',
-      clearingAccounts.map((account) => account.id),
-    )
-    .groupBy('reference_id')
+    .whereIn('account_id', clearingIds)
+    .groupBy('reference_id', 'account_id')
     .havingRaw('SUM(amount) <> 0');
-  const offendingSagas = new Set<string>();
-  for (const row of netBySaga) {
-    if (toSafeInteger(row.total, 'clearing net') !== (expectedClearing.get(row.reference_id) ?? 0)) offendingSagas.add(row.reference_id);
+  const offending = new Set<string>();
+  const netOnOwnAccount = new Map<string, number>();
+  for (const row of nets) {
+    const net = toSafeInteger(row.total, 'clearing net');
+    const saga = expected.get(row.reference_id);
+    const own = saga !== undefined && saga.accountId === row.account_id;
+    if (own) netOnOwnAccount.set(row.reference_id, net);
+    if (net !== (own ? saga.amount : 0)) offending.add(row.reference_id);
   }
-  const netOf = new Map(netBySaga.map((row) => [row.reference_id, toSafeInteger(row.total, 'clearing net')]));
-  for (const [sagaId, expected] of expectedClearing) {
-    if (expected !== (netOf.get(sagaId) ?? 0)) offendingSagas.add(sagaId);
+  for (const [sagaId, saga] of expected) {
+    if (saga.amount !== (netOnOwnAccount.get(sagaId) ?? 0)) offending.add(sagaId);
   }
+  return [...offending].sort();
+}
 
+/** Wallets whose held money differs from the unreleased credits of the sagas in flight. */
+async function heldMismatchOf(db: Knex.Transaction, expectedHeld: Map<string, number>): Promise<SagaMoneyFindings['heldMismatch']> {
   const heldRows = (await db('accounts').select('id', 'held').where({ kind: 'wallet' }).andWhere('held', '<>', 0)) as Array<{ id: string; held: unknown }>;
   const heldMismatch: SagaMoneyFindings['heldMismatch'] = [];
   const heldOf = new Map(heldRows.map((row) => [row.id, toSafeInteger(row.held, 'held')]));
@@ -238,5 +310,5 @@ async function reconcileSagaMoney(db: Knex.Transaction): Promise<SagaMoneyFindin
     const unreleasedSagaCredits = expectedHeld.get(walletId) ?? 0;
     if (held !== unreleasedSagaCredits) heldMismatch.push({ walletId, held, unreleasedSagaCredits });
   }
-  return { clearingMismatch, heldMismatch, offendingSagas: [...offendingSagas].sort() };
+  return heldMismatch;
 }

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import { DomainError, ErrorType } from '../domain/errors';
+import { shardOfSaga } from '../domain/ledger-shards';
 import { MONEY_SAGAS, type MoneySagaKind, type SagaFailure, type StepStatus } from '../domain/money-sagas';
+import { systemAccountId } from '../domain/types';
 import { inTransaction, postJournal, type JournalRequest, type PostedJournal, type PostingLine } from './ledger';
 import { recordStep } from './saga-timeline';
 
@@ -36,44 +38,79 @@ export function assertLive(kind: MoneySagaKind, sagaId: string, saga: LockedSaga
 /** What posting one step needs besides its lines. */
 export type SagaStepOptions = Pick<JournalRequest, 'requireActive' | 'holds'> & { timeline: [string, StepStatus] };
 
+/** The saga a money step belongs to, and among how many shards its system accounts are chosen. */
+export interface SagaRef {
+  kind: MoneySagaKind;
+  id: string;
+  currency: string;
+  /** LEDGER_SYSTEM_SHARDS of the process running the step. */
+  shards: number;
+}
+
+/** The clearing and fee accounts one saga moves its money through: those of its shard. */
+export interface SagaSystemAccounts {
+  shard: number;
+  clearing: string;
+  fees: string;
+}
+
+/** A step's journal lines, written against the saga's system accounts (known once its row is locked). */
+export type SagaStepLines = (accounts: SagaSystemAccounts) => PostingLine[];
+
+/**
+ * The system accounts of a saga, read under its row's lock. Once the saga's first money step has
+ * posted, the clearing account that step used (so every later step and every compensation moves
+ * money through the same one, even when the number of shards changed meanwhile); before it, the
+ * accounts of the shard the saga's id hashes to. Every money step of a saga locks its row first,
+ * so the first step's journal cannot appear between this read and the posting.
+ */
+export async function sagaSystemAccounts(trx: Knex.Transaction, saga: SagaRef): Promise<SagaSystemAccounts> {
+  const firstStep = MONEY_SAGAS[saga.kind].moneySteps[0].step;
+  const recorded = (await trx('journals as j')
+    .join('entries as e', 'e.journal_id', 'j.id')
+    .join('accounts as a', 'a.id', 'e.account_id')
+    .select('a.id', 'a.shard')
+    .where({ 'j.journal_key': `${saga.id}:${firstStep}`, 'a.kind': 'clearing' })
+    .first()) as { id: string; shard: number | null } | undefined;
+  if (recorded) {
+    const shard = recorded.shard ?? 0;
+    return { shard, clearing: recorded.id, fees: systemAccountId('fees', saga.currency, shard) };
+  }
+  const shard = shardOfSaga(saga.id, saga.shards);
+  return { shard, clearing: systemAccountId('clearing', saga.currency, shard), fees: systemAccountId('fees', saga.currency, shard) };
+}
+
 /**
  * Forward money step: locks the saga row, checks that the saga is live, then posts the step's
  * journal, keyed `<sagaId>:<step>` so a retry moves money once, with its timeline entry, all in
- * one transaction.
+ * one transaction. The lines move money through the saga's own clearing and fee accounts.
  */
-export function postSagaStep(
-  db: Knex,
-  kind: MoneySagaKind,
-  sagaId: string,
-  step: string,
-  lines: PostingLine[],
-  options: SagaStepOptions,
-): Promise<PostedJournal> {
+export function postSagaStep(db: Knex, saga: SagaRef, step: string, lines: SagaStepLines, options: SagaStepOptions): Promise<PostedJournal> {
   return inTransaction(db, async (trx) => {
-    assertLive(kind, sagaId, await lockSaga(trx, kind, sagaId));
-    return postStep(db, trx, sagaId, step, lines, options);
+    assertLive(saga.kind, saga.id, await lockSaga(trx, saga.kind, saga.id));
+    return postStep(db, trx, saga.id, step, lines(await sagaSystemAccounts(trx, saga)), options);
   });
 }
 
 /**
  * Compensating step: locks the saga row and marks it compensating (if nothing did yet), then
- * posts the reversing journal only when the forward step it undoes committed. A compensation
- * registered for a step that never committed moves nothing and records nothing (null). A saga
- * that already succeeded is never compensated (null as well).
+ * posts the reversing journal only when the forward step it undoes committed, through the same
+ * clearing account as that step. A compensation registered for a step that never committed
+ * moves nothing and records nothing (null). A saga that already succeeded is never compensated
+ * (null as well).
  */
 export function compensateSagaStep(
   db: Knex,
-  kind: MoneySagaKind,
-  sagaId: string,
+  saga: SagaRef,
   compensation: { step: string; undoes: string },
-  lines: PostingLine[],
+  lines: SagaStepLines,
   options: SagaStepOptions,
 ): Promise<PostedJournal | null> {
   return inTransaction(db, async (trx) => {
-    if (await markUnlessSucceeded(trx, kind, sagaId)) return null;
-    const undone = await trx('journals').select('id').where({ journal_key: `${sagaId}:${compensation.undoes}` }).first();
+    if (await markUnlessSucceeded(trx, saga.kind, saga.id)) return null;
+    const undone = await trx('journals').select('id').where({ journal_key: `${saga.id}:${compensation.undoes}` }).first();
     if (!undone) return null;
-    return postStep(db, trx, sagaId, compensation.step, lines, options);
+    return postStep(db, trx, saga.id, compensation.step, lines(await sagaSystemAccounts(trx, saga)), options);
   });
 }
 

@@ -14,31 +14,39 @@ import { stepActivitiesOf } from './support/step-activities';
  * afterwards, and the saga ends failed with its money where it was.
  *
  * A second database session of the test's own locks a row the step needs: `FOR UPDATE` on the CHF
- * clearing account for the debit steps (validate does not lock it), a shared lock on the payee's
+ * clearing accounts for the debit steps (all four shards, as the saga's shard follows from an id
+ * not known yet; validate does not lock them), a shared lock on the payee's
  * wallet for the credit steps (validate reads it without a lock, and the new payment or transfer
  * row's foreign key check on it needs a shared lock, which an exclusive one would block; the
  * step's own `FOR UPDATE` waits for a shared lock all the same). The lock is held until the saga
  * is final. At that moment no lock wait may still be blocked by the test's session (an attempt
  * Temporal gave up on that still waited could commit later). Then the lock is released.
  *
- * The file pays in CHF, which no other test file uses, so its clearing account belongs to this
- * file: its balance can be compared exactly and its lock blocks nobody else. Lock waits last 1 s
+ * The file pays in CHF, which no other test file uses, so its clearing accounts belong to this
+ * file: their balance can be compared exactly and its lock blocks nobody else. Lock waits last 1 s
  * here, so each case takes about 20 s (5 activity attempts of a 3 s retry budget, plus backoff).
  */
 const CURRENCY = 'CHF';
 const PROMO_CREDIT = 10_000;
 const AMOUNT = 1_234;
 const CASE_TIMEOUT_MS = 60_000;
-const CLEARING = systemAccountId('clearing', CURRENCY);
+const SHARDS = 4;
+/** Every CHF clearing shard: the saga's id, and so its shard, is known only once the test holds the lock. */
+const CLEARING_SHARDS = Array.from({ length: SHARDS }, (_, shard) => systemAccountId('clearing', CURRENCY, shard));
 
 let stack: TestStack;
 let actors: ReturnType<typeof actorsOf>;
 let adminToken: string;
 
 beforeAll(async () => {
-  stack = await startStackWith({ CURRENCIES: 'USD,EUR,GBP,INR,CHF', DEFAULT_CURRENCY: CURRENCY, DATABASE_LOCK_WAIT_TIMEOUT_S: '1' });
+  stack = await startStackWith({
+    CURRENCIES: 'USD,EUR,GBP,INR,CHF',
+    DEFAULT_CURRENCY: CURRENCY,
+    DATABASE_LOCK_WAIT_TIMEOUT_S: '1',
+    LEDGER_SYSTEM_SHARDS: String(SHARDS),
+  });
   // The global setup made system accounts for the default currencies only.
-  await ensureSystemAccounts(stack.db, [CURRENCY]);
+  await ensureSystemAccounts(stack.db, [CURRENCY], SHARDS);
   actors = actorsOf(stack);
   adminToken = await actors.admin();
 }, 60_000);
@@ -46,6 +54,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack.stop();
 });
+
+/** The CHF clearing accounts' balances, summed over the shards. */
+async function clearingTotal(): Promise<number> {
+  let total = 0;
+  for (const accountId of CLEARING_SHARDS) total += await accountBalance(stack.db, accountId);
+  return total;
+}
 
 /** A row lock held by a database session of the test's own, inside an open transaction. */
 interface HeldLock {
@@ -57,7 +72,7 @@ interface HeldLock {
 /** How the test's session locks the row: exclusively, or shared (enough to block a `FOR UPDATE`). */
 type LockMode = 'FOR UPDATE' | 'LOCK IN SHARE MODE';
 
-async function holdRowLock(accountId: string, mode: LockMode): Promise<HeldLock> {
+async function holdRowLock(accountIds: string[], mode: LockMode): Promise<HeldLock> {
   const url = new URL(stack.config.databaseUrl);
   const session: Connection = await createConnection({
     host: url.hostname,
@@ -69,8 +84,8 @@ async function holdRowLock(accountId: string, mode: LockMode): Promise<HeldLock>
   try {
     const [[identity]] = await session.query<RowDataPacket[]>('SELECT CONNECTION_ID() AS threadId');
     await session.query('START TRANSACTION');
-    const [locked] = await session.query<RowDataPacket[]>(`SELECT id FROM accounts WHERE id = ? ${mode}`, [accountId]);
-    expect(locked).toHaveLength(1);
+    const [locked] = await session.query<RowDataPacket[]>(`SELECT id FROM accounts WHERE id IN (?) ORDER BY id ${mode}`, [accountIds]);
+    expect(locked).toHaveLength(accountIds.length);
     return {
       threadId: Number(identity?.threadId),
       async release() {
@@ -133,8 +148,8 @@ interface ReconciliationBody {
 interface FencedStep {
   step: string;
   activity: string;
-  /** The row the test locks: the clearing account for debits, the payee's wallet for credits. */
-  lockedRow: (payee: Actor) => string;
+  /** The rows the test locks: every clearing shard for debits, the payee's wallet for credits. */
+  lockedRows: (payee: Actor) => string[];
   lockMode: LockMode;
   /** Signs up the payer (a customer) and the payee (a merchant or a customer). */
   parties: () => Promise<{ payer: Actor; payee: Actor }>;
@@ -175,7 +190,7 @@ const cases: FencedStep[] = [
   {
     step: 'debit_payer',
     activity: 'debitPayer',
-    lockedRow: () => CLEARING,
+    lockedRows: () => CLEARING_SHARDS,
     lockMode: 'FOR UPDATE',
     parties: paymentParties,
     send: sendPayment,
@@ -187,7 +202,7 @@ const cases: FencedStep[] = [
   {
     step: 'credit_merchant',
     activity: 'creditMerchant',
-    lockedRow: (merchant) => merchant.wallet.id,
+    lockedRows: (merchant) => [merchant.wallet.id],
     lockMode: 'LOCK IN SHARE MODE',
     parties: paymentParties,
     send: sendPayment,
@@ -199,7 +214,7 @@ const cases: FencedStep[] = [
   {
     step: 'debit_sender',
     activity: 'debitSender',
-    lockedRow: () => CLEARING,
+    lockedRows: () => CLEARING_SHARDS,
     lockMode: 'FOR UPDATE',
     parties: transferParties,
     send: sendTransfer,
@@ -211,7 +226,7 @@ const cases: FencedStep[] = [
   {
     step: 'credit_recipient',
     activity: 'creditRecipient',
-    lockedRow: (recipient) => recipient.wallet.id,
+    lockedRows: (recipient) => [recipient.wallet.id],
     lockMode: 'LOCK IN SHARE MODE',
     parties: transferParties,
     send: sendTransfer,
@@ -231,11 +246,11 @@ describe('a forward money step whose row another session keeps locked past every
       expect(payer.wallet.currency).toBe(CURRENCY);
       expect(payee.wallet.currency).toBe(CURRENCY);
       const payeeBefore = await actors.balanceOf(payee.token, payee.wallet.id);
-      const clearingBefore = await accountBalance(stack.db, CLEARING);
+      const clearingBefore = await clearingTotal();
       expect(await actors.balanceOf(payer.token, payer.wallet.id)).toBe(PROMO_CREDIT);
 
       // Act: the lock is held from before the saga starts until it is final.
-      const lock = await holdRowLock(fenced.lockedRow(payee), fenced.lockMode);
+      const lock = await holdRowLock(fenced.lockedRows(payee), fenced.lockMode);
       let saga: { id: string; workflowId: string };
       let final: Payment | Transfer;
       try {
@@ -276,7 +291,7 @@ describe('a forward money step whose row another session keeps locked past every
       expect(await journalCountsOf(saga.id)).toEqual(fenced.journals);
       expect(await actors.balanceOf(payer.token, payer.wallet.id)).toBe(PROMO_CREDIT);
       expect(await actors.balanceOf(payee.token, payee.wallet.id)).toBe(payeeBefore);
-      expect(await accountBalance(stack.db, CLEARING)).toBe(clearingBefore);
+      expect(await clearingTotal()).toBe(clearingBefore);
 
       const report = (await actors.call<ReconciliationBody>('GET', '/v1/admin/reconciliation', { token: adminToken })).body;
       expect(report.sumOfAllAccounts).toBe(0);

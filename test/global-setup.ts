@@ -91,7 +91,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.WORKER_METRICS_PORT ??= '0';
   try {
     const config = loadConfig();
-    await prepareDatabase(config.databaseUrl, config.money.currencies);
+    await prepareDatabase(config.databaseUrl, config.money.currencies, config.ledgerSystemShards);
   } catch (error) {
     await stopAll();
     throw error;

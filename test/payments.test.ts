@@ -1,9 +1,9 @@
 import type { paymentWorkflow } from '../workflows/payment';
 import type { Payment } from '../store/payment-records';
-import { systemAccountId } from '../domain/types';
 import { currentStepQuery } from '../workflows/queries';
 import { MerchantIdKey, PaymentIdKey, SagaStatusKey } from '../domain/search-attributes';
 import { actorsOf, expectError, type Actor } from './support/actors';
+import { clearingOf, feesOf } from './support/saga-activities';
 import { listenOnEphemeralPort, startStack, waitFor, type TestStack } from './support/stack';
 import { activityNamesOf } from './support/step-activities';
 import { createApp } from '../api/app';
@@ -108,14 +108,14 @@ describe('a payment that succeeds', () => {
 
     expect(await actors.balanceOf(payer.token, payer.wallet.id)).toBe(10_000 - 1_234);
     expect(await actors.balanceOf(merchant.token, merchant.wallet.id)).toBe(merchantBefore + 1_209);
-    expect(await movedOnAccountBy(payment.id, systemAccountId('fees', 'USD'))).toBe(25);
-    const clearing = systemAccountId('clearing', 'USD');
+    expect(await movedOnAccountBy(payment.id, feesOf(payment.id))).toBe(25);
+    const clearing = clearingOf(payment.id);
     expect(await journalsOf(payment.id)).toEqual([
       ['debit_payer', payer.wallet.id, -1_234, 'payment_debit'],
       ['debit_payer', clearing, 1_234, 'payment_debit'],
       ['credit_merchant', clearing, -1_234, 'payment_credit'],
       ['credit_merchant', merchant.wallet.id, 1_209, 'payment_credit'],
-      ['credit_merchant', systemAccountId('fees', 'USD'), 25, 'fee'],
+      ['credit_merchant', feesOf(payment.id), 25, 'fee'],
     ]);
     expect(await notificationTypes(payer.user.id, payment.id)).toEqual(['payment_succeeded']);
     expect(await notificationTypes(merchant.user.id, payment.id)).toEqual(['payment_received']);
@@ -184,7 +184,7 @@ describe('a step that fails for good is compensated in reverse', () => {
     expect(stepsOf(await settled(payer, response.body))).toEqual(['validate:completed', 'risk_check:completed', 'debit_payer:compensated', 'credit_merchant:failed', 'notify:completed']);
     expect(await actors.balanceOf(payer.token, payer.wallet.id)).toBe(10_000);
     expect(await actors.balanceOf(merchant.token, merchant.wallet.id)).toBe(merchantBefore);
-    const clearing = systemAccountId('clearing', 'USD');
+    const clearing = clearingOf(response.body.id);
     expect(await journalsOf(response.body.id)).toEqual([
       ['debit_payer', payer.wallet.id, -700, 'payment_debit'],
       ['debit_payer', clearing, 700, 'payment_debit'],
@@ -223,13 +223,13 @@ describe('a step that fails for good is compensated in reverse', () => {
     ]);
     expect(await actors.balanceOf(payer.token, payer.wallet.id)).toBe(10_000);
     expect(await actors.balanceOf(merchant.token, merchant.wallet.id)).toBe(merchantBefore);
-    expect(await movedOnAccountBy(response.body.id, systemAccountId('fees', 'USD'))).toBe(0);
+    expect(await movedOnAccountBy(response.body.id, feesOf(response.body.id))).toBe(0);
     const journals = await journalsOf(response.body.id);
     expect([...new Set(journals.map(([key]) => key))]).toEqual(['debit_payer', 'credit_merchant', 'reverse_merchant_credit', 'refund_payer']);
     expect(journals.filter(([key]) => key === 'reverse_merchant_credit')).toEqual([
       ['reverse_merchant_credit', merchant.wallet.id, -980, 'reversal'],
-      ['reverse_merchant_credit', systemAccountId('clearing', 'USD'), 1_000, 'reversal'],
-      ['reverse_merchant_credit', systemAccountId('fees', 'USD'), -20, 'reversal'],
+      ['reverse_merchant_credit', clearingOf(response.body.id), 1_000, 'reversal'],
+      ['reverse_merchant_credit', feesOf(response.body.id), -20, 'reversal'],
     ]);
     expect(await activityNamesOf(stack.temporal, response.body.workflowId)).toEqual([
       'validatePayment',

@@ -1,9 +1,9 @@
 import type { Transfer } from '../store/transfer-records';
 import type { transferWorkflow } from '../workflows/transfer';
-import { systemAccountId } from '../domain/types';
 import { currentStepQuery } from '../workflows/queries';
 import { CustomerIdKey, MerchantIdKey, PaymentIdKey, SagaStatusKey } from '../domain/search-attributes';
 import { actorsOf, expectError, type Actor } from './support/actors';
+import { clearingOf } from './support/saga-activities';
 import { startStack, waitFor, type TestStack } from './support/stack';
 import { activityNamesOf } from './support/step-activities';
 
@@ -20,7 +20,6 @@ type TransferBody = Transfer;
 
 const DAILY_LIMIT = 60_000;
 const PROMO_CREDIT = 10_000;
-const CLEARING = systemAccountId('clearing', 'USD');
 
 beforeAll(async () => {
   stack = await startStack({ SAGA_FAULTS: 'enabled', PAYMENT_DAILY_LIMIT: String(DAILY_LIMIT) });
@@ -119,8 +118,8 @@ describe('a transfer that succeeds', () => {
     expect(await heldOn(recipient.wallet.id)).toBe(0);
     expect(await journalsOf(transfer.id)).toEqual([
       ['debit_sender', sender.wallet.id, -1_234, 'transfer_out'],
-      ['debit_sender', CLEARING, 1_234, 'transfer_out'],
-      ['credit_recipient', CLEARING, -1_234, 'transfer_in'],
+      ['debit_sender', clearingOf(transfer.id), 1_234, 'transfer_out'],
+      ['credit_recipient', clearingOf(transfer.id), -1_234, 'transfer_in'],
       ['credit_recipient', recipient.wallet.id, 1_234, 'transfer_in'],
     ]);
     const transactions = (wallet: Actor) =>
@@ -233,8 +232,8 @@ describe('a step that fails for good is compensated in reverse', () => {
     expect(await actors.balanceOf(recipient.token, recipient.wallet.id)).toBe(PROMO_CREDIT);
     expect(await journalsOf(response.body.id)).toEqual([
       ['debit_sender', sender.wallet.id, -700, 'transfer_out'],
-      ['debit_sender', CLEARING, 700, 'transfer_out'],
-      ['refund_sender', CLEARING, -700, 'reversal'],
+      ['debit_sender', clearingOf(response.body.id), 700, 'transfer_out'],
+      ['refund_sender', clearingOf(response.body.id), -700, 'reversal'],
       ['refund_sender', sender.wallet.id, 700, 'reversal'],
     ]);
     const outcome: unknown = await stack.temporal.workflow.getHandle<typeof transferWorkflow>(response.body.workflowId).result();
@@ -273,12 +272,12 @@ describe('a step that fails for good is compensated in reverse', () => {
     expect(await heldOn(recipient.wallet.id)).toBe(0);
     expect(await journalsOf(response.body.id)).toEqual([
       ['debit_sender', sender.wallet.id, -1_000, 'transfer_out'],
-      ['debit_sender', CLEARING, 1_000, 'transfer_out'],
-      ['credit_recipient', CLEARING, -1_000, 'transfer_in'],
+      ['debit_sender', clearingOf(response.body.id), 1_000, 'transfer_out'],
+      ['credit_recipient', clearingOf(response.body.id), -1_000, 'transfer_in'],
       ['credit_recipient', recipient.wallet.id, 1_000, 'transfer_in'],
       ['reverse_recipient_credit', recipient.wallet.id, -1_000, 'reversal'],
-      ['reverse_recipient_credit', CLEARING, 1_000, 'reversal'],
-      ['refund_sender', CLEARING, -1_000, 'reversal'],
+      ['reverse_recipient_credit', clearingOf(response.body.id), 1_000, 'reversal'],
+      ['refund_sender', clearingOf(response.body.id), -1_000, 'reversal'],
       ['refund_sender', sender.wallet.id, 1_000, 'reversal'],
     ]);
     expect(await activityNamesOf(stack.temporal, response.body.workflowId)).toEqual([

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newId } from '../domain/ids';
+import { shardOfSaga } from '../domain/ledger-shards';
 import { systemAccountId } from '../domain/types';
 import { isGroupAlive, type ManagedProcess } from '../scripts/lib/processes';
 import { actorsOf, type Actor } from './support/actors';
@@ -383,10 +384,11 @@ async function movedBy(paymentId: string, accountId: string): Promise<number> {
   return Number(row?.total ?? 0);
 }
 
-function accountOf(party: Party, parties: Parties): string {
+/** A party's account in one payment: the wallets, or the clearing and fee accounts of the payment's shard. */
+function accountOf(party: Party, parties: Parties, paymentId: string): string {
   if (party === 'payer') return parties.payer.wallet.id;
   if (party === 'merchant') return parties.merchant.wallet.id;
-  return systemAccountId(party, CURRENCY);
+  return systemAccountId(party, CURRENCY, shardOfSaga(paymentId, requireStack().config.ledgerSystemShards));
 }
 
 /** Asserts a payment's state: status, timeline, journals and their entries, balances, holds, notifications. */
@@ -401,12 +403,12 @@ async function expectPaymentState(paymentId: string, parties: Parties, expected:
 
   expect(await journalCountsOf(paymentId)).toEqual(Object.fromEntries(expected.journals.map((key) => [key, 1])));
   const entries = expected.journals.flatMap((key) => JOURNAL_ENTRIES[key].map(([party, amount, type]) => ({ key, party, amount, type })));
-  expect(await entriesOf(paymentId)).toEqual(entries.map(({ key, party, amount, type }) => [key, accountOf(party, parties), amount, type]));
+  expect(await entriesOf(paymentId)).toEqual(entries.map(({ key, party, amount, type }) => [key, accountOf(party, parties, paymentId), amount, type]));
   const moved = (party: Party) => entries.filter((entry) => entry.party === party).reduce((sum, entry) => sum + entry.amount, 0);
   expect(await actors.balanceOf(payer.token, payer.wallet.id)).toBe(PROMO_CREDIT + moved('payer'));
   expect(await actors.balanceOf(merchant.token, merchant.wallet.id)).toBe(parties.merchantBefore + moved('merchant'));
-  expect(await movedBy(paymentId, accountOf('clearing', parties))).toBe(moved('clearing'));
-  expect(await movedBy(paymentId, accountOf('fees', parties))).toBe(moved('fees'));
+  expect(await movedBy(paymentId, accountOf('clearing', parties, paymentId))).toBe(moved('clearing'));
+  expect(await movedBy(paymentId, accountOf('fees', parties, paymentId))).toBe(moved('fees'));
   const wallet = (await db('accounts').select('held').where({ id: merchant.wallet.id }).first()) as { held: number | string };
   expect(Number(wallet.held)).toBe(expected.merchantHeld);
 

@@ -19,6 +19,8 @@ export interface WorkerDependencies {
   paymentDailyLimit: number;
   /** The risk check's rules (config `RISK_*`); every rule but the blocklist off when not given. */
   risk?: RiskRules;
+  /** LEDGER_SYSTEM_SHARDS: clearing and fee accounts per currency (default 8). */
+  ledgerSystemShards?: number;
   /** A prebuilt workflow bundle (tests, production images); without it the workflows are bundled at start. */
   workflowBundlePath?: string;
   shutdownGraceTimeMs?: number;
@@ -61,7 +63,7 @@ export function buildPaymentsWorker(dependencies: WorkerDependencies): Promise<W
     taskQueue: dependencies.taskQueue,
     ...workflowSource(dependencies.workflowBundlePath),
     activities: {
-      ...createPaymentActivities({ db: dependencies.db, paymentDailyLimit: dependencies.paymentDailyLimit, risk: dependencies.risk }),
+      ...createPaymentActivities({ db: dependencies.db, paymentDailyLimit: dependencies.paymentDailyLimit, risk: dependencies.risk, ledgerSystemShards: dependencies.ledgerSystemShards }),
       ...createRecoveryActivities({
         db: dependencies.db,
         temporal: new Client({ connection: dependencies.connection, namespace: dependencies.namespace }),

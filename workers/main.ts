@@ -46,6 +46,7 @@ export async function runWorkerProcess(
       db,
       paymentDailyLimit: config.paymentDailyLimit,
       risk: config.risk,
+      ledgerSystemShards: config.ledgerSystemShards,
       workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH || undefined,
       shutdownGraceTimeMs: config.workerShutdownGraceMs,
       tuning: config.workerTuning,

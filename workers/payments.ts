@@ -10,7 +10,8 @@ runWorkerProcess(
   (config) => config.temporal.paymentsTaskQueue,
   buildPaymentsWorker,
   async (dependencies, config) => {
-    await ensureSystemAccounts(dependencies.db, config.money.currencies);
+    // This worker is what moves money through clearing and fees: every shard it may pick exists before it polls.
+    await ensureSystemAccounts(dependencies.db, config.money.currencies, config.ledgerSystemShards);
     if (!config.sagaRecovery.enabled) return;
     const client = new Client({ connection: dependencies.connection, namespace: dependencies.namespace });
     await ensureRecoverySchedule(client, dependencies.taskQueue, config.sagaRecovery.intervalMs);

@@ -10,7 +10,7 @@ import { insertPendingRefund } from '../../store/refund-records';
 import { insertPendingTransfer } from '../../store/transfer-records';
 import { userWithWallet } from './fixtures';
 import { endLeftoverSagas } from './leftovers';
-import type { SagaActivityHarness } from './saga-activities';
+import { LEDGER_SHARDS, type SagaActivityHarness } from './saga-activities';
 
 /** A user and their wallet. */
 export type Party = Awaited<ReturnType<typeof userWithWallet>>;
@@ -106,7 +106,7 @@ export function paymentFixture(harness: SagaActivityHarness) {
     if (input.status && input.status !== 'pending') await harness.db()('payments').where({ id }).update({ status: input.status });
     return id;
   };
-  const raw = (dailyLimit = GENEROUS_DAILY_LIMIT) => ({ ...createPaymentSagaActivities({ db: harness.db(), paymentDailyLimit: dailyLimit }), ...createNotificationActivities({ db: harness.db() }) });
+  const raw = (dailyLimit = GENEROUS_DAILY_LIMIT) => ({ ...createPaymentSagaActivities({ db: harness.db(), paymentDailyLimit: dailyLimit, ledgerSystemShards: LEDGER_SHARDS }), ...createNotificationActivities({ db: harness.db() }) });
   const activities = (dailyLimit?: number): SagaActivities => {
     const saga = raw(dailyLimit);
     const run = <R>(activity: (input: { paymentId: string }) => Promise<R>) => (paymentId: string) => harness.run(activity, { paymentId });
@@ -158,7 +158,7 @@ export function transferFixture(harness: SagaActivityHarness) {
     if (input.status && input.status !== 'pending') await harness.db()('transfers').where({ id }).update({ status: input.status });
     return id;
   };
-  const raw = (dailyLimit = GENEROUS_DAILY_LIMIT) => ({ ...createTransferSagaActivities({ db: harness.db(), transferDailyLimit: dailyLimit }), ...createNotificationActivities({ db: harness.db() }) });
+  const raw = (dailyLimit = GENEROUS_DAILY_LIMIT) => ({ ...createTransferSagaActivities({ db: harness.db(), transferDailyLimit: dailyLimit, ledgerSystemShards: LEDGER_SHARDS }), ...createNotificationActivities({ db: harness.db() }) });
   const activities = (dailyLimit?: number): SagaActivities => {
     const saga = raw(dailyLimit);
     const run = <R>(activity: (input: { transferId: string }) => Promise<R>) => (transferId: string) => harness.run(activity, { transferId });
@@ -219,7 +219,7 @@ export function refundFixture(harness: SagaActivityHarness) {
     if (options.paymentStatus) await db('payments').where({ id: paymentId }).update({ status: options.paymentStatus });
     return { refundId, paymentId, payer, merchant };
   };
-  const raw = () => ({ ...createRefundSagaActivities({ db: harness.db() }), ...createNotificationActivities({ db: harness.db() }) });
+  const raw = () => ({ ...createRefundSagaActivities({ db: harness.db(), ledgerSystemShards: LEDGER_SHARDS }), ...createNotificationActivities({ db: harness.db() }) });
   const activities = (): SagaActivities => {
     const saga = raw();
     const run = <R>(activity: (input: { refundId: string }) => Promise<R>) => (refundId: string) => harness.run(activity, { refundId });

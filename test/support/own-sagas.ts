@@ -60,6 +60,7 @@ export interface LedgerInvariants {
   walletsOutOfSync: number;
   negativeUserWallets: number;
   clearingMismatch: unknown[];
+  clearingShardMismatch: unknown[];
   heldMismatch: unknown[];
   offendingSagas: string[];
 }
@@ -67,18 +68,19 @@ export interface LedgerInvariants {
 /**
  * Asserts the invariants that hold at every instant for the whole database, whatever other
  * files run: all accounts sum to zero, every journal balances, every balance equals its
- * entries, no user wallet is negative, clearing and holds match the sagas in flight, and no
+ * entries, no user wallet is negative, clearing (per currency and per shard) and holds match the sagas in flight, and no
  * saga's money contradicts its state (the report reads one snapshot). Stuck sagas are not among
  * them: another file's saga may be in flight, and an earlier run's may be old (see `OwnSagas`).
  */
 export function expectLedgerInvariants(report: LedgerInvariants): void {
-  const { sumOfAllAccounts, unbalancedJournals, walletsOutOfSync, negativeUserWallets, clearingMismatch, heldMismatch, offendingSagas } = report;
-  expect({ sumOfAllAccounts, unbalancedJournals, walletsOutOfSync, negativeUserWallets, clearingMismatch, heldMismatch, offendingSagas }).toEqual({
+  const { sumOfAllAccounts, unbalancedJournals, walletsOutOfSync, negativeUserWallets, clearingMismatch, clearingShardMismatch, heldMismatch, offendingSagas } = report;
+  expect({ sumOfAllAccounts, unbalancedJournals, walletsOutOfSync, negativeUserWallets, clearingMismatch, clearingShardMismatch, heldMismatch, offendingSagas }).toEqual({
     sumOfAllAccounts: 0,
     unbalancedJournals: 0,
     walletsOutOfSync: 0,
     negativeUserWallets: 0,
     clearingMismatch: [],
+    clearingShardMismatch: [],
     heldMismatch: [],
     offendingSagas: [],
   });

@@ -3,16 +3,30 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import type { ErrorTypeName } from '../../domain/errors';
+import { shardOfSaga } from '../../domain/ledger-shards';
 import { systemAccountId } from '../../domain/types';
 import { createDatabase } from '../../infra/database';
 import { listSteps } from '../../store/saga-timeline';
 import { balanceOf, sumOfEntries } from './fixtures';
 import { testConfig } from './stack';
 
-/** The clearing account every money saga moves through. */
-export const CLEARING = systemAccountId('clearing', 'USD');
-/** The platform's fee account. */
-export const FEES = systemAccountId('fees', 'USD');
+/** LEDGER_SYSTEM_SHARDS of the test run: the global setup made that many clearing and fee accounts per currency. */
+export const LEDGER_SHARDS = testConfig().ledgerSystemShards;
+
+/** The clearing account a money saga moves through: the one of its shard (a hash of its id). */
+export function clearingOf(sagaId: string, currency = 'USD'): string {
+  return systemAccountId('clearing', currency, shardOfSaga(sagaId, LEDGER_SHARDS));
+}
+
+/** Every shard's account of a sharded system account kind in a currency. */
+export function allShardsOf(kind: 'clearing' | 'fees', currency = 'USD'): string[] {
+  return Array.from({ length: LEDGER_SHARDS }, (_, shard) => systemAccountId(kind, currency, shard));
+}
+
+/** The platform's fee account a money saga posts its fee to: the one of its shard. */
+export function feesOf(sagaId: string, currency = 'USD'): string {
+  return systemAccountId('fees', currency, shardOfSaga(sagaId, LEDGER_SHARDS));
+}
 
 /**
  * What the activity tests of every money saga kind share: a real migrated database, the mock

@@ -145,6 +145,7 @@ export async function startWorkersOf(
     db,
     paymentDailyLimit: config.paymentDailyLimit,
     risk: config.risk,
+    ledgerSystemShards: config.ledgerSystemShards,
     workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH,
     shutdownGraceTimeMs: 2_000,
     recovery,
