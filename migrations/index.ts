@@ -10,6 +10,7 @@ import * as addSagaFencing from './20261201000001_add_saga_fencing';
 import * as binaryIdempotencyKeys from './20261201000100_binary_idempotency_keys';
 import * as indexPayerDailyTotal from './20261201000200_index_payer_daily_total';
 import * as createRefunds from './20261201000300_create_refunds';
+import * as addDeliveryLeases from './20261201110000_add_delivery_leases';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -29,6 +30,7 @@ const migrations: ReadonlyArray<readonly [name: string, migration: Migration]> =
   ['20261201000100_binary_idempotency_keys', binaryIdempotencyKeys],
   ['20261201000200_index_payer_daily_total', indexPayerDailyTotal],
   ['20261201000300_create_refunds', createRefunds],
+  ['20261201110000_add_delivery_leases', addDeliveryLeases],
 ];
 
 /** A knex migration source over the static list above. */
