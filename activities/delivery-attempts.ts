@@ -57,6 +57,9 @@ export interface WebhookAttemptDependencies {
   requestTimeoutMs: number;
 }
 
+/** What the delivery log says of an attempt whose sender stopped before recording its answer. */
+export const INTERRUPTED_ATTEMPT = 'no outcome recorded: the sending worker stopped mid-attempt';
+
 /** The highest attempt number of an event's delivery log (0 before the first). */
 export async function lastWebhookAttempt(db: Knex, eventId: string): Promise<number> {
   const row = (await db('webhook_deliveries').max({ last: 'attempt' }).where({ event_id: eventId }).first()) as { last: number | null } | undefined;
@@ -79,6 +82,8 @@ export async function attemptWebhook(deps: WebhookAttemptDependencies, eventId: 
   const attempt = (await lastWebhookAttempt(db, eventId)) + 1;
   const deliveryId = newId('whd');
   const now = new Date();
+  // An attempt still pending was cut off (its worker died mid-POST): the log says so instead of showing it pending forever.
+  await db('webhook_deliveries').where({ event_id: eventId, status: 'pending' }).update({ status: 'failed', error: INTERRUPTED_ATTEMPT, updated_at: now });
   await db('webhook_deliveries').insert({
     id: deliveryId,
     event_id: eventId,
