@@ -88,7 +88,6 @@ async function main(): Promise<void> {
     settings: { concurrency: 10, pollIntervalMs: 100, leaseMs: 60_000, backlogIntervalMs: 60_000 },
     logger: Runtime.instance().logger,
   });
-  const dispatching = dispatcher.run();
   const notificationActivities = createNotificationQueueActivities({
     db,
     mailer,
@@ -107,6 +106,7 @@ async function main(): Promise<void> {
     },
   });
   const only = process.argv.slice(2);
+  const dispatching = dispatcher.run();
   try {
     await payments.runUntil(
       notifications.runUntil(async () => {
