@@ -1,96 +1,92 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { enqueueEmail, enqueueWebhook, withDeliveryOutbox, type DeliveryStarter } from './delivery-outbox';
+import { deliveryQueueOfRunningActivity, noteDeliveryRecorded, withDeliveryLane, type DeliveryLane } from './delivery-outbox';
 
-/** The outbox starts the deliveries an activity recorded, once it ends; never before, never lost. */
-function recordingStarter(options: { failEmails?: boolean } = {}) {
-  const started: string[] = [];
-  const starter: DeliveryStarter = {
-    startEmail: (id) => {
-      if (options.failEmails) return Promise.reject(new Error('Temporal is unavailable'));
-      started.push(`email:${id}`);
-      return Promise.resolve();
-    },
-    startWebhook: (id) => {
-      started.push(`webhook:${id}`);
-      return Promise.resolve();
-    },
-  };
-  return { started, starter };
+/** The lane says which delivery queue an activity records onto, and wakes the dispatcher once, after the activity. */
+function recordingLane(queue = 'notifications-test') {
+  const events: string[] = [];
+  const lane: DeliveryLane = { queue, wake: () => events.push('wake') };
+  return { events, lane };
 }
 
 const environment = () => new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
 
-describe('withDeliveryOutbox', () => {
-  it('when an activity records e-mails and an event, then each delivery starts once, after the activity has run', async () => {
-    const { started, starter } = recordingStarter();
-    const activities = withDeliveryOutbox(
+describe('withDeliveryLane', () => {
+  it('when an activity records deliveries, then its rows name the lane’s queue and the dispatcher is woken once, after the activity has run', async () => {
+    const { events, lane } = recordingLane();
+    const activities = withDeliveryLane(
       {
-        notify: async (input: { ids: string[] }) => {
-          for (const id of input.ids) enqueueEmail(id);
-          enqueueEmail(input.ids[0] ?? '');
-          enqueueWebhook('evt_1');
-          expect(started).toEqual([]);
-          return Promise.resolve(input.ids.length);
+        notify: async (count: number) => {
+          for (let index = 0; index < count; index += 1) {
+            events.push(`recorded on ${deliveryQueueOfRunningActivity()}`);
+            noteDeliveryRecorded();
+          }
+          return Promise.resolve(count);
         },
       },
-      starter,
+      lane,
     );
 
-    await expect(environment().run(activities.notify, { ids: ['ntf_1', 'ntf_2'] })).resolves.toBe(2);
+    await expect(environment().run(activities.notify, 2)).resolves.toBe(2);
 
-    expect(started).toEqual(['email:ntf_1', 'email:ntf_2', 'webhook:evt_1']);
+    expect(events).toEqual(['recorded on notifications-test', 'recorded on notifications-test', 'wake']);
   });
 
-  it('when an activity fails after recording, then what it recorded still starts and its error is what fails it', async () => {
-    const { started, starter } = recordingStarter();
-    const activities = withDeliveryOutbox(
+  it('when an activity fails after recording, then the dispatcher is still woken and the activity’s error is what fails it', async () => {
+    const { events, lane } = recordingLane();
+    const activities = withDeliveryLane(
       {
         notify: async () => {
-          enqueueEmail('ntf_1');
+          noteDeliveryRecorded();
           return Promise.reject(new Error('database went away'));
         },
       },
-      starter,
+      lane,
     );
 
     await expect(environment().run(activities.notify)).rejects.toThrow('database went away');
-    expect(started).toEqual(['email:ntf_1']);
+    expect(events).toEqual(['wake']);
   });
 
-  it('when a delivery cannot be started, then the activity fails so Temporal retries it', async () => {
-    const { starter } = recordingStarter({ failEmails: true });
-    const activities = withDeliveryOutbox({ notify: async () => Promise.resolve(enqueueEmail('ntf_1')) }, starter);
+  it('when an activity records nothing, then no one is woken', async () => {
+    const { events, lane } = recordingLane();
+    const activities = withDeliveryLane({ read: async () => Promise.resolve('nothing recorded') }, lane);
 
-    await expect(environment().run(activities.notify)).rejects.toThrow('Temporal is unavailable');
+    await environment().run(activities.read);
+
+    expect(events).toEqual([]);
   });
 
-  it('when two activities run at once, then each starts only what it recorded', async () => {
-    const { started, starter } = recordingStarter();
+  it('when no lane runs (a unit test of an activity factory, a script), then rows get no queue and recording wakes no one', () => {
+    expect(deliveryQueueOfRunningActivity()).toBeNull();
+    expect(() => noteDeliveryRecorded()).not.toThrow();
+  });
+
+  it('when two activities of two lanes run at once, then each records onto its own queue and wakes only its own dispatcher', async () => {
+    const first = recordingLane('queue-a');
+    const second = recordingLane('queue-b');
     let aRecorded!: () => void;
     const recordedA = new Promise<void>((resolve) => (aRecorded = resolve));
     let releaseA!: () => void;
     const gateA = new Promise<void>((resolve) => (releaseA = resolve));
-    const activities = withDeliveryOutbox(
-      {
-        notify: async (id: string) => {
-          enqueueEmail(id);
-          if (id !== 'ntf_a') return;
-          aRecorded();
-          await gateA;
-        },
-      },
-      starter,
-    );
+    const notify = async (events: string[], hold: boolean) => {
+      events.push(`recorded on ${deliveryQueueOfRunningActivity()}`);
+      noteDeliveryRecorded();
+      if (!hold) return;
+      aRecorded();
+      await gateA;
+    };
+    const a = withDeliveryLane({ notify: () => notify(first.events, true) }, first.lane);
+    const b = withDeliveryLane({ notify: () => notify(second.events, false) }, second.lane);
 
-    // A has recorded ntf_a and is still running while B records ntf_b and ends.
-    const runA = environment().run(activities.notify, 'ntf_a');
+    // A has recorded and is still running while B records and ends.
+    const runA = environment().run(a.notify);
     await recordedA;
-    await environment().run(activities.notify, 'ntf_b');
-    expect(started).toEqual(['email:ntf_b']);
+    await environment().run(b.notify);
+    expect({ a: first.events, b: second.events }).toEqual({ a: ['recorded on queue-a'], b: ['recorded on queue-b', 'wake'] });
 
     releaseA();
     await runA;
-    expect(started).toEqual(['email:ntf_b', 'email:ntf_a']);
+    expect(first.events).toEqual(['recorded on queue-a', 'wake']);
   });
 });

@@ -1,75 +1,60 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { log } from '@temporalio/activity';
 
 /**
- * A transactional outbox for deliveries. Recording a notification writes its
- * `email` row (and a webhook event) in the database and adds its id to the outbox
- * of the activity that is running; when that activity ends, the outbox starts one
- * delivery workflow per id. So every notification activity (welcome, payment,
- * transfer…) gets its e-mails and webhooks delivered without the sagas knowing:
- * their command sequences, and the histories recorded from them, stay as they are.
+ * The rows a notification activity records are the outbox: its `email` notification rows and
+ * webhook events are inserted pending, due at once, on the delivery queue of the activity's
+ * notifications worker, in the same statements that record them. The dispatchers of that queue
+ * (workers/delivery-dispatcher.ts) send them; this module only says which queue the running
+ * activity records onto, and wakes the local dispatcher once the activity has recorded some, so
+ * a delivery starts right away instead of at the next poll. So every notification activity
+ * (welcome, payment, transfer…) gets its e-mails and webhooks delivered without the sagas knowing.
  */
 
-/** Starts delivery workflows; each start is idempotent (the workflow id comes from the row id). */
-export interface DeliveryStarter {
-  startEmail(notificationId: string): Promise<void>;
-  startWebhook(eventId: string): Promise<void>;
+/** Where an activity's deliveries go: the queue stamped on its rows, and the local dispatcher's wake-up. */
+export interface DeliveryLane {
+  queue: string;
+  wake(): void;
 }
 
-interface Outbox {
-  emails: Set<string>;
-  webhooks: Set<string>;
+interface RunningLane {
+  lane: DeliveryLane;
+  recorded: boolean;
 }
 
-const currentOutbox = new AsyncLocalStorage<Outbox>();
-
-/** Queues the delivery of an `email` notification row for when the running activity ends. */
-export function enqueueEmail(notificationId: string): void {
-  outbox().emails.add(notificationId);
-}
-
-/** Queues the delivery of a webhook event for when the running activity ends. */
-export function enqueueWebhook(eventId: string): void {
-  outbox().webhooks.add(eventId);
-}
+const currentLane = new AsyncLocalStorage<RunningLane>();
 
 /**
- * The running activity's outbox. Outside `withDeliveryOutbox` (unit tests of an activity
- * factory) there is none: the rows stay pending and nothing is sent, which is what they want.
+ * The delivery queue of the running activity. Outside `withDeliveryLane` (unit tests of an
+ * activity factory, scripts) it is null: the rows stay pending and no dispatcher sends them.
  */
-function outbox(): Outbox {
-  return currentOutbox.getStore() ?? { emails: new Set(), webhooks: new Set() };
+export function deliveryQueueOfRunningActivity(): string | null {
+  return currentLane.getStore()?.lane.queue ?? null;
 }
 
-async function flush(box: Outbox, starter: DeliveryStarter): Promise<void> {
-  for (const notificationId of box.emails) await starter.startEmail(notificationId);
-  for (const eventId of box.webhooks) await starter.startWebhook(eventId);
+/** Says that the running activity recorded a delivery: its dispatcher is woken when the activity ends. */
+export function noteDeliveryRecorded(): void {
+  const running = currentLane.getStore();
+  if (running) running.recorded = true;
 }
 
 type Activity = (...args: never[]) => Promise<unknown>;
 
 /**
- * Wraps every activity so the deliveries it recorded start when it ends, even when it
- * fails after recording some (a retry records nothing new and starts the same ids again,
- * which Temporal deduplicates by workflow id). A failing start fails the activity, so
- * Temporal retries it: a recorded notification is never left without its delivery.
+ * Runs every activity on a delivery lane: what it records goes onto `lane.queue`, and once it
+ * ends, even by failing after recording some, the dispatcher is woken. The rows are already in
+ * the database by then, so nothing is lost if the process dies first: any dispatcher of the
+ * queue finds them at its next poll.
  */
-export function withDeliveryOutbox<Activities extends Record<string, Activity>>(activities: Activities, starter: DeliveryStarter): Activities {
+export function withDeliveryLane<Activities extends Record<string, Activity>>(activities: Activities, lane: DeliveryLane): Activities {
   const wrap =
     (activity: Activity): Activity =>
     async (...args) => {
-      const box: Outbox = { emails: new Set(), webhooks: new Set() };
-      let result: unknown;
+      const running: RunningLane = { lane, recorded: false };
       try {
-        result = await currentOutbox.run(box, () => activity(...args));
-      } catch (error) {
-        await flush(box, starter).catch((flushError: unknown) => {
-          log.warn('deliveries of a failed activity did not start; its retry starts them', { error: String(flushError) });
-        });
-        throw error;
+        return await currentLane.run(running, () => activity(...args));
+      } finally {
+        if (running.recorded) lane.wake();
       }
-      await flush(box, starter);
-      return result;
     };
   return Object.fromEntries(Object.entries(activities).map(([name, activity]) => [name, wrap(activity)])) as Activities;
 }

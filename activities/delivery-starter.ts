@@ -1,7 +1,17 @@
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { DeliveryRetryPolicy, EmailDeliveryInput, WebhookDeliveryInput } from '../domain/deliveries';
 import { emailWorkflowId, webhookWorkflowId } from '../domain/workflow-ids';
-import type { DeliveryStarter } from './delivery-outbox';
+
+/**
+ * Starts the delivery workflows of before (`email-<id>`, `webhook-<id>`). Nothing in the
+ * workers starts them any more (their dispatchers deliver from the database); the histories
+ * recording script still does, so that the workflows, kept registered for the ones still
+ * running, keep a recorded history that must replay.
+ */
+export interface DeliveryStarter {
+  startEmail(notificationId: string): Promise<void>;
+  startWebhook(eventId: string): Promise<void>;
+}
 
 /** Where delivery workflows run and how they retry. */
 export interface DeliverySettings {

@@ -2,8 +2,8 @@ import { ApplicationFailure, log } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import type { DeliveryOutcome } from '../domain/deliveries';
 import { ErrorType } from '../domain/errors';
-import { MailRejected, type Mailer } from '../infra/mailer';
-import { emailHtml } from './email-templates';
+import type { Mailer } from '../infra/mailer';
+import { attemptEmail } from './delivery-attempts';
 
 /** What the e-mail activities need. */
 export interface EmailDependencies {
@@ -11,14 +11,10 @@ export interface EmailDependencies {
   mailer: Mailer;
 }
 
-/** A short, credential-free description of why a send failed (it ends up in the workflow history). */
-function reasonOf(error: unknown): string {
-  const { code, message } = error as { code?: unknown; message?: unknown };
-  const text = `${typeof code === 'string' ? `${code}: ` : ''}${typeof message === 'string' ? message : String(error)}`;
-  return text.slice(0, 200);
-}
-
-/** The activities of `emailDeliveryWorkflow`, on the notifications task queue. */
+/**
+ * The activities of `emailDeliveryWorkflow`, on the notifications task queue. No new workflow
+ * is started (the dispatcher sends e-mails now); they stay registered for the ones still running.
+ */
 export function createEmailActivities({ db, mailer }: EmailDependencies) {
   /** The `email` row of a notification; a missing row is a bug no retry fixes. */
   async function emailRow(notificationId: string) {
@@ -36,20 +32,18 @@ export function createEmailActivities({ db, mailer }: EmailDependencies) {
     sendNotificationEmail: async ({ notificationId }: { notificationId: string }): Promise<DeliveryOutcome> => {
       const row = await emailRow(notificationId);
       if (row.status === 'sent') return { status: 'sent', attempts: row.attempts };
-      const recipient = await db('users').select('email').where({ id: row.user_id }).first();
+      const recipient = await db('users').select('id').where({ id: row.user_id }).first();
       if (!recipient) throw ApplicationFailure.nonRetryable(`the recipient of ${notificationId} does not exist`, 'EmailNotificationMissing');
       await db('notifications')
         .where({ id: notificationId })
         .update({ updated_at: new Date() })
         .increment('attempts', 1);
       const attempts = row.attempts + 1;
-      try {
-        await mailer.send({ to: recipient.email, subject: row.title, text: row.body, html: emailHtml(row.body), messageId: `<${notificationId}@notifications.sagapay>` });
-      } catch (error) {
-        const reason = reasonOf(error);
-        if (error instanceof MailRejected) throw ApplicationFailure.nonRetryable(`the SMTP server refused the e-mail: ${reason}`, ErrorType.EmailRejected);
-        log.warn('e-mail not sent; Temporal retries it', { notificationId, attempts, reason });
-        throw ApplicationFailure.retryable(`SMTP send failed: ${reason}`, 'SmtpUnavailable');
+      const result = await attemptEmail({ db, mailer }, notificationId, attempts);
+      if (!result.delivered) {
+        if (result.permanent) throw ApplicationFailure.nonRetryable(result.reason, ErrorType.EmailRejected);
+        log.warn('e-mail not sent; Temporal retries it', { notificationId, attempts, reason: result.reason });
+        throw ApplicationFailure.retryable(result.reason, 'SmtpUnavailable');
       }
       await db('notifications').where({ id: notificationId }).update({ status: 'sent', updated_at: new Date() });
       log.info('e-mail sent', { notificationId, attempts });

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { DEFAULT_RISK_RULES, type RiskRules } from '../domain/risk';
 import type { Mailer } from '../infra/mailer';
-import { withDeliveryOutbox, type DeliveryStarter } from './delivery-outbox';
+import { withDeliveryLane, type DeliveryLane } from './delivery-outbox';
 import { createEmailActivities } from './email';
 import { createNotificationActivities } from './notify';
 import { createOnboardingActivities } from './onboarding';
@@ -41,8 +41,8 @@ export { createNotificationActivities };
 export interface NotificationQueueDependencies {
   db: Knex;
   mailer: Mailer;
-  /** Starts the e-mail and webhook workflows of what the notify steps record. */
-  deliveries: DeliveryStarter;
+  /** The delivery queue the notify steps record e-mails and webhook events onto, and its dispatcher's wake-up. */
+  lane: DeliveryLane;
   /** Development and tests only: webhooks may reach loopback and private addresses. */
   allowPrivateWebhookAddresses: boolean;
   /** Limit of one webhook POST. */
@@ -50,13 +50,14 @@ export interface NotificationQueueDependencies {
 }
 
 /**
- * Activities of the `notifications` task queue: the notify steps, whose e-mails and
- * webhook events start their delivery workflows as each step ends, and the deliveries.
+ * Activities of the `notifications` task queue: the notify steps, whose e-mails and webhook
+ * events go onto the worker's delivery queue, and the activities of the delivery workflows of
+ * before, kept for the ones still running.
  */
 export function createNotificationQueueActivities(dependencies: NotificationQueueDependencies) {
   const { db } = dependencies;
   return {
-    ...withDeliveryOutbox(createNotificationActivities({ db }), dependencies.deliveries),
+    ...withDeliveryLane(createNotificationActivities({ db }), dependencies.lane),
     ...createEmailActivities({ db, mailer: dependencies.mailer }),
     ...createWebhookActivities({ db, allowPrivateAddresses: dependencies.allowPrivateWebhookAddresses, requestTimeoutMs: dependencies.webhookRequestTimeoutMs }),
   };

@@ -3,7 +3,8 @@ import type { Knex } from 'knex';
 import { DomainError, ErrorType } from '../domain/errors';
 import { newId } from '../domain/ids';
 import { formatAmount } from '../domain/money';
-import { enqueueEmail } from './delivery-outbox';
+import { adoptUnqueued } from '../store/delivery-queue';
+import { deliveryQueueOfRunningActivity, noteDeliveryRecorded } from './delivery-outbox';
 import { renderEmail } from './email-templates';
 import { withDomainFailures } from './failures';
 import { findPayment, loadPaymentRecord } from '../store/payment-records';
@@ -36,13 +37,14 @@ export interface NotificationMessage {
 
 /**
  * Records an in-app notification and its e-mail (a `channel: 'email'` row, status
- * `pending`, rendered from the templates) in one transaction, once per dedupe key;
- * queues the e-mail's delivery for when the running activity ends (see
+ * `pending`, rendered from the templates) in one transaction, once per dedupe key; the
+ * e-mail is due at once on the delivery queue of the running activity (see
  * delivery-outbox.ts). Returns the in-app notification's id.
  */
 export async function recordInAppNotification(db: Knex, message: NotificationMessage): Promise<string> {
   const now = new Date();
   const emailKey = `${message.dedupeKey}:email`;
+  const queue = deliveryQueueOfRunningActivity();
   const common = { user_id: message.userId, type: message.type, data: JSON.stringify(message.data), created_at: now, updated_at: now };
   await db.transaction(async (trx) => {
     const recipient = await trx('users').select('name').where({ id: message.userId }).first();
@@ -52,15 +54,27 @@ export async function recordInAppNotification(db: Knex, message: NotificationMes
       .onConflict('dedupe_key')
       .ignore();
     await trx('notifications')
-      .insert({ ...common, id: newId('ntf'), channel: 'email', title: email.subject, body: email.text, status: 'pending', attempts: 0, dedupe_key: emailKey })
+      .insert({
+        ...common,
+        id: newId('ntf'),
+        channel: 'email',
+        title: email.subject,
+        body: email.text,
+        status: 'pending',
+        attempts: 0,
+        dedupe_key: emailKey,
+        delivery_queue: queue,
+        next_attempt_at: now,
+      })
       .onConflict('dedupe_key')
       .ignore();
+    if (queue !== null) await adoptUnqueued(trx, 'email', { dedupeKeys: [emailKey] }, queue, now);
   });
   const rows = await db('notifications').select('id', 'channel').whereIn('dedupe_key', [message.dedupeKey, emailKey]);
   const inApp = rows.find((row) => row.channel === 'in_app');
   const email = rows.find((row) => row.channel === 'email');
   if (!inApp || !email) throw new Error(`notification ${message.dedupeKey} was not recorded`);
-  enqueueEmail(email.id);
+  noteDeliveryRecorded();
   return inApp.id;
 }
 

@@ -107,6 +107,9 @@ const environmentSchema = z
     SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').default('smtp://127.0.0.1:1025'),
     MAIL_FROM: z.string().min(3).max(200).regex(/^[^\r\n]+$/, 'must be one line').default('SagaPay <notifications@sagapay.localhost>'),
     WEBHOOK_ALLOW_PRIVATE: booleanFlag(false),
+    DELIVERY_CONCURRENCY: integer(20, 1, 500),
+    DELIVERY_POLL_INTERVAL_MS: integer(1_000, 10, 3_600_000),
+    DELIVERY_LEASE_MS: integer(120_000, 1_000, 86_400_000),
     SAGA_FAULTS: z.enum(['enabled', 'disabled']).default('disabled'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
@@ -189,6 +192,12 @@ export interface Config {
   mailFrom: string;
   /** Lets webhook URLs point at loopback and private addresses (development and tests only). */
   webhookAllowPrivate: boolean;
+  /**
+   * The delivery dispatcher of each notifications worker: most sends at once, how long it sleeps
+   * when nothing is due, and how long a claimed e-mail or webhook event stays its own (a worker
+   * that dies mid-send leaves it to the others after that).
+   */
+  delivery: { concurrency: number; pollIntervalMs: number; leaseMs: number };
   sagaFaultsEnabled: boolean;
   logLevel: Environment['LOG_LEVEL'];
   /** `json` lines (the default, for machines) or `pretty` (colored, for a person at a terminal). */
@@ -293,6 +302,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
     smtpUrl: env.SMTP_URL,
     mailFrom: env.MAIL_FROM,
     webhookAllowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+    delivery: { concurrency: env.DELIVERY_CONCURRENCY, pollIntervalMs: env.DELIVERY_POLL_INTERVAL_MS, leaseMs: env.DELIVERY_LEASE_MS },
     sagaFaultsEnabled: env.SAGA_FAULTS === 'enabled',
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,

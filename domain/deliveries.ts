@@ -1,7 +1,9 @@
 /**
- * Delivery of notifications outside the app: one small workflow per e-mail
- * (`email-<notificationId>`) and per merchant webhook event (`webhook-<eventId>`).
- * Plain data and pure functions only: workflows import this module.
+ * Delivery of notifications outside the app: e-mails and merchant webhook events. The
+ * notifications workers' dispatchers send them from the database (workers/delivery-dispatcher.ts);
+ * the delivery workflows of before (`email-<notificationId>`, `webhook-<eventId>`) stay
+ * registered for the deliveries they still run. Plain data and pure functions only: workflows
+ * import this module.
  */
 
 /** How Temporal retries one delivery: exponential backoff until it works or `giveUpAfterMs` has passed. */
@@ -61,6 +63,33 @@ export interface WebhookDeliveryInput {
   eventId: string;
   notificationsTaskQueue: string;
   retry: DeliveryRetryPolicy;
+}
+
+/** What follows a failed attempt: another one at `atMs`, or giving up. */
+export type RetryDecision = { retry: true; atMs: number } | { retry: false };
+
+/**
+ * The delay after the `attempts`-th failed attempt: `initialIntervalMs × backoffCoefficient^(attempts − 1)`,
+ * capped at `maximumIntervalMs` (Temporal's activity retry schedule, which the delivery workflows used).
+ */
+export function retryDelayMs(policy: DeliveryRetryPolicy, attempts: number): number {
+  if (!Number.isSafeInteger(attempts) || attempts < 1) throw new RangeError(`attempts must be a whole number >= 1, got ${attempts}`);
+  const delayMs = policy.initialIntervalMs * policy.backoffCoefficient ** Math.min(attempts - 1, 64);
+  return Math.min(Math.round(delayMs), policy.maximumIntervalMs);
+}
+
+/**
+ * After a failed attempt: retry after `retryDelayMs`, unless that next attempt would start past the
+ * give-up window, counted from when the delivery was recorded (`firstRecordedAtMs`), as a
+ * schedule-to-close timeout does. `minimumWindowMs` raises the window (webhooks: 24 hours).
+ */
+export function nextAttemptAfterFailure(
+  policy: DeliveryRetryPolicy,
+  failure: { attempts: number; firstRecordedAtMs: number; nowMs: number; minimumWindowMs?: number },
+): RetryDecision {
+  const windowMs = Math.max(policy.giveUpAfterMs, failure.minimumWindowMs ?? 0);
+  const atMs = failure.nowMs + retryDelayMs(policy, failure.attempts);
+  return atMs > failure.firstRecordedAtMs + windowMs ? { retry: false } : { retry: true, atMs };
 }
 
 /** How a delivery ended. */

@@ -114,6 +114,11 @@ export interface NotificationRow {
   status: string;
   attempts: number;
   dedupe_key: string;
+  /** The notifications task queue whose dispatchers send this e-mail; null for in-app rows and rows of delivery workflows. The delivery columns have database defaults. */
+  delivery_queue?: string | null;
+  next_attempt_at?: Date | null;
+  locked_until?: Date | null;
+  last_error?: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -244,6 +249,12 @@ export interface WebhookEventRow {
   payload: string;
   dedupe_key: string;
   status: 'pending' | 'delivered' | 'failed';
+  /** The notifications task queue whose dispatchers deliver this event; null for events of delivery workflows. */
+  delivery_queue?: string | null;
+  attempts?: number;
+  next_attempt_at?: Date | null;
+  locked_until?: Date | null;
+  last_error?: string | null;
   created_at: Date;
   updated_at: Date;
 }

@@ -11,6 +11,7 @@ import * as binaryIdempotencyKeys from './20261201000100_binary_idempotency_keys
 import * as indexPayerDailyTotal from './20261201000200_index_payer_daily_total';
 import * as createRefunds from './20261201000300_create_refunds';
 import * as shardSystemAccounts from './20261201100000_shard_system_accounts';
+import * as addDeliveryLeases from './20261201110000_add_delivery_leases';
 import * as createRefreshTokens from './20261201120000_create_refresh_tokens';
 import * as addAccountClosing from './20261201120100_add_account_closing';
 import * as indexAuditLogFilters from './20261201120200_index_audit_log_filters';
@@ -36,6 +37,7 @@ const migrations: ReadonlyArray<readonly [name: string, migration: Migration]> =
   ['20261201000200_index_payer_daily_total', indexPayerDailyTotal],
   ['20261201000300_create_refunds', createRefunds],
   ['20261201100000_shard_system_accounts', shardSystemAccounts],
+  ['20261201110000_add_delivery_leases', addDeliveryLeases],
   ['20261201120000_create_refresh_tokens', createRefreshTokens],
   ['20261201120100_add_account_closing', addAccountClosing],
   ['20261201120200_index_audit_log_filters', indexAuditLogFilters],

@@ -4,9 +4,11 @@ import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createPaymentActivities, createNotificationQueueActivities } from '../activities';
 import { temporalDeliveryStarter } from '../activities/delivery-starter';
+import { DEFAULT_WEBHOOK_REQUEST_TIMEOUT_MS } from '../activities/webhooks';
+import { DeliveryDispatcher } from '../workers/delivery-dispatcher';
 import { insertPendingPayment } from '../store/payment-records';
 import { insertPendingRefund } from '../store/refund-records';
 import { insertPendingTransfer } from '../store/transfer-records';
@@ -84,10 +86,24 @@ async function main(): Promise<void> {
     emailRetry: withRetryOverride(EMAIL_RETRY_POLICY, deliveryRetry),
     webhookRetry: withRetryOverride(WEBHOOK_RETRY_POLICY, deliveryRetry),
   });
+  const mailer = createSmtpMailer({ smtpUrl: kit.smtpUrl, from: 'SagaPay <notifications@sagapay.localhost>' });
+  // The sagas' own e-mails go out through a dispatcher, as in the workers; the delivery workflows
+  // recorded below are started explicitly, on rows recorded outside any activity (no delivery queue).
+  const dispatcher = new DeliveryDispatcher({
+    db,
+    queue: queues.notificationsTaskQueue,
+    mailer,
+    allowPrivateWebhookAddresses: true,
+    webhookRequestTimeoutMs: DEFAULT_WEBHOOK_REQUEST_TIMEOUT_MS,
+    emailRetry: withRetryOverride(EMAIL_RETRY_POLICY, deliveryRetry),
+    webhookRetry: withRetryOverride(WEBHOOK_RETRY_POLICY, deliveryRetry),
+    settings: { concurrency: 10, pollIntervalMs: 100, leaseMs: 60_000, backlogIntervalMs: 60_000 },
+    logger: Runtime.instance().logger,
+  });
   const notificationActivities = createNotificationQueueActivities({
     db,
-    mailer: createSmtpMailer({ smtpUrl: kit.smtpUrl, from: 'SagaPay <notifications@sagapay.localhost>' }),
-    deliveries,
+    mailer,
+    lane: { queue: queues.notificationsTaskQueue, wake: () => dispatcher.wake() },
     allowPrivateWebhookAddresses: true,
   });
   const notifications = await Worker.create({
@@ -102,6 +118,7 @@ async function main(): Promise<void> {
     },
   });
   const only = process.argv.slice(2);
+  const dispatching = dispatcher.run();
   try {
     await payments.runUntil(
       notifications.runUntil(async () => {
@@ -212,6 +229,8 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
+    dispatcher.stop();
+    await dispatching;
     await kit.stop();
     await workerConnection.close();
     await connection.close();

@@ -3,10 +3,13 @@ import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { issueAccessToken } from '../api/auth/tokens';
+import { newId } from '../domain/ids';
+import { registerWebhookEndpoint } from '../store/webhook-endpoints';
 import { isGroupAlive, spawnManaged, type ManagedProcess } from '../scripts/lib/processes';
 import { userWithWallet } from './support/fixtures';
 import { request } from './support/http';
 import { startStackWith, startWorkersOf, stopWorkers, waitFor, type TestStack } from './support/stack';
+import { WebhookReceiver } from './support/webhook-receiver';
 import { jsonLinesOf, spawnWorkerProcess, spawnWorkerWithMetrics } from './support/worker-process';
 
 /**
@@ -156,6 +159,15 @@ describe('graceful shutdown on SIGTERM', () => {
     children.push(worker);
     const metrics = await fetch(metricsUrl).then((response) => response.text());
     expect(metrics).toMatch(/^temporal_worker_start\{.*task_queue="notifications-/m);
+    // The delivery dispatcher's backlog gauges, set once it has looked at its queue.
+    const backlog = await waitFor(
+      async () => {
+        const text = await fetch(metricsUrl).then((response) => response.text());
+        return /^sagapay_delivery_queue_pending\{[^}]*kind="webhook"[^}]*\} \d+/m.test(text) ? text : undefined;
+      },
+      { what: 'the delivery backlog gauges' },
+    );
+    expect(backlog).toMatch(/^sagapay_delivery_oldest_due_age\{[^}]*kind="email"[^}]*\} [\d.]+/m);
 
     const signalledAtMs = Date.now();
     process.kill(worker.pid, 'SIGTERM');
@@ -164,6 +176,55 @@ describe('graceful shutdown on SIGTERM', () => {
     expect(lines).toContainEqual(expect.objectContaining({ msg: 'Worker state changed', state: 'STOPPING' }));
     expect(lines).toContainEqual(expect.objectContaining({ msg: 'worker stopped: in-flight tasks finished', service: 'notifications-worker' }));
     console.log(`notifications worker: exit 0 ${Date.now() - signalledAtMs} ms after SIGTERM`);
+  }, 60_000);
+
+  it('when a notifications worker gets SIGTERM while its dispatcher waits for a webhook answer, then it finishes that send, records it, and exits 0', async () => {
+    if (!stack) throw new Error('no stack');
+    const on = stack;
+    // A delivery queue of its own: the stack's in-process notifications worker must not take the event.
+    const queue = `shutdown-deliveries-${newId('req').slice(4).toLowerCase()}`;
+    const receiver = await WebhookReceiver.open();
+    try {
+      receiver.holding = true;
+      const { user: merchant } = await userWithWallet(on.db, { role: 'merchant' });
+      receiver.secret = (await registerWebhookEndpoint(on.db, merchant.id, receiver.url)).secret;
+      const eventId = newId('evt');
+      const now = new Date();
+      await on.db('webhook_events').insert({
+        id: eventId,
+        merchant_id: merchant.id,
+        type: 'payment.succeeded',
+        payload: JSON.stringify({ id: eventId, type: 'payment.succeeded', createdAt: now.toISOString(), data: { id: 'pay_shutdown' } }),
+        dedupe_key: `${eventId}:webhook`,
+        status: 'pending',
+        delivery_queue: queue,
+        next_attempt_at: now,
+        created_at: now,
+        updated_at: now,
+      });
+      const logFile = join(logDir, 'notifications-worker-sending.log');
+      const worker = await spawnWorkerProcess('notifications', on, { logFile, env: { TASK_QUEUE_NOTIFICATIONS: queue, WEBHOOK_ALLOW_PRIVATE: 'true' } });
+      children.push(worker);
+      await waitFor(() => receiver.held === 1, { what: 'the webhook POST to wait at the receiver' });
+
+      process.kill(worker.pid, 'SIGTERM');
+      await waitFor(() => jsonLinesOf(logFile).some((line) => line.msg === 'Worker state changed' && line.state === 'STOPPING'), { what: 'the worker to start stopping' });
+      expect(worker.hasExited()).toBe(false);
+      receiver.release();
+
+      expect(await worker.exited).toEqual({ code: 0, signal: null });
+      expect(await on.db('webhook_events').where({ id: eventId }).first()).toMatchObject({ status: 'delivered', attempts: 1, locked_until: null });
+      expect(receiver.accepted().map((request) => request.event.id)).toEqual([eventId]);
+      // The SDK's logger (the worker's and the dispatcher's lines) is flushed in batches, so only its own lines are in order with each other.
+      const lines = jsonLinesOf(logFile);
+      const position = (message: string, state?: string) => lines.findIndex((line) => line.msg === message && (state === undefined || line.state === state));
+      expect(position('delivery sent')).toBeGreaterThan(position('Worker state changed', 'STOPPING'));
+      expect(position('delivery sent')).toBeLessThan(position('delivery dispatcher stopped: in-flight deliveries recorded'));
+      expect(position('worker stopped: in-flight tasks finished')).toBeGreaterThan(-1);
+    } finally {
+      receiver.release();
+      await receiver.close();
+    }
   }, 60_000);
 
   it('when a payments worker gets SIGTERM inside an activity, then it finishes that activity (no retry elsewhere) before it exits 0', async () => {

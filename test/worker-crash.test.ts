@@ -9,7 +9,9 @@ import { actorsOf, type Actor } from './support/actors';
 import { expectLedgerInvariants, type LedgerInvariants } from './support/own-sagas';
 import { startStackWith, waitFor, type TestStack } from './support/stack';
 import { stepActivitiesOf, type StepActivity } from './support/step-activities';
+import { WebhookReceiver } from './support/webhook-receiver';
 import { spawnWorkerProcess } from './support/worker-process';
+import { INTERRUPTED_ATTEMPT } from '../activities/delivery-attempts';
 
 /**
  * docs/architecture.md, "Processes": killing any worker with SIGKILL at any moment must lose nothing.
@@ -44,8 +46,11 @@ const AMOUNT = 1_234;
 const FEE = 25;
 const NET = AMOUNT - FEE;
 const PROMO_CREDIT = 10_000;
-/** Long enough to be still waiting when killed; the recovery schedule is not what these cases are about. */
-const WORKER_ENV = { DATABASE_LOCK_WAIT_TIMEOUT_S: '5', SAGA_RECOVERY: 'false' };
+/**
+ * Long enough to be still waiting when killed; the recovery schedule is not what these cases are
+ * about. A short delivery lease: a send cut off by the kill is claimed again after 3 s, not 2 minutes.
+ */
+const WORKER_ENV = { DATABASE_LOCK_WAIT_TIMEOUT_S: '5', SAGA_RECOVERY: 'false', DELIVERY_LEASE_MS: '3000', WEBHOOK_ALLOW_PRIVATE: 'true' };
 
 type WorkerKind = 'payments' | 'notifications';
 
@@ -537,4 +542,53 @@ describe('a worker killed with SIGKILL inside a step', () => {
     },
     90_000,
   );
+});
+
+describe('a notifications worker killed with SIGKILL while it sends', () => {
+  let receiver: WebhookReceiver | undefined;
+
+  afterEach(async () => {
+    receiver?.release();
+    await receiver?.close();
+  });
+
+  it('when it dies with a webhook POST in flight, then another worker sends the event again once the lease ends, and the log shows the cut-off attempt', async () => {
+    const { db } = requireStack();
+    receiver = await WebhookReceiver.open();
+    const merchant = await actors.signUp({ role: 'merchant', currency: CURRENCY, name: 'Crash Test Hooks' });
+    const webhook = await actors.call<{ secret: string }>('PUT', '/v1/merchant/webhook', { token: merchant.token, body: { url: receiver.url } });
+    receiver.secret = webhook.body.secret;
+    const payer = await actors.signUp({ currency: CURRENCY });
+    receiver.holding = true;
+
+    const payment = await actors.call<PaymentBody>('POST', '/v1/payments', { token: payer.token, body: { merchantId: merchant.user.id, amount: AMOUNT, currency: CURRENCY } });
+    expect(payment.body.status).toBe('succeeded');
+    const open = receiver;
+    await waitFor(() => open.held === 1, { what: 'the webhook POST to reach the receiver' });
+    const dying = workers.notifications;
+    if (!dying) throw new Error('no notifications worker runs');
+    await killWorker(dying);
+    const event = await db('webhook_events').where({ dedupe_key: `${payment.body.id}:webhook` }).first();
+    expect(event).toMatchObject({ status: 'pending', attempts: 1 });
+    await waitFor(() => open.heldConnected === 0, { what: 'the dead worker’s connection to close' });
+    receiver.release();
+    expect(receiver.received).toEqual([]);
+
+    workers.notifications = await spawnWorker('notifications');
+    const delivered = await waitFor(
+      async () => {
+        const row = await db('webhook_events').where({ id: event?.id ?? '' }).first();
+        return row?.status === 'delivered' ? row : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the event to be delivered by the new worker' },
+    );
+
+    expect(delivered).toMatchObject({ attempts: 2, locked_until: null });
+    expect(receiver.accepted().map((request) => request.event.id)).toEqual([event?.id]);
+    expect(await db('webhook_deliveries').select('attempt', 'status', 'response_status', 'error').where({ event_id: event?.id ?? '' }).orderBy('attempt')).toEqual([
+      { attempt: 1, status: 'failed', response_status: null, error: INTERRUPTED_ATTEMPT },
+      { attempt: 2, status: 'succeeded', response_status: 200, error: null },
+    ]);
+    await stack?.mailbox.waitForMail(payer.email, (mail) => mail.text.includes(payment.body.id));
+  }, 90_000);
 });

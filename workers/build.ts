@@ -1,13 +1,14 @@
 import { Client, ScheduleAlreadyRunning } from '@temporalio/client';
-import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { type NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { createNotificationQueueActivities, createPaymentActivities } from '../activities';
-import { temporalDeliveryStarter } from '../activities/delivery-starter';
 import { createRecoveryActivities } from '../activities/recovery';
+import { DEFAULT_WEBHOOK_REQUEST_TIMEOUT_MS } from '../activities/webhooks';
 import { EMAIL_RETRY_POLICY, WEBHOOK_RETRY_POLICY, withRetryOverride, type DeliveryRetryOverride } from '../domain/deliveries';
 import type { WorkerTuning } from '../config';
 import type { Mailer } from '../infra/mailer';
 import type { RiskRules } from '../domain/risk';
+import { DeliveryDispatcher } from './delivery-dispatcher';
 
 /** What a worker is built from; composition roots and tests provide it. */
 export interface WorkerDependencies {
@@ -110,39 +111,74 @@ export async function ensureRecoverySchedule(client: Client, paymentsTaskQueue: 
 /** What the notifications worker needs besides what every worker does. */
 export interface NotificationWorkerSettings {
   mailer: Mailer;
-  /** The task queue the delivery workflows run on: the payments worker's, which runs every workflow. */
-  workflowTaskQueue: string;
   /** Development and tests only: webhooks may reach loopback and private addresses. */
   allowPrivateWebhookAddresses: boolean;
+  /** The delivery dispatcher's pace (DELIVERY_* in the configuration). */
+  delivery: { concurrency: number; pollIntervalMs: number; leaseMs: number };
   /** Tests only: shorter retry intervals for e-mails and webhooks (the give-up windows stay). */
   deliveryRetryOverride?: DeliveryRetryOverride;
 }
 
+/** A notifications worker: the Temporal worker and the delivery dispatcher beside it, run and stopped together. */
+export interface NotificationsWorker {
+  worker: Worker;
+  dispatcher: DeliveryDispatcher;
+  /**
+   * Runs both until the worker stops (SIGTERM, or `worker.shutdown()`): the worker first finishes
+   * its in-flight activities (whose deliveries the dispatcher still takes), then the dispatcher
+   * claims nothing more and finishes its in-flight sends. Rejects with the worker's failure.
+   */
+  run(): Promise<void>;
+}
+
+/** How often a dispatcher reads its backlog gauges from the database. */
+const BACKLOG_INTERVAL_MS = 5_000;
+
 /**
  * The notifications worker: in-app, e-mail and webhook activities only, on their own task
- * queue. Its Temporal client starts the `email-…` and `webhook-…` delivery workflows of
- * what the notify steps record.
+ * queue, and the dispatcher that delivers the e-mails and webhook events its notify steps
+ * record (onto the delivery queue named after the task queue). No delivery workflow is started;
+ * the activities of the old ones stay registered for those still running.
  */
-export function buildNotificationsWorker(dependencies: WorkerDependencies & { notifications: NotificationWorkerSettings }): Promise<Worker> {
+export async function buildNotificationsWorker(dependencies: WorkerDependencies & { notifications: NotificationWorkerSettings }): Promise<NotificationsWorker> {
   const settings = dependencies.notifications;
-  const client = new Client({ connection: dependencies.connection, namespace: dependencies.namespace });
-  const deliveries = temporalDeliveryStarter(client, {
-    workflowTaskQueue: settings.workflowTaskQueue,
-    notificationsTaskQueue: dependencies.taskQueue,
+  const runtime = Runtime.instance();
+  const dispatcher = new DeliveryDispatcher({
+    db: dependencies.db,
+    queue: dependencies.taskQueue,
+    mailer: settings.mailer,
+    allowPrivateWebhookAddresses: settings.allowPrivateWebhookAddresses,
+    webhookRequestTimeoutMs: DEFAULT_WEBHOOK_REQUEST_TIMEOUT_MS,
     emailRetry: withRetryOverride(EMAIL_RETRY_POLICY, settings.deliveryRetryOverride),
     webhookRetry: withRetryOverride(WEBHOOK_RETRY_POLICY, settings.deliveryRetryOverride),
+    settings: { ...settings.delivery, backlogIntervalMs: BACKLOG_INTERVAL_MS },
+    logger: runtime.logger,
+    metricMeter: runtime.metricMeter,
   });
-  return Worker.create({
+  const worker = await Worker.create({
     connection: dependencies.connection,
     namespace: dependencies.namespace,
     taskQueue: dependencies.taskQueue,
     activities: createNotificationQueueActivities({
       db: dependencies.db,
       mailer: settings.mailer,
-      deliveries,
+      lane: { queue: dependencies.taskQueue, wake: () => dispatcher.wake() },
       allowPrivateWebhookAddresses: settings.allowPrivateWebhookAddresses,
     }),
     shutdownGraceTime: dependencies.shutdownGraceTimeMs ?? 10_000,
     ...tuningOptions(dependencies.tuning),
   });
+  return {
+    worker,
+    dispatcher,
+    async run() {
+      const dispatching = dispatcher.run();
+      try {
+        await worker.run();
+      } finally {
+        dispatcher.stop();
+        await dispatching;
+      }
+    },
+  };
 }

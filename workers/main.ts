@@ -1,4 +1,4 @@
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { createDatabase } from '../infra/database';
 import { createLogger } from '../infra/logger';
@@ -20,7 +20,7 @@ function metricsPortOf(name: 'payments' | 'notifications', config: Config): numb
 export async function runWorkerProcess(
   name: 'payments' | 'notifications',
   taskQueueOf: (config: Config) => string,
-  build: (dependencies: WorkerDependencies, config: Config) => Promise<Worker>,
+  build: (dependencies: WorkerDependencies, config: Config) => Promise<{ run(): Promise<void> }>,
   beforeStart: (dependencies: WorkerDependencies, config: Config) => Promise<void> = () => Promise.resolve(),
 ): Promise<void> {
   let config: Config;

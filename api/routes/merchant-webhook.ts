@@ -94,7 +94,12 @@ export function merchantWebhookRoutes(dependencies: AppDependencies, docs: ApiDo
     tag: 'Webhooks',
     auth: true,
     query: listQuerySchema,
-    responses: { 200: { description: 'a page of delivery attempts', schema: listOf(webhookDeliverySchema) } },
+    responses: {
+      200: {
+        description: 'a page of delivery attempts; one cut off before its answer was recorded shows failed without responseStatus once the event is tried again (delivery is at-least-once: deduplicate on eventId)',
+        schema: listOf(webhookDeliverySchema),
+      },
+    },
     errors: [400, 403],
   });
   router.get('/v1/merchant/webhook/deliveries', ...merchantOnly, async (ctx) => {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { SMTPServer } from 'smtp-server';
-import type { DeliveryStarter } from '../../activities/delivery-outbox';
+import type { DeliveryStarter } from '../../activities/delivery-starter';
 import { recordInAppNotification } from '../../activities/notify';
 import { recordWebhookEvent } from '../../activities/webhooks';
 import { registerWebhookEndpoint } from '../../store/webhook-endpoints';

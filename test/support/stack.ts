@@ -68,7 +68,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
   });
 }
 
-/** Workers running in this process, with the promise of their `run()`. */
+/** Workers running in this process (a notifications worker with its delivery dispatcher), with the promise of their `run()`. */
 export interface RunningWorkers {
   workers: Worker[];
   finished: Promise<unknown>;
@@ -126,6 +126,9 @@ export interface StackOptions {
 /** E-mail and webhook retries in tests: the same backoff, in fractions of a second instead of seconds. */
 const TEST_DELIVERY_RETRY = { initialIntervalMs: 200, maximumIntervalMs: 1_000 };
 
+/** The dispatchers' poll in tests: retries come due in fractions of a second, so they are looked for as often. */
+const TEST_DELIVERY_POLL_INTERVAL_MS = 100;
+
 /** Starts a subset of a configuration's workers in this process (`startWorkers` starts both). */
 export async function startWorkersOf(
   config: Config,
@@ -150,24 +153,23 @@ export async function startWorkersOf(
     shutdownGraceTimeMs: 2_000,
     recovery,
   };
-  const workers = await Promise.all([
-    ...(kinds.payments ? [buildPaymentsWorker({ ...common, taskQueue: config.temporal.paymentsTaskQueue })] : []),
-    ...(kinds.notifications
-      ? [
-          buildNotificationsWorker({
-            ...common,
-            taskQueue: config.temporal.notificationsTaskQueue,
-            notifications: {
-              mailer: createSmtpMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom }),
-              workflowTaskQueue: config.temporal.paymentsTaskQueue,
-              allowPrivateWebhookAddresses: config.webhookAllowPrivate,
-              deliveryRetryOverride: TEST_DELIVERY_RETRY,
-            },
-          }),
-        ]
-      : []),
-  ]);
-  const finished = Promise.all(workers.map((worker) => worker.run()));
+  const payments = kinds.payments ? [await buildPaymentsWorker({ ...common, taskQueue: config.temporal.paymentsTaskQueue })] : [];
+  const notifications = kinds.notifications
+    ? [
+        await buildNotificationsWorker({
+          ...common,
+          taskQueue: config.temporal.notificationsTaskQueue,
+          notifications: {
+            mailer: createSmtpMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom }),
+            allowPrivateWebhookAddresses: config.webhookAllowPrivate,
+            delivery: { ...config.delivery, pollIntervalMs: TEST_DELIVERY_POLL_INTERVAL_MS },
+            deliveryRetryOverride: TEST_DELIVERY_RETRY,
+          },
+        }),
+      ]
+    : [];
+  const workers = [...payments, ...notifications.map((notification) => notification.worker)];
+  const finished = Promise.all([...payments.map((worker) => worker.run()), ...notifications.map((notification) => notification.run())]);
   // Marks the promise handled now; stopWorkers awaits it and still sees a failure.
   finished.catch(() => undefined);
   return { workers, finished };

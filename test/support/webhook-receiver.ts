@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 /**
  * What a merchant does with `Webhook-Signature: t=…,v1=…` (the README shows the same
@@ -42,6 +42,12 @@ export class WebhookReceiver {
    * and the sender's retries would reach it).
    */
   answering = true;
+  /**
+   * true: each request is read and then left waiting for its answer until `release()` (a sender
+   * caught mid-request); `held` counts them. They are not in `received` until answered.
+   */
+  holding = false;
+  private readonly waiting: Array<{ answer: () => void; socket: Socket }> = [];
 
   private readonly server: Server = createServer((request, response) => {
     if (!this.answering) {
@@ -51,10 +57,31 @@ export class WebhookReceiver {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      const status = this.handle(String(request.headers['webhook-signature'] ?? ''), Buffer.concat(chunks).toString('utf8'));
-      response.writeHead(status, { 'Content-Type': 'text/plain' }).end(status < 300 ? 'ok' : 'no');
+      const answer = () => {
+        if (request.socket.destroyed) return;
+        const status = this.handle(String(request.headers['webhook-signature'] ?? ''), Buffer.concat(chunks).toString('utf8'));
+        response.writeHead(status, { 'Content-Type': 'text/plain' }).end(status < 300 ? 'ok' : 'no');
+      };
+      if (this.holding) this.waiting.push({ answer, socket: request.socket });
+      else answer();
     });
   });
+
+  /** How many requests are waiting for their answer (see `holding`). */
+  get held(): number {
+    return this.waiting.length;
+  }
+
+  /** How many of the waiting requests still have their connection (a sender that died has none). */
+  get heldConnected(): number {
+    return this.waiting.filter((request) => !request.socket.destroyed).length;
+  }
+
+  /** Stops holding and answers the waiting requests (those whose sender is gone are skipped). */
+  release(): void {
+    this.holding = false;
+    for (const request of this.waiting.splice(0)) request.answer();
+  }
 
   private constructor() {}
 

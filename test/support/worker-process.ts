@@ -5,13 +5,14 @@ import { waitFor, type TestStack } from './stack';
 
 const ROOT = resolve(__dirname, '..', '..');
 
-/** A real worker process (`node --import tsx workers/<kind>.ts`, as `npm run dev` and the image run it) on a stack's task queues; resolves once it polls. */
+/** A real worker process (`node --import tsx workers/<kind>.ts`, as `npm run dev` and the image run it) on a stack's task queues (or those `env` names); resolves once it polls. */
 export async function spawnWorkerProcess(
   kind: 'payments' | 'notifications',
   stack: TestStack,
   options: { logFile: string; env?: Record<string, string> },
 ): Promise<ManagedProcess> {
-  const queue = kind === 'payments' ? stack.config.temporal.paymentsTaskQueue : stack.config.temporal.notificationsTaskQueue;
+  const queueVariable = kind === 'payments' ? 'TASK_QUEUE_PAYMENTS' : 'TASK_QUEUE_NOTIFICATIONS';
+  const queue = options.env?.[queueVariable] ?? (kind === 'payments' ? stack.config.temporal.paymentsTaskQueue : stack.config.temporal.notificationsTaskQueue);
   const worker = spawnManaged(`${kind} worker`, process.execPath, ['--import', 'tsx', `workers/${kind}.ts`], {
     cwd: ROOT,
     logFile: options.logFile,
