@@ -1,4 +1,5 @@
 import {
+  type ActivityOptions,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -14,8 +15,8 @@ import { MONEY_SAGAS, sagaFailureOf, type MoneySagaKind, type MoneySagaOutcome }
 import { currentStepQuery } from './queries';
 import { SagaStatusKey } from '../domain/search-attributes';
 
-/** Forward steps: a bounded retry for transient faults; business refusals are never retried. */
-export const forward = proxyActivities<PaymentActivities>({
+/** The timeout and retry of every forward step (also read by the benchmark's no-op saga, `bench/ceiling`). */
+export const FORWARD_STEP_OPTIONS = {
   startToCloseTimeout: '10 seconds',
   retry: {
     initialInterval: '500 milliseconds',
@@ -24,7 +25,10 @@ export const forward = proxyActivities<PaymentActivities>({
     maximumAttempts: 5,
     nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
   },
-});
+} satisfies ActivityOptions;
+
+/** Forward steps: a bounded retry for transient faults; business refusals are never retried. */
+export const forward = proxyActivities<PaymentActivities>(FORWARD_STEP_OPTIONS);
 
 /** Compensations and the final bookkeeping: retried until they succeed (they are idempotent and always possible). */
 export const compensation = proxyActivities<PaymentActivities>({
@@ -32,9 +36,9 @@ export const compensation = proxyActivities<PaymentActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
-/** The notify step's activities, on the notifications worker's task queue. */
-export function notificationsOn(taskQueue: string) {
-  return proxyActivities<NotificationActivities>({
+/** The timeout and retry of the notify step, on a notifications task queue (also read by `bench/ceiling`). */
+export function notifyStepOptions(taskQueue: string) {
+  return {
     taskQueue,
     startToCloseTimeout: '30 seconds',
     retry: {
@@ -44,7 +48,12 @@ export function notificationsOn(taskQueue: string) {
       maximumAttempts: 5,
       nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
     },
-  });
+  } satisfies ActivityOptions;
+}
+
+/** The notify step's activities, on the notifications worker's task queue. */
+export function notificationsOn(taskQueue: string) {
+  return proxyActivities<NotificationActivities>(notifyStepOptions(taskQueue));
 }
 
 /**
