@@ -21,7 +21,7 @@ import { parseBenchOptions, USAGE, type BenchOptions, type Scenario } from './li
 import { drain, lockCounters, lockCountersDelta, sagaOutcomes } from './lib/outcomes';
 import { buildResults, renderMarkdown, type ScenarioMeasurement } from './lib/report';
 import { seedPopulation, type BenchPopulation } from './lib/seed';
-import { startBenchStack, type BenchStack } from './lib/stack';
+import { openBenchStack, type BenchStack } from './lib/stack';
 
 /** How long the sagas of a level may take to finish after its load stops. */
 const DRAIN_TIMEOUT_MS = 90_000;
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     return;
   }
   const startedAt = new Date();
-  stack = await startBenchStack(say);
+  stack = await openBenchStack(say);
   const running = stack;
   const population = await seedPopulation(running.db, running.config.jwt, {
     customers: options.customers,
@@ -121,7 +121,7 @@ async function main(): Promise<void> {
   say(`\nReconciliation: ${report.ok ? 'ok' : `NOT OK ${JSON.stringify(report)}`}`);
   const results = buildResults({
     date: startedAt,
-    machine: await describeMachine(running.db),
+    machine: await describeMachine(running.db, running.config.temporal.address),
     settings: { levels: options.levels, durationS: options.durationS, customers: options.customers, merchants: options.merchants, scenarios: options.scenarios, quick: options.quick },
     scenarios,
     ceiling,

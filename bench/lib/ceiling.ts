@@ -37,7 +37,7 @@ export async function startCeiling(stack: BenchStack, population: BenchPopulatio
   const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../ceiling/workflows'), logger: quietBundlerLogger });
   writeFileSync(bundlePath, code);
   const workers: ManagedProcess[] = [];
-  const connection = await Connection.connect({ address: stack.temporal.address });
+  const connection = await Connection.connect({ address: stack.config.temporal.address });
   try {
     for (const role of ['notifications', 'payments'] as const) {
       const child = stack.spawnChild(`ceiling-${role}-worker`, 'bench/ceiling/worker.ts', {

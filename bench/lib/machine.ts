@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { promisify } from 'node:util';
+import { Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { ensureTemporalCli } from '../../scripts/lib/temporal-cli';
 
@@ -27,8 +28,22 @@ async function firstLineOf(command: string, args: string[]): Promise<string | nu
   }
 }
 
+/** The version the Temporal server reports about itself, or null when it does not answer. */
+async function temporalServerVersion(address: string): Promise<string | null> {
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: 5_000 });
+    try {
+      return (await connection.workflowService.getSystemInfo({})).serverVersion || null;
+    } finally {
+      await connection.close();
+    }
+  } catch {
+    return null;
+  }
+}
+
 /** Cores, CPU model, memory, and the versions of node, the Temporal CLI and server, the database and the code. */
-export async function describeMachine(db: Knex): Promise<MachineInfo> {
+export async function describeMachine(db: Knex, temporalAddress: string): Promise<MachineInfo> {
   const cli = await ensureTemporalCli();
   // "temporal version 1.9.1 (Server 1.32.0, UI 2.54.1)"
   const versionLine = (await firstLineOf(cli, ['--version'])) ?? '';
@@ -41,7 +56,7 @@ export async function describeMachine(db: Knex): Promise<MachineInfo> {
     memoryBytes: totalmem(),
     node: process.version,
     temporalCli: /temporal version (\S+)/.exec(versionLine)?.[1] ?? null,
-    temporalServer: /Server (\S+?)[,)]/.exec(versionLine)?.[1] ?? null,
+    temporalServer: (await temporalServerVersion(temporalAddress)) ?? /Server (\S+?)[,)]/.exec(versionLine)?.[1] ?? null,
     database: versionRows[0]?.version ?? null,
     gitCommit: commit === null ? null : `${commit}${dirty ? ' (with uncommitted changes)' : ''}`,
   };

@@ -26,13 +26,13 @@ const TOKEN_TTL_SECONDS = 86_400;
 
 type Row = Record<string, unknown>;
 
-function userRows(role: 'customer' | 'merchant', count: number, currency: string, now: Date): { users: Row[]; wallets: Row[] } {
+function userRows(role: 'customer' | 'merchant', count: number, currency: string, now: Date, runTag: string): { users: Row[]; wallets: Row[] } {
   const users: Row[] = [];
   const wallets: Row[] = [];
   for (let index = 0; index < count; index += 1) {
     const userId = newId('usr');
     const common = { currency, created_at: now, updated_at: now };
-    users.push({ id: userId, email: `${role}.${index}@bench.test`, password_hash: 'not-a-hash: bench users never log in', name: `Bench ${role} ${index}`, phone: null, role, onboarding_status: 'completed', ...common });
+    users.push({ id: userId, email: `${role}.${index}.${runTag}@bench.test`, password_hash: 'not-a-hash: bench users never log in', name: `Bench ${role} ${index}`, phone: null, role, onboarding_status: 'completed', ...common });
     wallets.push({ id: newId('wal'), kind: 'wallet', user_id: userId, system_key: null, balance: 0, held: 0, status: 'active', ...common });
   }
   return { users, wallets };
@@ -50,8 +50,10 @@ async function insertAll(trx: Knex.Transaction, table: string, rows: Row[]): Pro
 export async function seedPopulation(db: Knex, tokens: TokenSettings, counts: { customers: number; merchants: number; currency: string }): Promise<BenchPopulation> {
   const now = new Date();
   const { currency } = counts;
-  const customers = userRows('customer', counts.customers, currency, now);
-  const merchants = userRows('merchant', counts.merchants, currency, now);
+  // Unique e-mails per run: a stack given by the environment may hold the users of an earlier run.
+  const runTag = newId('req').slice(-8).toLowerCase();
+  const customers = userRows('customer', counts.customers, currency, now, runTag);
+  const merchants = userRows('merchant', counts.merchants, currency, now, runTag);
   const external = systemAccountId('external', currency);
   await db.transaction(async (trx) => {
     await insertAll(trx, 'users', [...customers.users, ...merchants.users]);

@@ -22,7 +22,7 @@ const WORKER_STOP_GRACE_MS = 30_000;
  * highest daily payment limit (each customer pays many times), warnings-only logs (an access-log
  * line per request would cost the API more than the work it measures), everything else as `npm run dev`.
  */
-const BENCH_ENVIRONMENT = {
+export const BENCH_ENVIRONMENT = {
   NODE_ENV: 'development',
   RATE_LIMIT_MONEY_PER_USER: 'off',
   PAYMENT_DAILY_LIMIT: String(Number.MAX_SAFE_INTEGER),
@@ -33,31 +33,26 @@ const BENCH_ENVIRONMENT = {
 } as const;
 
 /** A child process of the stack and the file its output goes to. */
-interface Child {
+export interface Child {
   process: ManagedProcess;
   logFile: string;
 }
 
-/** The whole stack `npm run bench` measures, started from scratch in a temp folder. */
+/** The stack `npm run bench` measures: started from scratch in a temp folder, or given by the environment. */
 export interface BenchStack {
+  /** Whether the bench started the stack (false: BENCH_API_URL named a running one). */
+  own: boolean;
   config: Config;
   apiUrl: string;
   /** The bench's own pool (seeding, outcomes, reconciliation), apart from the API's and the workers'. */
   db: Knex;
-  database: MariaDbServer;
-  temporal: TemporalDevServer;
-  smtp: SmtpSink;
-  /** The environment every child of the stack runs with. */
-  env: NodeJS.ProcessEnv;
-  /** The temp folder: logs, the Temporal database, the workflow bundles. */
+  /** The temp folder: logs of the processes the bench started, the Temporal database, the workflow bundles. */
   root: string;
   /** Starts one more payments worker process on the payments task queue; answers once it polls. */
   addPaymentsWorker(): Promise<ManagedProcess>;
   /** Starts a child process running `file` (node --import tsx) with the stack's environment. */
   spawnChild(name: string, file: string, extraEnv?: NodeJS.ProcessEnv): Child;
-  /** Log files of the children, by name. */
-  logFiles(): Array<{ name: string; logFile: string }>;
-  /** Stops the API, the workers, Temporal, MariaDB and the SMTP sink; removes the temp folder. Safe to call twice. */
+  /** Stops what the bench started (API, workers, Temporal, MariaDB, SMTP sink) and removes the temp folder. Safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -71,6 +66,92 @@ export async function waitForLogLine(child: Child, marker: string, what: string)
   });
 }
 
+/** The processes the bench starts: children in their own process groups, logs in the temp folder. */
+class Children {
+  readonly list: Child[] = [];
+
+  constructor(
+    private readonly root: string,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  spawn(name: string, file: string, extraEnv: NodeJS.ProcessEnv = {}): Child {
+    const logFile = join(this.root, `${name}.log`);
+    const process = spawnManaged(name, globalThis.process.execPath, ['--import', 'tsx', file], { env: { ...this.env, ...extraEnv }, cwd: PROJECT_ROOT, logFile });
+    const child = { process, logFile };
+    this.list.push(child);
+    return child;
+  }
+
+  /** A payments or notifications worker process (workers/*.ts), with a metrics port of its own; answers once it polls. */
+  async startWorker(kind: 'payments' | 'notifications'): Promise<ManagedProcess> {
+    const count = this.list.filter((child) => child.process.name.startsWith(kind)).length;
+    const child = this.spawn(`${kind}-worker-${count + 1}`, `workers/${kind}.ts`, { WORKER_METRICS_PORT: String(await freePort()) });
+    await waitForLogLine(child, `${kind} worker polling task queue`, `the ${kind} worker to poll`);
+    return child.process;
+  }
+
+  /** The API first (it may still wait on sagas), then the workers. */
+  async stopAll(): Promise<void> {
+    const named = (predicate: (name: string) => boolean) => this.list.filter((child) => predicate(child.process.name));
+    await Promise.all(named((name) => name === 'api').map((child) => child.process.stop(API_STOP_GRACE_MS)));
+    await Promise.all(named((name) => name !== 'api').map((child) => child.process.stop(WORKER_STOP_GRACE_MS)));
+  }
+}
+
+/** Bundles the workflows once, as the production image does, rather than by webpack in every worker process. */
+async function writeWorkflowBundle(path: string): Promise<void> {
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietBundlerLogger });
+  writeFileSync(path, code);
+}
+
+/**
+ * With BENCH_API_URL set, measures that running stack (DATABASE_URL, TEMPORAL_ADDRESS and its
+ * JWT_SECRET set too); otherwise starts one from scratch.
+ */
+export function openBenchStack(say: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<BenchStack> {
+  return env.BENCH_API_URL ? useGivenStack(env.BENCH_API_URL, env, say) : startBenchStack(say);
+}
+
+/**
+ * A running stack (e.g. `npm run dev` with the bench's rate limits): the bench seeds its
+ * database, drives its API, and starts only the extra payments worker and the no-op workers.
+ */
+async function useGivenStack(apiUrl: string, given: NodeJS.ProcessEnv, say: (line: string) => void): Promise<BenchStack> {
+  const root = mkdtempSync(join(tmpdir(), 'sagapay-bench-'));
+  const env: NodeJS.ProcessEnv = { ...given, WORKFLOW_BUNDLE_PATH: join(root, 'workflow-bundle.js') };
+  const config = loadConfig(env, { signsTokens: true });
+  const children = new Children(root, env);
+  const db = createDatabase(config.databaseUrl, 4, config.databaseWaitLimits);
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await children.stopAll();
+    await db.destroy();
+    rmSync(root, { recursive: true, force: true });
+  };
+  try {
+    const ready = await fetch(`${apiUrl}/readyz`);
+    if (ready.status !== 200) throw new Error(`${apiUrl}/readyz answered ${ready.status}: is the stack up?`);
+    await writeWorkflowBundle(join(root, 'workflow-bundle.js'));
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  say(`Using the running stack at ${apiUrl} (Temporal ${config.temporal.address}); logs of what the bench starts in ${root}`);
+  return {
+    own: false,
+    config,
+    apiUrl,
+    db,
+    root,
+    addPaymentsWorker: () => children.startWorker('payments'),
+    spawnChild: (name, file, extraEnv) => children.spawn(name, file, extraEnv),
+    stop,
+  };
+}
+
 /**
  * Starts a private MariaDB, the Temporal dev server (file database, the same pragmas and
  * dynamic config as `npm run dev`), an SMTP sink, then the notifications worker, one payments
@@ -78,15 +159,12 @@ export async function waitForLogLine(child: Child, marker: string, what: string)
  */
 export async function startBenchStack(say: (line: string) => void): Promise<BenchStack> {
   const root = mkdtempSync(join(tmpdir(), 'sagapay-bench-'));
-  const children: Child[] = [];
-  const started: { database?: MariaDbServer; temporal?: TemporalDevServer; smtp?: SmtpSink; db?: Knex } = {};
+  const started: { database?: MariaDbServer; temporal?: TemporalDevServer; smtp?: SmtpSink; db?: Knex; children?: Children } = {};
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    const byName = (predicate: (name: string) => boolean) => children.filter((child) => predicate(child.process.name));
-    await Promise.all(byName((name) => name === 'api').map((child) => child.process.stop(API_STOP_GRACE_MS)));
-    await Promise.all(byName((name) => name !== 'api').map((child) => child.process.stop(WORKER_STOP_GRACE_MS)));
+    await started.children?.stopAll();
     await started.db?.destroy();
     await started.temporal?.stop();
     await started.database?.stop();
@@ -112,25 +190,12 @@ export async function startBenchStack(say: (line: string) => void): Promise<Benc
     };
     const config = loadConfig(env, { signsTokens: true });
     await prepareDatabase(config.databaseUrl, config.money.currencies);
-    // Bundled once, as the production image does, rather than by webpack in every worker process.
-    const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietBundlerLogger });
-    writeFileSync(join(root, 'workflow-bundle.js'), code);
+    await writeWorkflowBundle(join(root, 'workflow-bundle.js'));
 
-    const spawnChild = (name: string, file: string, extraEnv: NodeJS.ProcessEnv = {}): Child => {
-      const logFile = join(root, `${name}.log`);
-      const child = spawnManaged(name, process.execPath, ['--import', 'tsx', file], { env: { ...env, ...extraEnv }, cwd: PROJECT_ROOT, logFile });
-      children.push({ process: child, logFile });
-      return { process: child, logFile };
-    };
-    const startWorker = async (kind: 'payments' | 'notifications') => {
-      const count = children.filter((child) => child.process.name.startsWith(kind)).length;
-      // Each worker process serves its metrics on a port of its own, as on a real host.
-      const child = spawnChild(`${kind}-worker-${count + 1}`, `workers/${kind}.ts`, { WORKER_METRICS_PORT: String(await freePort()) });
-      await waitForLogLine(child, `${kind} worker polling task queue`, `the ${kind} worker to poll`);
-      return child.process;
-    };
-    await Promise.all([startWorker('notifications'), startWorker('payments')]);
-    const api = spawnChild('api', 'api/server.ts');
+    const children = new Children(root, env);
+    started.children = children;
+    await Promise.all([children.startWorker('notifications'), children.startWorker('payments')]);
+    const api = children.spawn('api', 'api/server.ts');
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     await waitFor(async () => (await fetch(`${apiUrl}/readyz`)).status === 200, {
       timeoutMs: READY_TIMEOUT_MS,
@@ -141,17 +206,13 @@ export async function startBenchStack(say: (line: string) => void): Promise<Benc
     started.db = createDatabase(config.databaseUrl, 4, config.databaseWaitLimits);
     say(`API on ${apiUrl}; one payments worker, one notifications worker; logs in ${root}`);
     return {
+      own: true,
       config,
       apiUrl,
       db: started.db,
-      database: started.database,
-      temporal: started.temporal,
-      smtp: started.smtp,
-      env,
       root,
-      addPaymentsWorker: () => startWorker('payments'),
-      spawnChild,
-      logFiles: () => children.map((child) => ({ name: child.process.name, logFile: child.logFile })),
+      addPaymentsWorker: () => children.startWorker('payments'),
+      spawnChild: (name, file, extraEnv) => children.spawn(name, file, extraEnv),
       stop,
     };
   } catch (error) {
