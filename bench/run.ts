@@ -30,6 +30,8 @@ const WARM_UP = { concurrency: 4, durationS: 3 };
 const STOP_GRACE_MS = 30_000;
 
 let stack: BenchStack | undefined;
+/** Stops the stack while it is still starting (set before `stack` is). */
+let stopStarting: (() => Promise<void>) | undefined;
 let stopping = false;
 
 function say(line: string): void {
@@ -95,7 +97,9 @@ async function main(): Promise<void> {
     return;
   }
   const startedAt = new Date();
-  stack = await openBenchStack(say);
+  stack = await openBenchStack(say, (stop) => {
+    stopStarting = stop;
+  });
   const running = stack;
   const population = await seedPopulation(running.db, running.config.jwt, {
     customers: options.customers,
@@ -142,10 +146,14 @@ async function main(): Promise<void> {
 
 async function stopStack(): Promise<void> {
   const running = stack;
+  const starting = stopStarting;
   stack = undefined;
+  stopStarting = undefined;
   if (running) {
     say('Stopping the stack…');
     await running.stop();
+  } else if (starting) {
+    await starting();
   }
 }
 

@@ -109,8 +109,8 @@ async function writeWorkflowBundle(path: string): Promise<void> {
  * With BENCH_API_URL set, measures that running stack (DATABASE_URL, TEMPORAL_ADDRESS and its
  * JWT_SECRET set too); otherwise starts one from scratch.
  */
-export function openBenchStack(say: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<BenchStack> {
-  return env.BENCH_API_URL ? useGivenStack(env.BENCH_API_URL, env, say) : startBenchStack(say);
+export function openBenchStack(say: (line: string) => void, onStoppable: (stop: () => Promise<void>) => void, env: NodeJS.ProcessEnv = process.env): Promise<BenchStack> {
+  return env.BENCH_API_URL ? useGivenStack(env.BENCH_API_URL, env, say) : startBenchStack(say, onStoppable);
 }
 
 /**
@@ -157,7 +157,7 @@ async function useGivenStack(apiUrl: string, given: NodeJS.ProcessEnv, say: (lin
  * dynamic config as `npm run dev`), an SMTP sink, then the notifications worker, one payments
  * worker and the API as separate processes, as `npm run dev` does.
  */
-export async function startBenchStack(say: (line: string) => void): Promise<BenchStack> {
+export async function startBenchStack(say: (line: string) => void, onStoppable: (stop: () => Promise<void>) => void = () => undefined): Promise<BenchStack> {
   const root = mkdtempSync(join(tmpdir(), 'sagapay-bench-'));
   const started: { database?: MariaDbServer; temporal?: TemporalDevServer; smtp?: SmtpSink; db?: Knex; children?: Children } = {};
   let stopped = false;
@@ -171,6 +171,8 @@ export async function startBenchStack(say: (line: string) => void): Promise<Benc
     await started.smtp?.close();
     rmSync(root, { recursive: true, force: true });
   };
+  // A Ctrl-C while the stack is still starting stops what has started so far.
+  onStoppable(stop);
   try {
     started.database = await startMariaDb({ dataDir: join(root, 'mariadb'), ephemeral: true, seeLockWaits: true });
     say(`MariaDB on 127.0.0.1:${started.database.port}`);
