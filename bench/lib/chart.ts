@@ -24,8 +24,11 @@ export function chartPoints(results: BenchResults): ChartPoint[] {
 
 /** A vega-lite spec: throughput and p99 against concurrency (log scale), one line per scenario. */
 export function chartSpec(results: BenchResults): Record<string, unknown> {
-  const x = { field: 'concurrency', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'concurrency' };
-  const color = { field: 'series', type: 'nominal', title: 'scenario' };
+  const points = chartPoints(results);
+  const levels = [...new Set(points.map((point) => point.concurrency))].sort((a, b) => a - b);
+  // Ticks at the measured levels only: a log axis would otherwise label 1.5, 2.5…
+  const x = { field: 'concurrency', type: 'quantitative', scale: { type: 'log', base: 2 }, axis: { values: levels, format: 'd' }, title: 'concurrency' };
+  const color = { field: 'series', type: 'nominal', title: 'scenario', legend: { labelLimit: 240 } };
   const panel = (field: keyof ChartPoint, title: string) => ({
     width: 320,
     height: 220,
@@ -35,7 +38,7 @@ export function chartSpec(results: BenchResults): Record<string, unknown> {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: `SagaPay bench ${results.date.slice(0, 16).replace('T', ' ')} UTC: ratio ${results.ratio ?? '–'}`,
-    data: { values: chartPoints(results) },
+    data: { values: points },
     hconcat: [panel('throughputPerSecond', 'completed per second'), { ...panel('p99Ms', 'p99 latency (ms)'), transform: [{ filter: 'datum.p99Ms !== null' }] }],
     config: { background: 'white' },
   };
