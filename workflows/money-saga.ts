@@ -1,4 +1,6 @@
 import {
+  type ActivityOptions,
+  type LocalActivityOptions,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -40,18 +42,20 @@ const COMPENSATION_RETRY: RetryPolicy = { initialInterval: '1 second', backoffCo
  */
 const LOCAL_RETRY_THRESHOLD: Duration = '10 seconds';
 
+/** The timeout and retry of every forward step (also read by the benchmark's no-op saga, `bench/ceiling`). */
+export const FORWARD_STEP_OPTIONS = { startToCloseTimeout: MONEY_STEP_ATTEMPT_TIMEOUT, retry: FORWARD_RETRY } satisfies ActivityOptions;
+
+/** The same as local activity options: a long retry waits on a workflow timer (also read by `bench/ceiling`). */
+export const LOCAL_FORWARD_STEP_OPTIONS = { ...FORWARD_STEP_OPTIONS, localRetryThreshold: LOCAL_RETRY_THRESHOLD } satisfies LocalActivityOptions;
+
 /** Forward steps as regular activities: the command sequence of sagas started before local money steps. */
-export const forward = proxyActivities<PaymentActivities>({ startToCloseTimeout: MONEY_STEP_ATTEMPT_TIMEOUT, retry: FORWARD_RETRY });
+export const forward = proxyActivities<PaymentActivities>(FORWARD_STEP_OPTIONS);
 
 /** Compensations and the final bookkeeping as regular activities (sagas started before local money steps). */
 export const compensation = proxyActivities<PaymentActivities>({ startToCloseTimeout: MONEY_STEP_ATTEMPT_TIMEOUT, retry: COMPENSATION_RETRY });
 
 /** Forward steps as local activities: same timeout and retry, run by the worker that runs the saga. */
-export const localForward = proxyLocalActivities<PaymentActivities>({
-  startToCloseTimeout: MONEY_STEP_ATTEMPT_TIMEOUT,
-  retry: FORWARD_RETRY,
-  localRetryThreshold: LOCAL_RETRY_THRESHOLD,
-});
+export const localForward = proxyLocalActivities<PaymentActivities>(LOCAL_FORWARD_STEP_OPTIONS);
 
 /** Compensations and the final bookkeeping as local activities, retried until they succeed. */
 export const localCompensation = proxyLocalActivities<PaymentActivities>({
@@ -84,9 +88,9 @@ export function moneyStepActivities(): MoneyStepActivities {
   return patched(LOCAL_MONEY_STEPS_PATCH) ? { forward: localForward, compensation: localCompensation } : { forward, compensation };
 }
 
-/** The notify step's activities, on the notifications worker's task queue. */
-export function notificationsOn(taskQueue: string) {
-  return proxyActivities<NotificationActivities>({
+/** The timeout and retry of the notify step, on a notifications task queue (also read by `bench/ceiling`). */
+export function notifyStepOptions(taskQueue: string) {
+  return {
     taskQueue,
     startToCloseTimeout: '30 seconds',
     retry: {
@@ -96,7 +100,12 @@ export function notificationsOn(taskQueue: string) {
       maximumAttempts: 5,
       nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
     },
-  });
+  } satisfies ActivityOptions;
+}
+
+/** The notify step's activities, on the notifications worker's task queue. */
+export function notificationsOn(taskQueue: string) {
+  return proxyActivities<NotificationActivities>(notifyStepOptions(taskQueue));
 }
 
 /**
