@@ -101,9 +101,9 @@ export function webApp(options: WebAppOptions): Middleware {
         ctx.status = 200;
         return;
       }
-      // A missing hashed file must not become the app's HTML: the browser would run it as script.
-      if (isAsset || extname(ctx.path) !== '') return;
     }
+    // A missing file must not become the app's HTML: the browser would try to run it as script.
+    if (segments[0] === 'assets' || extname(ctx.path) !== '') return;
 
     const index = await readIfFile(join(options.directory, 'index.html'));
     if (!index) return;
