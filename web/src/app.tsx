@@ -26,10 +26,10 @@ function signedInPage(path: string, user: User): JSX.Element {
   if (path === '/merchant') return <MerchantPage />;
   if (path === '/admin') return <AdminPage />;
   if (path === '/wallets') return <HomePage />;
-  if ((params = match('/wallets/:id', path))) return <WalletPage walletId={params.id ?? ''} />;
-  if ((params = match('/payments/:id', path))) return <SagaPage kind="payment" id={params.id ?? ''} />;
-  if ((params = match('/transfers/:id', path))) return <SagaPage kind="transfer" id={params.id ?? ''} />;
-  if ((params = match('/refunds/:id', path))) return <SagaPage kind="refund" id={params.id ?? ''} />;
+  if ((params = match('/wallets/:id', path))) return <WalletPage key={path} walletId={params.id ?? ''} />;
+  if ((params = match('/payments/:id', path))) return <SagaPage key={path} kind="payment" id={params.id ?? ''} />;
+  if ((params = match('/transfers/:id', path))) return <SagaPage key={path} kind="transfer" id={params.id ?? ''} />;
+  if ((params = match('/refunds/:id', path))) return <SagaPage key={path} kind="refund" id={params.id ?? ''} />;
   return (
     <section>
       <h1>Page not found</h1>
@@ -112,6 +112,9 @@ export function App(): JSX.Element {
     const page = path === '/signup' ? <SignupPage onSignedIn={signedIn} /> : <LoginPage onSignedIn={signedIn} />;
     return (
       <div class="shell">
+        <a class="skip-link" href="#main">
+          Skip to content
+        </a>
         <header class="topbar">
           <span class="brand">SagaPay</span>
         </header>

@@ -67,7 +67,8 @@ export function SagaTimeline({ kind, steps, final }: { kind: SagaKind; steps: Sa
   const firstOpen = forward.findIndex((name) => !seen.has(name));
   const rows = forward.map((name, index) => {
     const step = seen.get(name);
-    const status: RowStatus = step ? step.status : final ? 'skipped' : index === firstOpen ? 'running' : 'waiting';
+    // Notify runs after the status is final (success or failure alike): until it is recorded it is in progress.
+    const status: RowStatus = step ? step.status : final ? (name === 'notify' ? 'running' : 'skipped') : index === firstOpen ? 'running' : 'waiting';
     return { name, status, at: step?.at };
   });
   return (
@@ -109,6 +110,11 @@ export function SagaTimeline({ kind, steps, final }: { kind: SagaKind; steps: Sa
 export function StatusBadge({ status }: { status: string }): JSX.Element {
   const words: Record<string, string> = { pending: 'Pending', processing: 'Processing', in_review: 'In review', succeeded: 'Succeeded', failed: 'Failed', active: 'Active', frozen: 'Frozen' };
   return <span class={`badge badge-${status}`}>{words[status] ?? status}</span>;
+}
+
+/** Whether a saga is done for the timeline: final, and its notify step recorded. */
+export function isSettled(saga: { status: string; steps: SagaStep[] }): boolean {
+  return isFinal(saga.status) && saga.steps.some((step) => step.name === 'notify');
 }
 
 /** Whether a saga status is final. */

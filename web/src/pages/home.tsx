@@ -10,6 +10,8 @@ import { useSession } from '../session';
 
 /** How often the page looks for the wallet that onboarding is still creating. */
 const ONBOARDING_POLL_MS = 700;
+/** How often balances are read again once the wallets exist. */
+const BALANCE_POLL_MS = 3_000;
 
 /** Top-up form of one wallet: decimal amount in, integer minor units out, one key per submission. */
 function TopUpForm({ wallet, onDone }: { wallet: Wallet; onDone: () => Promise<void> }): JSX.Element {
@@ -98,9 +100,16 @@ export function HomePage(): JSX.Element {
   const session = useSession();
   const { wallets, refresh } = session;
   const [waitProblem, setWaitProblem] = useState<ApiProblem | undefined>(undefined);
+  // Balances stay current without a reload (payments received, the welcome credit after sign-up).
   useEffect(() => {
-    if (wallets.length > 0) return;
-    const timer = setTimeout(() => void refresh().catch((error: unknown) => setWaitProblem(asProblem(error))), ONBOARDING_POLL_MS);
+    const timer = setTimeout(
+      () =>
+        void refresh().then(
+          () => setWaitProblem(undefined),
+          (error: unknown) => setWaitProblem(asProblem(error)),
+        ),
+      wallets.length === 0 ? ONBOARDING_POLL_MS : BALANCE_POLL_MS,
+    );
     return () => clearTimeout(timer);
   }, [wallets, refresh]);
   return (

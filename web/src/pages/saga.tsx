@@ -1,7 +1,7 @@
 import type { JSX } from 'preact';
 import { api, unwrap, type Payment, type Refund, type Transfer } from '../api/client';
 import { ErrorBanner } from '../components/forms';
-import { SagaTimeline, StatusBadge, isFinal, type SagaKind } from '../components/saga';
+import { SagaTimeline, StatusBadge, isFinal, isSettled, type SagaKind } from '../components/saga';
 import { usePolling } from '../hooks';
 import { formatMoney, formatTime } from '../money';
 import { Link } from '../router';
@@ -11,6 +11,8 @@ import { RefundForm } from './refund-form';
 
 /** How often a saga that is not final yet is read again. */
 const SAGA_POLL_MS = 400;
+/** How long after a saga's final status the page still waits for its notify step to be recorded. */
+const NOTIFY_GRACE_MS = 30_000;
 
 type Saga = Payment | Transfer | Refund;
 
@@ -55,7 +57,10 @@ function Details({ kind, saga }: { kind: SagaKind; saga: Saga }): JSX.Element {
 /** A payment, transfer or refund, its saga's steps updating live until it is final. */
 export function SagaPage({ kind, id }: { kind: SagaKind; id: string }): JSX.Element {
   const { user, settings } = useSession();
-  const { value: saga, problem, reload } = usePolling(() => loadSaga(kind, id), [kind, id], { intervalMs: SAGA_POLL_MS, stopWhen: (found) => isFinal(found.status) });
+  const { value: saga, problem, reload } = usePolling(() => loadSaga(kind, id), [kind, id], {
+    intervalMs: SAGA_POLL_MS,
+    stopWhen: (found) => isSettled(found) || (isFinal(found.status) && Date.now() - Date.parse(found.updatedAt) > NOTIFY_GRACE_MS),
+  });
   if (!saga) {
     return (
       <section class="card">
