@@ -4,7 +4,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'coverage/', '.data/', 'dist/', 'jest.config.js', 'eslint.config.mjs', 'web/vite.config.ts', 'web/src/api/schema.gen.ts'] },
+  { ignores: ['node_modules/', 'coverage/', '.data/', 'dist/', 'jest.config.js', 'eslint.config.mjs', 'web/vite.config.mts', 'web/src/api/schema.gen.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -169,7 +169,7 @@ function writeStackSettings(env: NodeJS.ProcessEnv, apiUrl: string): void {
 function startWebWatcher(outDir: string): void {
   mkdirSync(DATA_DIR, { recursive: true });
   const vite = join(PROJECT_ROOT, 'node_modules', '.bin', 'vite');
-  const args = ['build', '--watch', '--config', join(WEB_ROOT, 'vite.config.ts'), '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'];
+  const args = ['build', '--watch', '--config', join(WEB_ROOT, 'vite.config.mts'), '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'];
   const child = spawnManaged('web', vite, args, { cwd: PROJECT_ROOT, logFile: join(DATA_DIR, 'web-build.log') });
   stack.children.push(child);
   watch('the web wallet\'s rebuild (see .data/web-build.log)', child.exited);

@@ -58,7 +58,7 @@ export function typecheckWebApp(): Promise<void> {
 
 /** Bundles the app with Vite into `outDir` (hashed files under assets/, index.html at the top). */
 export function bundleWebApp(outDir: string): Promise<void> {
-  return run(bin('vite'), ['build', '--config', join(WEB_ROOT, 'vite.config.ts'), '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn']);
+  return run(bin('vite'), ['build', '--config', join(WEB_ROOT, 'vite.config.mts'), '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn']);
 }
 
 /** Types, type-check, bundle: what `npm run web:build`, `npm run dev` and the tests run. */
