@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { DomainError, ErrorType } from '../domain/errors';
-import { newId } from '../domain/ids';
 import { MONEY_SAGAS, type MoneySagaKind, type SagaFailure, type StepStatus } from '../domain/money-sagas';
+import { recordAudit } from '../store/audit-log';
 import { inTransaction, type PostingLine } from '../store/ledger';
 import { assertLive, beginCompensation, compensateSagaStep, failMoneySaga, lockSaga, postSagaStep, type SagaStepOptions } from '../store/saga-steps';
 import { recordStep } from '../store/saga-timeline';
@@ -75,15 +75,7 @@ export function sagaStepKit<Record extends SagaRecord>(db: Knex, kind: MoneySaga
         const now = new Date();
         await finalize(trx);
         await trx(table).where({ id: record.id }).update({ status: 'succeeded', updated_at: now });
-        await trx('audit_log').insert({
-          id: newId('aud'),
-          actor_id: audit.actorId,
-          action: `${kind}.succeeded`,
-          resource_type: kind,
-          resource_id: record.id,
-          data: JSON.stringify(audit.data),
-          created_at: now,
-        });
+        await recordAudit(trx, { actorId: audit.actorId, action: `${kind}.succeeded`, resourceType: kind, resourceId: record.id, data: audit.data }, now);
         await recordStep(trx, record.id, 'write_ledger', 'completed');
         return true;
       });

@@ -12,6 +12,7 @@ import { ApiDocs } from './openapi/registry';
 import { requestId } from './middleware/request-id';
 import { webApp } from './middleware/web-app';
 import { adminRoutes } from './routes/admin';
+import { auditRoutes } from './routes/audit';
 import { authRoutes } from './routes/auth';
 import { docsRoutes } from './routes/docs';
 import { healthRoutes } from './routes/health';
@@ -19,6 +20,7 @@ import { merchantWebhookRoutes } from './routes/merchant-webhook';
 import { metricsRoutes } from './routes/metrics';
 import { notificationRoutes } from './routes/notifications';
 import { paymentRoutes } from './routes/payments';
+import { profileRoutes } from './routes/profile';
 import { refundRoutes } from './routes/refunds';
 import { transferRoutes } from './routes/transfers';
 import { walletRoutes } from './routes/wallets';
@@ -30,6 +32,7 @@ export function buildRouters(dependencies: AppDependencies): { routers: Router[]
     healthRoutes(dependencies, docs),
     metricsRoutes(dependencies, docs),
     authRoutes(dependencies, docs),
+    profileRoutes(dependencies, docs),
     walletRoutes(dependencies, docs),
     paymentRoutes(dependencies, docs),
     refundRoutes(dependencies, docs),
@@ -37,6 +40,7 @@ export function buildRouters(dependencies: AppDependencies): { routers: Router[]
     notificationRoutes(dependencies, docs),
     merchantWebhookRoutes(dependencies, docs),
     adminRoutes(dependencies, docs),
+    auditRoutes(dependencies, docs),
   ];
   routers.push(docsRoutes(docs, API_VERSION));
   return { routers, docs };

@@ -12,6 +12,8 @@ export interface RateLimits {
   loginPerIp: Middleware;
   /** POST /v1/auth/login, failed logins per e-mail in the body (brute force on one account from many IPs); see `loginFailureLimit`. */
   loginPerEmail: Middleware;
+  /** POST /v1/auth/refresh, per client IP: the login per-IP rule, counted apart. */
+  refreshPerIp: Middleware;
   /** POST /v1/auth/register, per client IP. */
   registerPerIp: Middleware;
   /** Money-moving POSTs (top-ups, payments, transfers), per user: mount after `authenticate`. */
@@ -56,6 +58,7 @@ export function rateLimitsOf(dependencies: AppDependencies): RateLimits {
   return {
     loginPerIp: rateLimit(store, { name: 'login_ip', rule: rules.loginPerIp, keyOf: byIp }, hooks),
     loginPerEmail: loginFailureLimit(store, rules.loginPerEmail, hooks),
+    refreshPerIp: rateLimit(store, { name: 'refresh_ip', rule: rules.loginPerIp, keyOf: byIp }, hooks),
     registerPerIp: rateLimit(store, { name: 'register_ip', rule: rules.registerPerIp, keyOf: byIp }, hooks),
     moneyPerUser: rateLimit(store, { name: 'money_user', rule: rules.moneyPerUser, keyOf: byUser }, hooks),
   };

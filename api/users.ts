@@ -20,6 +20,10 @@ export interface StoredUser extends User {
   passwordHash: string;
   currency: string;
   onboardingStatus: 'pending' | 'completed';
+  /** Carried by the user's tokens; a token with an older version is refused. */
+  tokenVersion: number;
+  /** `closed`: the account was closed (DELETE /v1/me); it cannot log in and its e-mail stays taken. */
+  status: 'active' | 'closed';
 }
 
 function toStoredUser(row: UserRow): StoredUser {
@@ -33,6 +37,8 @@ function toStoredUser(row: UserRow): StoredUser {
     passwordHash: row.password_hash,
     currency: row.currency,
     onboardingStatus: row.onboarding_status,
+    tokenVersion: row.token_version,
+    status: row.status,
   };
 }
 
@@ -70,6 +76,9 @@ export async function insertUser(
       role: input.role,
       currency: input.currency,
       onboarding_status: input.role === 'admin' ? 'completed' : 'pending',
+      token_version: 0,
+      status: 'active',
+      closed_at: null,
       created_at: now,
       updated_at: now,
     });

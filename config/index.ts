@@ -83,6 +83,8 @@ const environmentSchema = z
     JWT_ISSUER: z.string().min(1).default('sagapay'),
     JWT_AUDIENCE: z.string().min(1).default('sagapay-api'),
     JWT_TTL_SECONDS: integer(900, 60, 86_400),
+    REFRESH_TOKEN_TTL_SECONDS: integer(1_209_600, 300, 7_776_000),
+    REFRESH_COOKIE_SECURE: z.enum(['true', 'false'], { message: 'must be true or false' }).optional(),
     FEE_BPS: integer(200, 0, MAX_FEE_BPS),
     PROMO_CREDIT: integer(10_000, 0, 100_000_000),
     DEFAULT_CURRENCY: currencyCode.default('USD'),
@@ -146,6 +148,11 @@ export interface Config {
   temporal: { address: string; namespace: string; paymentsTaskQueue: string; notificationsTaskQueue: string };
   http: { host: string; port: number; trustProxy: boolean };
   jwt: { secret: string; issuer: string; audience: string; ttlSeconds: number };
+  /**
+   * Web sessions: how long a refresh token lives (each use rotates it and starts a new term), and
+   * whether its cookie is marked `Secure` (by default only in production, where the API is served over HTTPS).
+   */
+  session: { refreshTtlSeconds: number; cookieSecure: boolean };
   money: { feeBps: number; promoCredit: number; defaultCurrency: string; currencies: string[]; maxAmount: number };
   paymentSyncWaitMs: number;
   /** How long the API lets in-flight requests finish after SIGTERM: the sync wait plus a margin, so no waiting client is cut off. */
@@ -230,6 +237,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
     },
     http: { host: env.HOST, port: env.PORT, trustProxy: env.TRUST_PROXY },
     jwt: { secret: env.JWT_SECRET, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, ttlSeconds: env.JWT_TTL_SECONDS },
+    session: {
+      refreshTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
+      cookieSecure: env.REFRESH_COOKIE_SECURE === undefined ? env.NODE_ENV === 'production' : env.REFRESH_COOKIE_SECURE === 'true',
+    },
     money: {
       feeBps: env.FEE_BPS,
       promoCredit: env.PROMO_CREDIT,

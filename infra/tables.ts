@@ -17,8 +17,29 @@ export interface UserRow {
   role: 'customer' | 'merchant' | 'admin';
   currency: string;
   onboarding_status: 'pending' | 'completed';
+  /** Carried by every access and refresh token; bumped to make all older ones stop working. */
+  token_version: number;
+  /** A closed account keeps its row (the ledger names it) but can no longer log in. */
+  status: 'active' | 'closed';
+  closed_at: Date | null;
   created_at: Date;
   updated_at: Date;
+}
+
+/** One refresh token of a web session, stored only as its SHA-256 hash. */
+export interface RefreshTokenRow {
+  seq: BigIntColumn;
+  id: string;
+  token_hash: Buffer;
+  /** The login this token descends from by rotation; reuse of a rotated token revokes the whole family. */
+  family_id: string;
+  user_id: string;
+  token_version: number;
+  expires_at: Date;
+  /** Set when this token was exchanged for its successor; presenting it again is reuse. */
+  rotated_at: Date | null;
+  revoked_at: Date | null;
+  created_at: Date;
 }
 
 export interface AccountRow {
@@ -249,5 +270,6 @@ declare module 'knex/types/tables' {
     transfers: Table<TransferRow>;
     refunds: Table<RefundRow>;
     rate_limit_counters: RateLimitCounterRow;
+    refresh_tokens: Table<RefreshTokenRow>;
   }
 }

@@ -10,6 +10,9 @@ import * as addSagaFencing from './20261201000001_add_saga_fencing';
 import * as binaryIdempotencyKeys from './20261201000100_binary_idempotency_keys';
 import * as indexPayerDailyTotal from './20261201000200_index_payer_daily_total';
 import * as createRefunds from './20261201000300_create_refunds';
+import * as createRefreshTokens from './20261201120000_create_refresh_tokens';
+import * as addAccountClosing from './20261201120100_add_account_closing';
+import * as indexAuditLogFilters from './20261201120200_index_audit_log_filters';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -29,6 +32,9 @@ const migrations: ReadonlyArray<readonly [name: string, migration: Migration]> =
   ['20261201000100_binary_idempotency_keys', binaryIdempotencyKeys],
   ['20261201000200_index_payer_daily_total', indexPayerDailyTotal],
   ['20261201000300_create_refunds', createRefunds],
+  ['20261201120000_create_refresh_tokens', createRefreshTokens],
+  ['20261201120100_add_account_closing', addAccountClosing],
+  ['20261201120200_index_audit_log_filters', indexAuditLogFilters],
 ];
 
 /** A knex migration source over the static list above. */

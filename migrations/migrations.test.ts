@@ -51,8 +51,8 @@ async function insertSomeOfEverything(): Promise<void> {
   const stamps = { created_at: now, updated_at: now };
   const [payer, merchant] = [newId('usr'), newId('usr')];
   await db('users').insert([
-    { id: payer, email: `${payer}@example.test`, password_hash: 'x', name: 'Payer', phone: '+15550100', role: 'customer', currency: 'USD', onboarding_status: 'completed', ...stamps },
-    { id: merchant, email: `${merchant}@example.test`, password_hash: 'x', name: 'Shop', phone: null, role: 'merchant', currency: 'USD', onboarding_status: 'pending', ...stamps },
+    { id: payer, email: `${payer}@example.test`, password_hash: 'x', name: 'Payer', phone: '+15550100', role: 'customer', currency: 'USD', onboarding_status: 'completed', token_version: 0, status: 'active', closed_at: null, ...stamps },
+    { id: merchant, email: `${merchant}@example.test`, password_hash: 'x', name: 'Shop', phone: null, role: 'merchant', currency: 'USD', onboarding_status: 'pending', token_version: 0, status: 'active', closed_at: null, ...stamps },
   ]);
   const [payerWallet, merchantWallet, clearing] = [newId('wal'), newId('wal'), newId('acc')];
   await db('accounts').insert([
@@ -101,6 +101,7 @@ async function insertSomeOfEverything(): Promise<void> {
     compensation_started_at: null,
     ...saga,
   });
+  await db('refresh_tokens').insert({ id: newId('rft'), token_hash: Buffer.alloc(32, 7), family_id: newId('ses'), user_id: payer, token_version: 0, expires_at: now, rotated_at: now, revoked_at: null, created_at: now });
   await db('rate_limit_counters').insert({ bucket: 'login_ip:abc', window_start_ms: now.getTime(), hits: 3, expires_at: now });
   const event = newId('evt');
   await db('webhook_endpoints').insert({ id: newId('whe'), merchant_id: merchant, url: 'https://shop.example/hooks', secret: 'whsec_x', ...stamps });

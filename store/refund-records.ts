@@ -64,11 +64,25 @@ async function reservedBy(trx: Knex.Transaction, paymentId: string): Promise<{ a
 }
 
 /**
+ * Whether the payment's payer closed their account: a refund would pay into a closed (frozen)
+ * wallet. The payer's row is read with a shared lock, before the payment row is locked: closing
+ * an account locks that row first and then looks for sagas in flight, so a refund is either seen
+ * by the closing (which is then refused) or sees the account closed, never slips in between.
+ */
+async function payerIsClosed(trx: Knex.Transaction, paymentId: string): Promise<boolean> {
+  const payment = await trx('payments').select('payer_id').where({ id: paymentId }).first();
+  if (!payment) return false;
+  const payer = await trx('users').select('status').where({ id: payment.payer_id }).forShare().first();
+  return payer?.status === 'closed';
+}
+
+/**
  * Writes a refund `pending` inside the caller's transaction, under the payment row's lock, so
  * concurrent refunds of one payment are judged one after the other: each sees what the others
  * in flight reserved, and together they never exceed the payment. Its fee share is fixed here.
  */
 export async function insertPendingRefund(trx: Knex.Transaction, refund: NewRefund): Promise<RefundRefusal | null> {
+  if (await payerIsClosed(trx, refund.paymentId)) return 'payment_not_refundable';
   const payment = await loadPaymentRecord(trx, refund.paymentId, { forUpdate: true });
   if (payment.status !== 'succeeded') return 'payment_not_refundable';
   const reserved = await reservedBy(trx, payment.id);

@@ -4,6 +4,7 @@ import { newId } from '../domain/ids';
 import { toSafeInteger } from '../domain/money';
 import type { WalletStatus } from '../domain/types';
 import type { AccountRow } from '../infra/tables';
+import { recordAudit } from './audit-log';
 import { isDuplicateKey } from './ledger';
 
 /** A user's wallet as the API shows it. */
@@ -81,15 +82,11 @@ export async function setWalletStatus(db: Knex, walletId: string, status: Wallet
     if (row.status !== status) {
       const now = new Date();
       await trx('accounts').where({ id: walletId }).update({ status, updated_at: now });
-      await trx('audit_log').insert({
-        id: newId('aud'),
-        actor_id: actorId,
-        action: status === 'frozen' ? 'wallet.frozen' : 'wallet.unfrozen',
-        resource_type: 'wallet',
-        resource_id: walletId,
-        data: JSON.stringify({ from: row.status, to: status }),
-        created_at: now,
-      });
+      await recordAudit(
+        trx,
+        { actorId, action: status === 'frozen' ? 'wallet.frozen' : 'wallet.unfrozen', resourceType: 'wallet', resourceId: walletId, data: { from: row.status, to: status } },
+        now,
+      );
     }
     return toWallet({ ...row, status });
   });

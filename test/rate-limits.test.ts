@@ -84,6 +84,15 @@ describe('rate limits', () => {
     expect(other.status).toBe(200);
   });
 
+  it('when one IP refreshes more often than the login limit, then refresh gets 429 too, counted apart from logins', async () => {
+    const client = freshIp();
+    for (let attempt = 0; attempt < 5; attempt += 1) expectError(await call('POST', '/v1/auth/refresh', { ip: client }), 401, 'unauthorized');
+    expectRateLimited(await call('POST', '/v1/auth/refresh', { ip: client }), 86_400);
+
+    const email = await userWithPassword();
+    expect((await call('POST', '/v1/auth/login', { ip: client, body: { email, password: PASSWORD } })).status).toBe(200);
+  });
+
   it('when one e-mail fails from many IPs past its limit, then the next login from a new address is refused even with the right password', async () => {
     const email = await userWithPassword();
     for (const spelling of [email, email.toUpperCase(), ` ${email} `]) {
@@ -148,9 +157,9 @@ describe('rate limits', () => {
 
   it('when one user moves money past the limit, then top-ups and payments share it, nothing moves on a 429, and it resets after Retry-After', async () => {
     const { user, wallet } = await userWithWallet(stack.db, { balance: 10_000 });
-    const token = await issueAccessToken(stack.config.jwt, { userId: user.id, role: user.role });
+    const token = await issueAccessToken(stack.config.jwt, { userId: user.id, role: user.role, tokenVersion: 0 });
     const other = await userWithWallet(stack.db);
-    const otherToken = await issueAccessToken(stack.config.jwt, { userId: other.user.id, role: other.user.role });
+    const otherToken = await issueAccessToken(stack.config.jwt, { userId: other.user.id, role: other.user.role, tokenVersion: 0 });
     const merchant = await userWithWallet(stack.db, { role: 'merchant' });
     const ip = freshIp();
     const topUp = (as: string, walletId: string) => call('POST', `/v1/wallets/${walletId}/topups`, { ip, token: as, body: { amount: 100, currency: 'USD' } });

@@ -54,7 +54,7 @@ afterAll(async () => {
 async function payerAndMerchant(on: TestStack) {
   const payer = await userWithWallet(on.db, { balance: 10_000 });
   const merchant = await userWithWallet(on.db, { role: 'merchant' });
-  const token = await issueAccessToken(on.config.jwt, { userId: payer.user.id, role: payer.user.role });
+  const token = await issueAccessToken(on.config.jwt, { userId: payer.user.id, role: payer.user.role, tokenVersion: 0 });
   return { payer, merchant, token };
 }
 

@@ -16,11 +16,13 @@ const ALGORITHM = 'HS256';
 export interface TokenClaims {
   userId: string;
   role: Role;
+  /** The user's token version when the token was signed (claim `tv`); tokens from before versions count as 0. */
+  tokenVersion: number;
 }
 
 /** Signs an access token for a user. */
 export async function issueAccessToken(settings: TokenSettings, claims: TokenClaims): Promise<string> {
-  return new SignJWT({ role: claims.role })
+  return new SignJWT({ role: claims.role, tv: claims.tokenVersion })
     .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
     .setSubject(claims.userId)
     .setIssuer(settings.issuer)
@@ -40,7 +42,9 @@ export async function verifyAccessToken(settings: TokenSettings, token: string):
       requiredClaims: ['sub', 'exp', 'iat'],
     });
     if (typeof payload.sub !== 'string') return null;
-    return { userId: payload.sub, role: payload.role as Role };
+    const tokenVersion = payload.tv ?? 0;
+    if (typeof tokenVersion !== 'number' || !Number.isSafeInteger(tokenVersion)) return null;
+    return { userId: payload.sub, role: payload.role as Role, tokenVersion };
   } catch (error) {
     if (error instanceof errors.JOSEError || error instanceof TypeError) return null;
     throw error;

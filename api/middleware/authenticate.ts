@@ -15,7 +15,11 @@ function unauthorized(): HttpError {
   return new HttpError(401, 'unauthorized', 'A valid bearer token is required.');
 }
 
-/** Requires `Authorization: Bearer <token>` and loads the user it names (roles come from the database). */
+/**
+ * Requires `Authorization: Bearer <token>` and loads the user it names (roles come from the
+ * database). The same primary-key read checks the token's version against the user's, so a new
+ * password or a closed account ends every older token on its next request, with no cache to expire.
+ */
 export function authenticate(db: Knex, settings: TokenSettings): Middleware {
   return async (ctx, next) => {
     const match = /^Bearer +([\w-]+\.[\w-]+\.[\w-]*)$/i.exec(ctx.get('Authorization'));
@@ -23,7 +27,7 @@ export function authenticate(db: Knex, settings: TokenSettings): Middleware {
     const claims = await verifyAccessToken(settings, match[1]);
     if (!claims) throw unauthorized();
     const user = await findUserById(db, claims.userId);
-    if (!user) throw unauthorized();
+    if (!user || user.tokenVersion !== claims.tokenVersion || user.status === 'closed') throw unauthorized();
     ctx.state.user = user;
     await next();
   };

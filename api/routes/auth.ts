@@ -1,17 +1,37 @@
 import Router from '@koa/router';
 import { z } from 'zod';
+import { issueRefreshToken, revokeRefreshToken, rotateRefreshToken } from '../../store/refresh-tokens';
 import { listWalletsOfUser } from '../../store/wallets';
 import { hashPassword, verifyPassword } from '../auth/passwords';
+import { clearRefreshCookie, readRefreshCookie, REFRESH_COOKIE_NAME, REFRESH_COOKIE_PATH, setRefreshCookie } from '../auth/session-cookie';
 import { issueAccessToken } from '../auth/tokens';
 import type { AppDependencies } from '../dependencies';
-import type { ApiDocs } from '../openapi/registry';
+import type { ApiDocs, HeaderDoc } from '../openapi/registry';
 import { userSchema, walletSchema } from '../schemas';
 import { HttpError } from '../errors';
 import { authenticate } from '../middleware/authenticate';
 import { rateLimitsOf } from '../rate-limits';
 import { startOnboarding } from '../../infra/sagas';
-import { findUserByEmail, insertUser, publicUser, type StoredUser, type User } from '../users';
+import { findUserByEmail, findUserById, insertUser, publicUser, type StoredUser, type User } from '../users';
 import { currencySchema, parseInput } from '../validation';
+
+const accessTokenSchema = z.object({ accessToken: z.string(), tokenType: z.literal('Bearer'), expiresIn: z.number().int().describe('seconds') });
+
+/** The refresh token cookie, as login, refresh and logout set it. */
+const SET_REFRESH_COOKIE_HEADER: HeaderDoc = {
+  description: `\`${REFRESH_COOKIE_NAME}=<token>; Path=${REFRESH_COOKIE_PATH}; Max-Age=<seconds>; HttpOnly; SameSite=Strict\` (plus \`Secure\` behind HTTPS); logout and a refused refresh clear it with an empty value and Max-Age=0`,
+  required: true,
+  schema: { type: 'string', pattern: `^${REFRESH_COOKIE_NAME}=` },
+};
+
+/** A new password, as register and `POST /v1/me/password` accept it. */
+export const passwordSchema = z.string({ message: 'must be a string' }).min(8, 'must be at least 8 characters').max(128, 'must be at most 128 characters');
+
+/** A display name, as register and `PATCH /v1/me` accept it. */
+export const nameSchema = z.string({ message: 'must be a string' }).trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
+
+/** A phone number in E.164 form, as register and `PATCH /v1/me` accept it. */
+export const phoneSchema = z.string({ message: 'must be a string' }).regex(/^\+[1-9]\d{1,14}$/, 'must be an E.164 number such as +14155550123');
 
 const emailSchema = z
   .string({ message: 'must be an e-mail address' })
@@ -26,13 +46,19 @@ export function authRoutes(dependencies: AppDependencies, docs: ApiDocs): Router
   const router = new Router();
   const registerSchema = z.object({
     email: emailSchema,
-    password: z.string({ message: 'must be a string' }).min(8, 'must be at least 8 characters').max(128, 'must be at most 128 characters'),
-    name: z.string({ message: 'must be a string' }).trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
-    phone: z.string().regex(/^\+[1-9]\d{1,14}$/, 'must be an E.164 number such as +14155550123').nullish(),
+    password: passwordSchema,
+    name: nameSchema,
+    phone: phoneSchema.nullish(),
     role: z.enum(['customer', 'merchant'], { message: 'must be customer or merchant' }).optional().default('customer'),
     currency: currencySchema(config.money.currencies).optional().default(config.money.defaultCurrency),
   });
   const loginSchema = z.object({ email: emailSchema, password: z.string({ message: 'must be a string' }).min(1).max(128) });
+
+  const accessTokenBody = async (user: StoredUser) => ({
+    accessToken: await issueAccessToken(config.jwt, { userId: user.id, role: user.role, tokenVersion: user.tokenVersion }),
+    tokenType: 'Bearer' as const,
+    expiresIn: config.jwt.ttlSeconds,
+  });
 
   const beginOnboarding = (user: StoredUser) =>
     startOnboarding(
@@ -79,18 +105,14 @@ export function authRoutes(dependencies: AppDependencies, docs: ApiDocs): Router
     tag: 'Auth',
     auth: false,
     body: loginSchema,
-    responses: {
-      200: {
-        description: 'an access token',
-        schema: z.object({ accessToken: z.string(), tokenType: z.literal('Bearer'), expiresIn: z.number().int().describe('seconds') }),
-      },
-    },
+    responses: { 200: { description: 'an access token; the refresh token cookie starts a web session', schema: accessTokenSchema, headers: { 'Set-Cookie': SET_REFRESH_COOKIE_HEADER } } },
     errors: [400, 401, 413, 415, 429],
   });
   router.post('/v1/auth/login', limits.loginPerIp, limits.loginPerEmail, async (ctx) => {
     const input = parseInput(loginSchema, ctx.request.body);
     const user = await findUserByEmail(db, input.email);
-    if (!(await verifyPassword(user?.passwordHash, input.password)) || !user) {
+    // A closed account answers like a wrong password: the e-mail's owner learns nothing new, a guesser nothing at all.
+    if (!(await verifyPassword(user?.passwordHash, input.password)) || !user || user.status === 'closed') {
       throw new HttpError(401, 'invalid_credentials', 'The e-mail or password is wrong.');
     }
     if (user.onboardingStatus === 'pending') {
@@ -98,8 +120,48 @@ export function authRoutes(dependencies: AppDependencies, docs: ApiDocs): Router
         dependencies.report(error, String(ctx.state.requestId)),
       );
     }
-    const accessToken = await issueAccessToken(config.jwt, { userId: user.id, role: user.role });
-    ctx.body = { accessToken, tokenType: 'Bearer', expiresIn: config.jwt.ttlSeconds };
+    const session = await issueRefreshToken(db, { userId: user.id, tokenVersion: user.tokenVersion }, config.session.refreshTtlSeconds);
+    setRefreshCookie(ctx, session.token, config.session.refreshTtlSeconds, config.session.cookieSecure);
+    ctx.body = await accessTokenBody(user);
+  });
+
+  docs.add({
+    method: 'post',
+    path: '/v1/auth/refresh',
+    summary: 'Exchange the refresh token cookie for a new access token; the cookie is rotated (web sessions)',
+    tag: 'Auth',
+    auth: false,
+    headers: { Cookie: `${REFRESH_COOKIE_NAME}=<refresh token>, as set by login or the previous refresh` },
+    responses: { 200: { description: 'a new access token, the same body as login, and the next refresh token cookie', schema: accessTokenSchema, headers: { 'Set-Cookie': SET_REFRESH_COOKIE_HEADER } } },
+    errors: [401, 429],
+  });
+  router.post('/v1/auth/refresh', limits.refreshPerIp, async (ctx) => {
+    const token = readRefreshCookie(ctx);
+    const outcome = token === undefined ? ({ kind: 'refused' } as const) : await rotateRefreshToken(db, token, config.session.refreshTtlSeconds);
+    const user = outcome.kind === 'rotated' ? await findUserById(db, outcome.userId) : null;
+    if (outcome.kind !== 'rotated' || !user) {
+      clearRefreshCookie(ctx, config.session.cookieSecure);
+      throw new HttpError(401, 'unauthorized', 'A valid refresh token is required; log in again.');
+    }
+    setRefreshCookie(ctx, outcome.next.token, config.session.refreshTtlSeconds, config.session.cookieSecure);
+    ctx.body = await accessTokenBody(user);
+  });
+
+  docs.add({
+    method: 'post',
+    path: '/v1/auth/logout',
+    summary: 'End the web session: the refresh token cookie is revoked and cleared',
+    tag: 'Auth',
+    auth: false,
+    headers: { Cookie: `${REFRESH_COOKIE_NAME}=<refresh token>; without it there is nothing to revoke and the answer is the same` },
+    responses: { 204: { description: 'the session is over (also when there was none)', headers: { 'Set-Cookie': SET_REFRESH_COOKIE_HEADER } } },
+    errors: [],
+  });
+  router.post('/v1/auth/logout', async (ctx) => {
+    const token = readRefreshCookie(ctx);
+    if (token !== undefined) await revokeRefreshToken(db, token);
+    clearRefreshCookie(ctx, config.session.cookieSecure);
+    ctx.status = 204;
   });
 
   docs.add({

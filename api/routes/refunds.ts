@@ -22,7 +22,7 @@ import { amountSchema, listQuerySchema, parseInput } from '../validation';
 
 /** What a refusal to create a refund says. */
 const REFUSALS: Record<RefundRefusal, string> = {
-  payment_not_refundable: 'Only a succeeded payment can be refunded.',
+  payment_not_refundable: 'Only a succeeded payment of a payer whose account is open can be refunded.',
   refund_exceeds_payment: 'The refunds of a payment cannot exceed what it paid.',
 };
 
