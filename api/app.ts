@@ -13,7 +13,9 @@ import { requestId } from './middleware/request-id';
 import { webApp } from './middleware/web-app';
 import { adminRoutes } from './routes/admin';
 import { auditRoutes } from './routes/audit';
+import { aliasRoutes } from './routes/aliases';
 import { authRoutes } from './routes/auth';
+import { directoryRoutes } from './routes/directory';
 import { docsRoutes } from './routes/docs';
 import { healthRoutes } from './routes/health';
 import { merchantWebhookRoutes } from './routes/merchant-webhook';
@@ -41,6 +43,8 @@ export function buildRouters(dependencies: AppDependencies): { routers: Router[]
     merchantWebhookRoutes(dependencies, docs),
     adminRoutes(dependencies, docs),
     auditRoutes(dependencies, docs),
+    aliasRoutes(dependencies, docs),
+    directoryRoutes(dependencies, docs),
   ];
   routers.push(docsRoutes(docs, API_VERSION));
   return { routers, docs };

@@ -18,6 +18,10 @@ export interface RateLimits {
   registerPerIp: Middleware;
   /** Money-moving POSTs (top-ups, payments, transfers), per user: mount after `authenticate`. */
   moneyPerUser: Middleware;
+  /** GET /v1/recipients, per user: mount after `authenticate`. */
+  recipientsPerUser: Middleware;
+  /** GET /v1/recipients, per client IP (one person with many accounts). */
+  recipientsPerIp: Middleware;
 }
 
 /** One database store per pool, so its clean-up runs at most once a minute per process. */
@@ -61,5 +65,7 @@ export function rateLimitsOf(dependencies: AppDependencies): RateLimits {
     refreshPerIp: rateLimit(store, { name: 'refresh_ip', rule: rules.loginPerIp, keyOf: byIp }, hooks),
     registerPerIp: rateLimit(store, { name: 'register_ip', rule: rules.registerPerIp, keyOf: byIp }, hooks),
     moneyPerUser: rateLimit(store, { name: 'money_user', rule: rules.moneyPerUser, keyOf: byUser }, hooks),
+    recipientsPerUser: rateLimit(store, { name: 'recipients_user', rule: rules.recipientsPerUser, keyOf: byUser }, hooks),
+    recipientsPerIp: rateLimit(store, { name: 'recipients_ip', rule: rules.recipientsPerIp, keyOf: byIp }, hooks),
   };
 }

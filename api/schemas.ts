@@ -34,10 +34,25 @@ export const walletSchema = z
     userId: id('usr'),
     currency: z.string().length(3),
     balance: minorUnits,
+    held: minorUnits.describe('part of balance credited by a saga still in flight: not spendable until it finishes'),
     status: z.enum(['active', 'frozen']),
     createdAt: timestamp,
   })
   .meta({ id: 'Wallet' });
+
+export const aliasSchema = z
+  .object({ alias: z.string().regex(/^@[a-z0-9_]{3,30}$/).describe('the handle, lower-case, with its @'), createdAt: timestamp })
+  .meta({ id: 'Alias' });
+
+export const recipientSchema = z
+  .object({ name: z.string(), kind: z.enum(['person', 'merchant']) })
+  .meta({ id: 'Recipient', description: 'what a confirmation screen shows: no id, no e-mail' });
+
+export const merchantListingSchema = z
+  .object({ id: id('usr'), name: z.string(), handle: z.string().regex(/^@[a-z0-9_]{3,30}$/).nullable().describe('the merchant’s oldest handle, or null') })
+  .meta({ id: 'MerchantListing' });
+
+export const userWithWalletsSchema = z.object({ user: userSchema, wallets: z.array(walletSchema) }).meta({ id: 'UserWithWallets' });
 
 export const transactionSchema = z
   .object({

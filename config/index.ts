@@ -112,6 +112,8 @@ const environmentSchema = z
     RATE_LIMIT_LOGIN_PER_EMAIL: rateLimitRule('10/15m'),
     RATE_LIMIT_REGISTER_PER_IP: rateLimitRule('20/1h'),
     RATE_LIMIT_MONEY_PER_USER: rateLimitRule('60/1m'),
+    RATE_LIMIT_RECIPIENTS_PER_USER: rateLimitRule('30/15m'),
+    RATE_LIMIT_RECIPIENTS_PER_IP: rateLimitRule('100/15m'),
     REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
     METRICS_HOST: z.string().min(1).default('127.0.0.1'),
     METRICS_PORT_PAYMENTS_WORKER: integer(9464, 0, 65535),
@@ -180,6 +182,9 @@ export interface Config {
     loginPerEmail: RateLimitRule | null;
     registerPerIp: RateLimitRule | null;
     moneyPerUser: RateLimitRule | null;
+    /** `GET /v1/recipients` per user and per client IP: each answer says whether a handle or e-mail exists. */
+    recipientsPerUser: RateLimitRule | null;
+    recipientsPerIp: RateLimitRule | null;
   };
   redisUrl: string | undefined;
   /** Where each worker process serves the Temporal SDK's Prometheus metrics; port 0 turns it off. */
@@ -269,6 +274,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
       loginPerEmail: env.RATE_LIMIT_LOGIN_PER_EMAIL,
       registerPerIp: env.RATE_LIMIT_REGISTER_PER_IP,
       moneyPerUser: env.RATE_LIMIT_MONEY_PER_USER,
+      recipientsPerUser: env.RATE_LIMIT_RECIPIENTS_PER_USER,
+      recipientsPerIp: env.RATE_LIMIT_RECIPIENTS_PER_IP,
     },
     redisUrl: env.REDIS_URL,
     workerMetrics: {

@@ -195,6 +195,14 @@ export interface RefundRow {
   updated_at: Date;
 }
 
+/** A handle held by a user (lower-case, without its `@`); releasing it deletes the row. */
+export interface AliasRow {
+  seq: BigIntColumn;
+  alias: string;
+  user_id: string;
+  created_at: Date;
+}
+
 export interface SagaStepRow {
   seq: BigIntColumn;
   saga_id: string;
@@ -269,6 +277,7 @@ declare module 'knex/types/tables' {
     webhook_deliveries: Table<WebhookDeliveryRow>;
     transfers: Table<TransferRow>;
     refunds: Table<RefundRow>;
+    aliases: Table<AliasRow>;
     rate_limit_counters: RateLimitCounterRow;
     refresh_tokens: Table<RefreshTokenRow>;
   }

@@ -13,6 +13,7 @@ import * as createRefunds from './20261201000300_create_refunds';
 import * as createRefreshTokens from './20261201120000_create_refresh_tokens';
 import * as addAccountClosing from './20261201120100_add_account_closing';
 import * as indexAuditLogFilters from './20261201120200_index_audit_log_filters';
+import * as createAliases from './20261201130000_create_aliases';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -35,6 +36,7 @@ const migrations: ReadonlyArray<readonly [name: string, migration: Migration]> =
   ['20261201120000_create_refresh_tokens', createRefreshTokens],
   ['20261201120100_add_account_closing', addAccountClosing],
   ['20261201120200_index_audit_log_filters', indexAuditLogFilters],
+  ['20261201130000_create_aliases', createAliases],
 ];
 
 /** A knex migration source over the static list above. */

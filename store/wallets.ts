@@ -13,6 +13,8 @@ export interface Wallet {
   userId: string;
   currency: string;
   balance: number;
+  /** Part of `balance` credited by a saga that has not finished yet: not spendable until it does. */
+  held: number;
   status: WalletStatus;
   createdAt: string;
 }
@@ -25,6 +27,7 @@ export function toWallet(row: AccountRow): Wallet {
     userId: row.user_id,
     currency: row.currency,
     balance: toSafeInteger(row.balance, 'balance'),
+    held: toSafeInteger(row.held, 'held'),
     status: row.status,
     createdAt: row.created_at.toISOString(),
   };
@@ -54,6 +57,36 @@ export async function createWallet(db: Knex, userId: string, currency: string): 
   const created = await findWalletByUser(db, userId, currency);
   if (!created) throw new Error(`wallet of ${userId} in ${currency} was not created`);
   return created;
+}
+
+/**
+ * Opens a wallet in `currency` for the user inside the caller's transaction: balance 0, no
+ * promotional credit. Null when the user already has one in that currency; the unique key
+ * (user, currency) decides between concurrent openings.
+ */
+export async function openWallet(trx: Knex.Transaction, wallet: { id: string; userId: string; currency: string }): Promise<Wallet | null> {
+  const { id, userId, currency } = wallet;
+  const now = new Date();
+  try {
+    await trx('accounts').insert({
+      id,
+      kind: 'wallet',
+      user_id: userId,
+      system_key: null,
+      currency,
+      balance: 0,
+      held: 0,
+      status: 'active',
+      created_at: now,
+      updated_at: now,
+    });
+  } catch (error) {
+    if (isDuplicateKey(error)) return null;
+    throw error;
+  }
+  const row = await trx('accounts').where({ id }).first();
+  if (!row) throw new Error(`wallet ${id} was not written`);
+  return toWallet(row);
 }
 
 /** The user's wallet in `currency`, or null. */

@@ -55,7 +55,7 @@ describe('the OpenAPI document', () => {
 
   it('when a body breaks the document, then the response validator says so', () => {
     const validator = new ResponseValidator(document);
-    const wallet = { id: 'wal_1', userId: 'usr_1', currency: 'USD', balance: 5, status: 'active', createdAt: '2026-11-22T00:00:00.000Z' };
+    const wallet = { id: 'wal_1', userId: 'usr_1', currency: 'USD', balance: 5, held: 0, status: 'active', createdAt: '2026-11-22T00:00:00.000Z' };
     const answer = (status: number, body: unknown) => ({ status, body, headers: new Headers() });
     expect(() => validator.validate('GET', '/v1/wallets/wal_1', answer(200, wallet))).not.toThrow();
     expect(() => validator.validate('GET', '/v1/wallets/wal_1', answer(200, { ...wallet, balance: 1.5 }))).toThrow(/does not match/);

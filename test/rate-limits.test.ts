@@ -21,6 +21,8 @@ const LIMITS = {
   RATE_LIMIT_LOGIN_PER_EMAIL: '3/24h',
   RATE_LIMIT_REGISTER_PER_IP: '2/24h',
   RATE_LIMIT_MONEY_PER_USER: '3/2s',
+  RATE_LIMIT_RECIPIENTS_PER_USER: '3/24h',
+  RATE_LIMIT_RECIPIENTS_PER_IP: '5/24h',
 };
 const MONEY_WINDOW_MS = 2_000;
 const PASSWORD = 'correct horse battery';
@@ -186,9 +188,32 @@ describe('rate limits', () => {
     expect(await balanceOf(stack.db, wallet.id)).toBe(10_400);
   });
 
+  it('when one user looks up recipients past the per-user limit, or one IP past the per-IP limit, then 429 before any lookup; found and unknown both count', async () => {
+    const tokenOfNewUser = async () => {
+      const { user } = await userWithWallet(stack.db);
+      return issueAccessToken(stack.config.jwt, { userId: user.id, role: user.role });
+    };
+    const [first, second, third] = [await tokenOfNewUser(), await tokenOfNewUser(), await tokenOfNewUser()];
+    const known = await userWithWallet(stack.db);
+    const [ip, otherIp] = [freshIp(), freshIp()];
+    const lookUp = (token: string, from: string, to = known.user.email) => call('GET', `/v1/recipients?to=${encodeURIComponent(to)}`, { ip: from, token });
+
+    const allowed = [await lookUp(first, ip), await lookUp(first, ip, uniqueEmail('nobody')), await lookUp(first, ip)];
+    const overUser = await lookUp(first, ip);
+    const fromElsewhere = await lookUp(first, otherIp);
+
+    expect(allowed.map((answer) => answer.status)).toEqual([200, 404, 200]);
+    expectRateLimited(overUser, 86_400);
+    expectRateLimited(fromElsewhere, 86_400);
+    // The IP has counted four lookups (the refused one too): a second user gets the fifth, a third user is refused by the per-IP limit.
+    expect((await lookUp(second, ip)).status).toBe(200);
+    expectRateLimited(await lookUp(third, ip), 86_400);
+    expect((await lookUp(third, freshIp())).status).toBe(200);
+  });
+
   it('when requests were refused, then /metrics counts them per limit', async () => {
     const metrics = await fetch(`${stack.baseUrl}/metrics`).then((response) => response.text());
-    for (const limit of ['login_ip', 'login_email', 'register_ip', 'money_user']) {
+    for (const limit of ['login_ip', 'login_email', 'register_ip', 'money_user', 'recipients_user', 'recipients_ip']) {
       expect(metrics).toMatch(new RegExp(`^sagapay_rate_limited_total\\{limit="${limit}"\\} [1-9]`, 'm'));
     }
   });

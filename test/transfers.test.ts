@@ -334,7 +334,7 @@ describe('pre-checks refuse before anything is created', () => {
     expectError(await send(sender, { toUserId: recipient.user.id, amount: 100, currency: 'EUR' }), 422, 'currency_mismatch');
     expectError(await send(sender, { toUserId: euroOnly.user.id, amount: 100 }), 422, 'currency_mismatch');
     const both = expectError(await send(sender, { toUserId: recipient.user.id, toEmail: recipient.email, amount: 100 }), 400, 'validation_error');
-    expect(both.details?.fields).toEqual({ toUserId: 'give exactly one of toUserId and toEmail' });
+    expect(both.details?.fields).toEqual({ toUserId: 'give exactly one of toUserId, toEmail and to' });
     expectError(await send(sender, { amount: 100 }), 400, 'validation_error');
     for (const body of [
       { amount: 0 },

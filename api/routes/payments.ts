@@ -11,6 +11,7 @@ import type { AppDependencies } from '../dependencies';
 import { answerSaga, faultHeaderDoc, faultStepOf, mustStart } from '../saga-routes';
 import { IDEMPOTENT_REPLAYED_HEADER, locationHeader } from '../openapi/headers';
 import type { ApiDocs } from '../openapi/registry';
+import { findUserByAlias, handleSchema } from '../recipients';
 import { listOf, paymentSchema } from '../schemas';
 import { HttpError, notFound } from '../errors';
 import { createOnce, readIdempotencyKey, requestHash } from '../idempotency';
@@ -26,13 +27,20 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
   const { db, config, temporal } = dependencies;
   const router = new Router();
   const auth = authenticate(db, config.jwt);
-  const createSchema = z.object({
-    merchantId: z.string({ message: 'must be a merchant id' }).min(1, 'must be a merchant id').max(64),
-    amount: amountSchema(config.money.maxAmount),
-    currency: currencySchema(config.money.currencies),
-    description: z.string({ message: 'must be a string' }).max(200, 'must be at most 200 characters').nullish(),
-    sourceWalletId: z.string({ message: 'must be a wallet id' }).min(1).max(64).optional(),
-  });
+  const createSchema = z
+    .object({
+      merchantId: z.string({ message: 'must be a merchant id' }).min(1, 'must be a merchant id').max(64).optional(),
+      merchant: handleSchema.optional().describe('the merchant’s @handle, instead of merchantId'),
+      amount: amountSchema(config.money.maxAmount),
+      currency: currencySchema(config.money.currencies),
+      description: z.string({ message: 'must be a string' }).max(200, 'must be at most 200 characters').nullish(),
+      sourceWalletId: z.string({ message: 'must be a wallet id' }).min(1).max(64).optional(),
+    })
+    .superRefine((body, context) => {
+      if ((body.merchantId === undefined) === (body.merchant === undefined)) {
+        context.addIssue({ code: 'custom', path: ['merchantId'], message: 'give exactly one of merchantId and merchant' });
+      }
+    });
   const listSchema = listQuerySchema.extend({
     role: z.enum(['payer', 'merchant'], { message: 'must be payer or merchant' }).optional(),
     status: z.enum(['pending', 'processing', 'succeeded', 'failed'], { message: 'must be pending, processing, succeeded or failed' }).optional(),
@@ -75,7 +83,7 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
     const input = parseInput(createSchema, ctx.request.body);
     const key = readIdempotencyKey(ctx.get('Idempotency-Key') || undefined);
     const faultStep = faultStepOf(ctx, 'payment', config.sagaFaultsEnabled);
-    const merchant = await findUserById(db, input.merchantId);
+    const merchant = input.merchantId !== undefined ? await findUserById(db, input.merchantId) : input.merchant !== undefined ? await findUserByAlias(db, input.merchant) : null;
     if (!merchant || merchant.role !== 'merchant') throw notFound('merchant_not_found');
     if (merchant.id === user.id) throw new HttpError(422, 'self_payment', 'You cannot pay yourself.');
     const source = await sourceWalletOf(user, input.currency, input.sourceWalletId);

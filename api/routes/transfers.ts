@@ -17,11 +17,12 @@ import type { ApiDocs } from '../openapi/registry';
 import { paginate } from '../pagination';
 import { rateLimitsOf } from '../rate-limits';
 import { startTransfer } from '../../infra/sagas';
+import { findUserByAlias, handleSchema } from '../recipients';
 import { listOf, transferSchema } from '../schemas';
 import { findUserByEmail, findUserById, type StoredUser, type User } from '../users';
 import { amountSchema, currencySchema, listQuerySchema, parseInput } from '../validation';
 
-/** The request body of `POST /v1/transfers`: the recipient by exactly one of `toUserId` and `toEmail`. */
+/** The request body of `POST /v1/transfers`: the recipient by exactly one of `toUserId`, `toEmail` and `to` (an @handle). */
 function createTransferSchema(maxAmount: number, currencies: readonly string[]) {
   return z
     .object({
@@ -33,13 +34,15 @@ function createTransferSchema(maxAmount: number, currencies: readonly string[]) 
         .max(254, 'must be at most 254 characters')
         .pipe(z.email('must be an e-mail address'))
         .optional(),
+      to: handleSchema.optional().describe('the recipient’s @handle'),
       amount: amountSchema(maxAmount),
       currency: currencySchema(currencies),
       note: z.string({ message: 'must be a string' }).max(MAX_NOTE_LENGTH, `must be at most ${MAX_NOTE_LENGTH} characters`).nullish(),
     })
     .superRefine((body, context) => {
-      if ((body.toUserId === undefined) === (body.toEmail === undefined)) {
-        context.addIssue({ code: 'custom', path: ['toUserId'], message: 'give exactly one of toUserId and toEmail' });
+      const named = [body.toUserId, body.toEmail, body.to].filter((recipient) => recipient !== undefined);
+      if (named.length !== 1) {
+        context.addIssue({ code: 'custom', path: ['toUserId'], message: 'give exactly one of toUserId, toEmail and to' });
       }
     });
 }
@@ -56,10 +59,16 @@ export function transferRoutes(dependencies: AppDependencies, docs: ApiDocs): Ro
   });
   const sagaSettings = { paymentsTaskQueue: config.temporal.paymentsTaskQueue, notificationsTaskQueue: config.temporal.notificationsTaskQueue };
 
-  /** The recipient the body names; 404 not_found when nobody has that id or e-mail. */
-  async function recipientOf(input: { toUserId?: string | undefined; toEmail?: string | undefined }): Promise<StoredUser> {
+  /** The recipient the body names; 404 not_found when nobody has that id, e-mail or handle. */
+  async function recipientOf(input: { toUserId?: string | undefined; toEmail?: string | undefined; to?: string | undefined }): Promise<StoredUser> {
     const recipient =
-      input.toUserId !== undefined ? await findUserById(db, input.toUserId) : input.toEmail !== undefined ? await findUserByEmail(db, input.toEmail) : null;
+      input.toUserId !== undefined
+        ? await findUserById(db, input.toUserId)
+        : input.toEmail !== undefined
+          ? await findUserByEmail(db, input.toEmail)
+          : input.to !== undefined
+            ? await findUserByAlias(db, input.to)
+            : null;
     if (!recipient) throw notFound();
     return recipient;
   }

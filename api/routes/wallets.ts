@@ -2,9 +2,9 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { createTopup, findTopup } from '../../store/topups';
-import { findWallet, type Wallet } from '../../store/wallets';
+import { findWallet, openWallet, toWallet, type Wallet } from '../../store/wallets';
 import { newId } from '../../domain/ids';
-import type { EntryRow } from '../../infra/tables';
+import type { AccountRow, EntryRow } from '../../infra/tables';
 import { toSafeInteger } from '../../domain/money';
 import type { AppDependencies } from '../dependencies';
 import { IDEMPOTENT_REPLAYED_HEADER } from '../openapi/headers';
@@ -12,7 +12,7 @@ import type { ApiDocs } from '../openapi/registry';
 import { listOf, topupSchema as topupResponseSchema, transactionSchema, walletSchema } from '../schemas';
 import { HttpError, notFound } from '../errors';
 import { createOnce, readIdempotencyKey, requestHash } from '../idempotency';
-import { authenticate } from '../middleware/authenticate';
+import { authenticate, requireRole } from '../middleware/authenticate';
 import { paginate } from '../pagination';
 import { rateLimitsOf } from '../rate-limits';
 import type { User } from '../users';
@@ -26,6 +26,61 @@ export function walletRoutes(dependencies: AppDependencies, docs: ApiDocs): Rout
   const topupRequestSchema = z.object({
     amount: amountSchema(config.money.maxAmount),
     currency: currencySchema(config.money.currencies),
+  });
+
+  const openRequestSchema = z.object({ currency: currencySchema(config.money.currencies) });
+
+  docs.add({
+    method: 'get',
+    path: '/v1/wallets',
+    summary: 'The caller’s wallets, one per currency, newest first',
+    tag: 'Wallets',
+    auth: true,
+    query: listQuerySchema,
+    responses: { 200: { description: 'a page of wallets', schema: listOf(walletSchema) } },
+    errors: [400],
+  });
+  router.get('/v1/wallets', auth, async (ctx) => {
+    const user = ctx.state.user as User;
+    const page = parseInput(listQuerySchema, ctx.query);
+    ctx.body = await paginate<AccountRow, Wallet>(db('accounts').where({ kind: 'wallet', user_id: user.id }), page, toWallet);
+  });
+
+  docs.add({
+    method: 'post',
+    path: '/v1/wallets',
+    summary: 'Open a wallet in another configured currency (customers and merchants; idempotent): balance 0, no promotional credit',
+    tag: 'Wallets',
+    auth: true,
+    body: openRequestSchema,
+    headers: { 'Idempotency-Key': '1–255 printable characters; the same key and body return the same wallet' },
+    responses: { 201: { description: 'the new wallet', schema: walletSchema, headers: { 'Idempotent-Replayed': IDEMPOTENT_REPLAYED_HEADER } } },
+    errors: [400, 403, 409, 413, 415, 422],
+  });
+  router.post('/v1/wallets', auth, requireRole('customer', 'merchant'), async (ctx) => {
+    const user = ctx.state.user as User;
+    const input = parseInput(openRequestSchema, ctx.request.body);
+    const key = readIdempotencyKey(ctx.get('Idempotency-Key') || undefined);
+    const walletId = newId('wal');
+    const { resource, replayed } = await createOnce(
+      db,
+      { userId: user.id, key, hash: requestHash('POST', '/v1/wallets', ctx.request.body), resourceType: 'wallet' },
+      walletId,
+      async (trx) => {
+        // Thrown inside the transaction, so the key row rolls back with it: a later retry with this key is judged afresh.
+        const opened = await openWallet(trx, { id: walletId, userId: user.id, currency: input.currency });
+        if (!opened) throw new HttpError(409, 'wallet_exists', `You already have a ${input.currency} wallet.`);
+        return opened;
+      },
+      async (existingId) => {
+        const existing = await findWallet(db, existingId);
+        if (!existing) throw new Error(`wallet ${existingId} of an idempotency key is missing`);
+        return existing;
+      },
+    );
+    if (replayed) ctx.set('Idempotent-Replayed', 'true');
+    ctx.status = 201;
+    ctx.body = resource;
   });
 
   /** The wallet named in the path if the caller may see it; 404 otherwise (never reveal it exists). */

@@ -48,6 +48,8 @@ const TEST_RATE_LIMITS = {
   RATE_LIMIT_LOGIN_PER_EMAIL: '1000000/1m',
   RATE_LIMIT_REGISTER_PER_IP: '1000000/1m',
   RATE_LIMIT_MONEY_PER_USER: '1000000/1m',
+  RATE_LIMIT_RECIPIENTS_PER_USER: '1000000/1m',
+  RATE_LIMIT_RECIPIENTS_PER_IP: '1000000/1m',
 };
 
 /** A configuration for tests: the global servers, unique task queues, and any overrides. */
