@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { DEFAULT_RISK_RULES, type RiskRules } from '../domain/risk';
 import type { Mailer } from '../infra/mailer';
 import { withDeliveryOutbox, type DeliveryStarter } from './delivery-outbox';
 import { createEmailActivities } from './email';
@@ -6,6 +7,7 @@ import { createNotificationActivities } from './notify';
 import { createOnboardingActivities } from './onboarding';
 import { createPaymentSagaActivities } from './payments';
 import { createRefundSagaActivities } from './refunds';
+import { createRiskActivities } from './risk';
 import { createTransferSagaActivities } from './transfers';
 import { createWebhookActivities } from './webhooks';
 
@@ -14,6 +16,8 @@ export interface ActivityDependencies {
   db: Knex;
   /** Most a payer may pay in one currency over 24 hours, in minor units. */
   paymentDailyLimit: number;
+  /** The risk check's rules; every rule but the blocklist off when not given. */
+  risk?: RiskRules;
 }
 
 /** Activities of the `payments` task queue: everything that moves money or writes sagas' state. */
@@ -24,6 +28,7 @@ export function createPaymentActivities(dependencies: ActivityDependencies) {
     // Transfers have their own 24-hour count, capped by the same configured limit as payments.
     ...createTransferSagaActivities({ db: dependencies.db, transferDailyLimit: dependencies.paymentDailyLimit }),
     ...createRefundSagaActivities({ db: dependencies.db }),
+    ...createRiskActivities({ db: dependencies.db, risk: dependencies.risk ?? DEFAULT_RISK_RULES }),
   };
 }
 

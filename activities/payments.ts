@@ -147,7 +147,7 @@ export function createPaymentSagaActivities({ db, paymentDailyLimit }: PaymentAc
     beginPaymentCompensation: ({ paymentId }: { paymentId: string }): Promise<{ succeeded: boolean }> => saga.beginCompensation(paymentId),
 
     /** Ends a payment `failed` with its failure code, and marks the step that failed. */
-    failPayment: ({ paymentId, step, ...failure }: { paymentId: string; step: string; code: string; message: string }): Promise<void> =>
+    failPayment: ({ paymentId, step, ...failure }: { paymentId: string; step: string; code: string; message: string; rule?: string }): Promise<void> =>
       saga.fail(paymentId, step, failure),
 
     /** Records a step's status on its own (the notify step's failure). */

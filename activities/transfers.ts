@@ -153,7 +153,7 @@ export function createTransferSagaActivities({ db, transferDailyLimit }: Transfe
     beginTransferCompensation: ({ transferId }: { transferId: string }): Promise<{ succeeded: boolean }> => saga.beginCompensation(transferId),
 
     /** Ends a transfer `failed` with its failure code, and marks the step that failed. */
-    failTransfer: ({ transferId, step, ...failure }: { transferId: string; step: string; code: string; message: string }): Promise<void> =>
+    failTransfer: ({ transferId, step, ...failure }: { transferId: string; step: string; code: string; message: string; rule?: string }): Promise<void> =>
       saga.fail(transferId, step, failure),
 
     /** Records a step's status on its own (the notify step's failure). */

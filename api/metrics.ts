@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Context, Middleware } from 'koa';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { IN_FLIGHT_STATUSES, MONEY_SAGA_KINDS, MONEY_SAGAS } from '../domain/money-sagas';
+import { IN_FLIGHT_STATUSES, MONEY_SAGA_KINDS, MONEY_SAGAS, type MoneySagaKind } from '../domain/money-sagas';
 import type { AppDependencies } from './dependencies';
 
 /** The API's Prometheus metrics: one registry per app, served at `GET /metrics`. */
@@ -17,6 +17,9 @@ const HTTP_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 
 /** The statuses every saga table has; each is exported, at 0 when no row has it, so series never vanish. */
 const SAGA_STATUSES = [...IN_FLIGHT_STATUSES, 'succeeded', 'failed'] as const;
 
+/** Statuses only some kinds have: payments wait `in_review` for an admin's risk decision. */
+const EXTRA_STATUSES: Partial<Record<MoneySagaKind, readonly string[]>> = { payment: ['in_review'] };
+
 /** How old the saga counts `/metrics` serves may get: each API process reads them at most this often. */
 export const SAGA_COUNTS_MAX_AGE_MS = 15_000;
 
@@ -31,7 +34,7 @@ async function countByStatus(db: Knex, table: string): Promise<Map<string, numbe
   }
 }
 
-type SagaCounts = ReadonlyArray<readonly [saga: string, byStatus: Map<string, number> | null]>;
+type SagaCounts = ReadonlyArray<readonly [saga: MoneySagaKind, byStatus: Map<string, number> | null]>;
 
 /**
  * The saga counts of every table, read again only once they are `maxAgeMs` old, so the database
@@ -88,7 +91,7 @@ export function createApiMetrics(db: Knex, { sagaCountsMaxAgeMs = SAGA_COUNTS_MA
   });
   new Gauge({
     name: 'sagapay_sagas',
-    help: `Payments and transfers in the database by status (succeeded and failed are final), read from it at most every ${sagaCountsMaxAgeMs / 1000} s per API process`,
+    help: `Payments, transfers and refunds in the database by status (succeeded and failed are final; payments also in_review), read from it at most every ${sagaCountsMaxAgeMs / 1000} s per API process`,
     labelNames: ['saga', 'status'] as const,
     registers: [registry],
     async collect() {
@@ -96,7 +99,7 @@ export function createApiMetrics(db: Knex, { sagaCountsMaxAgeMs = SAGA_COUNTS_MA
       this.reset();
       for (const [saga, byStatus] of counts) {
         if (!byStatus) continue;
-        for (const status of SAGA_STATUSES) this.set({ saga, status }, byStatus.get(status) ?? 0);
+        for (const status of [...SAGA_STATUSES, ...(EXTRA_STATUSES[saga] ?? [])]) this.set({ saga, status }, byStatus.get(status) ?? 0);
       }
     },
   });

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
-import { MONEY_SAGAS, type MoneySagaKind } from '../domain/money-sagas';
-import { isFinalStatus } from '../domain/payments';
+import { forwardStepsOf, type MoneySagaKind } from '../domain/money-sagas';
+import { isAwaitingReview, isFinalStatus } from '../domain/payments';
 import { validationError } from './errors';
 
 const FIRST_POLL_MS = 20;
@@ -10,24 +10,27 @@ const MAX_POLL_MS = 50;
 export function faultStepOf(ctx: Context, kind: MoneySagaKind, faultsEnabled: boolean): string | null {
   const header = ctx.get('X-Saga-Fault');
   if (!faultsEnabled || header === '') return null;
-  const steps: readonly string[] = MONEY_SAGAS[kind].steps;
+  const steps = forwardStepsOf(kind);
   if (!steps.includes(header)) throw validationError({ 'X-Saga-Fault': `must be one of ${steps.join(', ')}` });
   return header;
 }
 
 /** The `X-Saga-Fault` header's documentation for a money saga's POST route. */
 export function faultHeaderDoc(kind: MoneySagaKind): string {
-  return `fault drill, only when the server runs with SAGA_FAULTS=enabled: ${MONEY_SAGAS[kind].steps.join(' | ')}`;
+  return `fault drill, only when the server runs with SAGA_FAULTS=enabled: ${forwardStepsOf(kind).join(' | ')}`;
 }
 
-/** Reads a saga's resource until its status is final or `waitMs` has passed; answers what it last read. */
+/**
+ * Reads a saga's resource until its status is final, or it waits for an admin's review (nothing
+ * will happen soon), or `waitMs` has passed; answers what it last read.
+ */
 export async function waitForFinal<Resource extends { status: string }>(read: () => Promise<Resource | null>, waitMs: number): Promise<Resource> {
   const deadline = Date.now() + waitMs;
   for (let pollMs = FIRST_POLL_MS; ; pollMs = Math.min(pollMs * 2, MAX_POLL_MS)) {
     const resource = await read();
     if (!resource) throw new Error('a saga’s resource vanished while its POST waited');
     const remainingMs = deadline - Date.now();
-    if (isFinalStatus(resource.status) || remainingMs <= 0) return resource;
+    if (isFinalStatus(resource.status) || isAwaitingReview(resource.status) || remainingMs <= 0) return resource;
     await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, remainingMs)));
   }
 }

@@ -74,13 +74,15 @@ export const sagaStepSchema = z
   .object({ name: z.string(), status: z.enum(['completed', 'failed', 'compensated']), at: timestamp })
   .meta({ id: 'SagaStep' });
 
-const failureSchema = z.object({ code: z.string(), message: z.string() }).nullable();
+const failureSchema = z
+  .object({ code: z.string(), message: z.string(), rule: z.string().optional().describe('for risk_declined: the risk rule, review_declined or review_timeout') })
+  .nullable();
 const sagaStatus = z.enum(['pending', 'processing', 'succeeded', 'failed']);
 
 export const paymentSchema = z
   .object({
     id: id('pay'),
-    status: sagaStatus,
+    status: z.enum(['pending', 'processing', 'in_review', 'succeeded', 'failed']).describe('in_review: waiting for an admin’s risk review (not final)'),
     amount: minorUnits,
     fee: minorUnits,
     netAmount: minorUnits,
@@ -162,3 +164,14 @@ export const reconciliationSchema = z
 export function listOf(item: z.ZodType) {
   return z.object({ data: z.array(item), hasMore: z.boolean(), nextCursor: z.string().nullable() });
 }
+
+export const blocklistEntrySchema = z
+  .object({
+    id: z.string().describe('blk_…'),
+    kind: z.enum(['user', 'email', 'merchant']),
+    value: z.string().describe('a user id, an e-mail address (lower case) or a merchant’s user id'),
+    reason: z.string().nullable(),
+    createdBy: id('usr'),
+    createdAt: timestamp,
+  })
+  .meta({ id: 'BlocklistEntry' });

@@ -1,3 +1,4 @@
+import { DEFAULT_RISK_RULES } from '../domain/risk';
 import { API_SHUTDOWN_MARGIN_MS, ConfigError, DEVELOPMENT_JWT_SECRET, loadConfig, MAX_FEE_BPS } from '.';
 
 const base = { DATABASE_URL: 'mysql://sagapay:secret@127.0.0.1:3306/sagapay' };
@@ -31,6 +32,19 @@ describe('loadConfig', () => {
     });
     expect(config.http.port).toBe(3000);
     expect(config.sagaFaultsEnabled).toBe(false);
+  });
+
+  it('when no RISK_* variable is set, then the risk rules are the defaults (only the blocklist on); set ones are read and bad ones named', () => {
+    expect(loadConfig(base).risk).toEqual(DEFAULT_RISK_RULES);
+    expect(loadConfig({ ...base, RISK_VELOCITY_MAX_COUNT: '5', RISK_NEW_RECIPIENT_REVIEW_AMOUNT: '20000', RISK_REVIEW_TIMEOUT_MS: '60000' }).risk).toMatchObject({
+      velocityMaxCount: 5,
+      newRecipientReviewAmount: 20_000,
+      reviewTimeoutMs: 60_000,
+    });
+    expect(problemsOf({ ...base, RISK_VELOCITY_MAX_AMOUNT: '-1', RISK_REVIEW_TIMEOUT_MS: '10' })).toEqual([
+      expect.stringMatching(/^RISK_VELOCITY_MAX_AMOUNT must be at least 0/),
+      expect.stringMatching(/^RISK_REVIEW_TIMEOUT_MS must be at least 1000/),
+    ]);
   });
 
   it('when several variables are bad, then every one is named in the message', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RiskRules } from '../domain/risk';
 
 /**
  * The JWT secret of the test suite, also printed in old copies of `.env.example`: it is public, so
@@ -122,6 +123,13 @@ const environmentSchema = z
     WORKER_SHUTDOWN_GRACE_MS: integer(10_000, 0, 300_000),
     WEB_APP_DIR: z.string().min(1).optional(),
     TEMPORAL_UI_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).default('http://localhost:8233'),
+    RISK_VELOCITY_MAX_COUNT: integer(0, 0, 1_000_000),
+    RISK_VELOCITY_MAX_AMOUNT: integer(0, 0, Number.MAX_SAFE_INTEGER),
+    RISK_VELOCITY_WINDOW_MS: integer(3_600_000, 1_000, 7 * 86_400_000),
+    RISK_NEW_ACCOUNT_AGE_MS: integer(0, 0, 365 * 86_400_000),
+    RISK_NEW_ACCOUNT_MAX_AMOUNT: integer(50_000, 0, Number.MAX_SAFE_INTEGER),
+    RISK_NEW_RECIPIENT_REVIEW_AMOUNT: integer(0, 0, Number.MAX_SAFE_INTEGER),
+    RISK_REVIEW_TIMEOUT_MS: integer(86_400_000, 1_000, 30 * 86_400_000),
   })
   .superRefine((env, context) => {
     if (!env.CURRENCIES.includes(env.DEFAULT_CURRENCY)) {
@@ -196,6 +204,8 @@ export interface Config {
    * `dist/web`) and the Temporal Web UI its admin pages link sagas to.
    */
   web: { directory: string | undefined; temporalUiUrl: string };
+  /** The risk check's rules (a limit of 0 turns its rule off) and how long a payment waits in review. */
+  risk: RiskRules;
 }
 
 /** Raised when the environment is invalid; the message lists every bad variable. */
@@ -286,5 +296,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
     },
     workerShutdownGraceMs: env.WORKER_SHUTDOWN_GRACE_MS,
     web: { directory: env.WEB_APP_DIR, temporalUiUrl: env.TEMPORAL_UI_URL.replace(/\/+$/, '') },
+    risk: {
+      velocityMaxCount: env.RISK_VELOCITY_MAX_COUNT,
+      velocityMaxAmount: env.RISK_VELOCITY_MAX_AMOUNT,
+      velocityWindowMs: env.RISK_VELOCITY_WINDOW_MS,
+      newAccountAgeMs: env.RISK_NEW_ACCOUNT_AGE_MS,
+      newAccountMaxAmount: env.RISK_NEW_ACCOUNT_MAX_AMOUNT,
+      newRecipientReviewAmount: env.RISK_NEW_RECIPIENT_REVIEW_AMOUNT,
+      reviewTimeoutMs: env.RISK_REVIEW_TIMEOUT_MS,
+    },
   };
 }

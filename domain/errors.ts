@@ -23,6 +23,8 @@ export const ErrorType = {
   PaymentNotRefundable: 'PaymentNotRefundable',
   /** Refunds of a payment would give back more than it paid. */
   RefundExceedsPayment: 'RefundExceedsPayment',
+  /** The risk check (a rule, an admin's review decision, or the review's timeout) declined the saga. */
+  RiskDeclined: 'RiskDeclined',
 } as const;
 
 /** One of the domain error types. */
@@ -41,6 +43,7 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorTypeName[] = [
   ErrorType.RecipientIsMerchant,
   ErrorType.PaymentNotRefundable,
   ErrorType.RefundExceedsPayment,
+  ErrorType.RiskDeclined,
 ];
 
 /** A domain rule was broken; `type` is one of ErrorType. Thrown by the ledger outside Temporal too. */

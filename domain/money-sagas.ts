@@ -25,8 +25,13 @@ export interface MoneySagaDeclaration {
   idPrefix: IdPrefix;
   /** The workflow type that runs one (its function's name in `workflows/`). */
   workflowType: string;
-  /** Forward steps in order, from validate to notify. */
+  /** Forward steps in order, from validate to notify (the risk check aside: see `riskCheckStep`). */
   steps: readonly string[];
+  /**
+   * The risk check that runs right after validate, or null for a kind without one. Kept out of
+   * `steps`: sagas started before it existed have no such step in their timeline.
+   */
+  riskCheckStep: 'risk_check' | null;
   /** The steps that move money through clearing, in order, with their compensations. */
   moneySteps: readonly MoneyStepDeclaration[];
   /** The step that credits a wallet and holds the credit until the saga is final. */
@@ -46,6 +51,7 @@ export const MONEY_SAGAS = {
     idPrefix: 'pay',
     workflowType: 'paymentWorkflow',
     steps: ['validate', 'debit_payer', 'credit_merchant', 'write_ledger', 'notify'],
+    riskCheckStep: 'risk_check',
     moneySteps: [
       { step: 'debit_payer', clearingSign: 1, compensation: { step: 'refund_payer', clearingSign: -1 } },
       { step: 'credit_merchant', clearingSign: -1, compensation: { step: 'reverse_merchant_credit', clearingSign: 1 } },
@@ -60,6 +66,7 @@ export const MONEY_SAGAS = {
     idPrefix: 'trf',
     workflowType: 'transferWorkflow',
     steps: ['validate', 'debit_sender', 'credit_recipient', 'write_ledger', 'notify'],
+    riskCheckStep: 'risk_check',
     moneySteps: [
       { step: 'debit_sender', clearingSign: 1, compensation: { step: 'refund_sender', clearingSign: -1 } },
       { step: 'credit_recipient', clearingSign: -1, compensation: { step: 'reverse_recipient_credit', clearingSign: 1 } },
@@ -74,6 +81,7 @@ export const MONEY_SAGAS = {
     idPrefix: 'ref',
     workflowType: 'refundWorkflow',
     steps: ['validate', 'debit_merchant', 'credit_payer', 'write_ledger', 'notify'],
+    riskCheckStep: null,
     moneySteps: [
       { step: 'debit_merchant', clearingSign: 1, compensation: { step: 'return_merchant_debit', clearingSign: -1 } },
       { step: 'credit_payer', clearingSign: -1, compensation: { step: 'reverse_payer_credit', clearingSign: 1 } },
@@ -94,6 +102,15 @@ export const MONEY_SAGA_KINDS = Object.keys(MONEY_SAGAS) as MoneySagaKind[];
 /** Statuses of a money saga; the last two are final. */
 export type MoneySagaStatus = 'pending' | 'processing' | 'succeeded' | 'failed';
 
+/**
+ * Every forward step of a kind in order, the risk check included (after validate): what the
+ * fault drill may name.
+ */
+export function forwardStepsOf(kind: MoneySagaKind): readonly string[] {
+  const { steps, riskCheckStep } = MONEY_SAGAS[kind] as MoneySagaDeclaration;
+  return riskCheckStep ? [steps[0] ?? 'validate', riskCheckStep, ...steps.slice(1)] : steps;
+}
+
 /** Statuses in which a money saga is still in flight. */
 export const IN_FLIGHT_STATUSES = ['pending', 'processing'] as const;
 
@@ -104,6 +121,8 @@ export type StepStatus = 'completed' | 'failed' | 'compensated';
 export interface SagaFailure {
   code: string;
   message: string;
+  /** For `risk_declined`: the rule that declined it. */
+  rule?: string;
 }
 
 /** What every money saga ends with. */
@@ -124,6 +143,7 @@ const FAILURE_CODES: Partial<Record<ErrorTypeName, string>> = {
   [ErrorType.RecipientIsMerchant]: 'recipient_is_merchant',
   [ErrorType.PaymentNotRefundable]: 'payment_not_refundable',
   [ErrorType.RefundExceedsPayment]: 'refund_exceeds_payment',
+  [ErrorType.RiskDeclined]: 'risk_declined',
 };
 
 /**
@@ -131,7 +151,8 @@ const FAILURE_CODES: Partial<Record<ErrorTypeName, string>> = {
  * (and the fault drill) keep their message; anything else becomes `processing_error` with the
  * kind's fixed text, so no internal detail reaches a client.
  */
-export function sagaFailureOf(kind: MoneySagaKind, errorType: string | undefined, message: string): SagaFailure {
+export function sagaFailureOf(kind: MoneySagaKind, errorType: string | undefined, message: string, rule?: string): SagaFailure {
   const code = errorType ? FAILURE_CODES[errorType as ErrorTypeName] : undefined;
+  if (code === 'risk_declined' && rule) return { code, message, rule };
   return code ? { code, message } : { code: 'processing_error', message: MONEY_SAGAS[kind].processingErrorMessage };
 }

@@ -14,6 +14,7 @@ import * as createRefreshTokens from './20261201120000_create_refresh_tokens';
 import * as addAccountClosing from './20261201120100_add_account_closing';
 import * as indexAuditLogFilters from './20261201120200_index_audit_log_filters';
 import * as createAliases from './20261201130000_create_aliases';
+import * as addRiskChecks from './20261201140000_add_risk_checks';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -37,6 +38,7 @@ const migrations: ReadonlyArray<readonly [name: string, migration: Migration]> =
   ['20261201120100_add_account_closing', addAccountClosing],
   ['20261201120200_index_audit_log_filters', indexAuditLogFilters],
   ['20261201130000_create_aliases', createAliases],
+  ['20261201140000_add_risk_checks', addRiskChecks],
 ];
 
 /** A knex migration source over the static list above. */

@@ -16,6 +16,9 @@ import { insertUser } from '../api/users';
 import { findWalletByUser } from '../store/wallets';
 import { EMAIL_RETRY_POLICY, WEBHOOK_RETRY_POLICY, withRetryOverride } from '../domain/deliveries';
 import { newId } from '../domain/ids';
+import { DEFAULT_RISK_RULES, REVIEW_PAYMENT_UPDATE, type ReviewPaymentInput } from '../domain/risk';
+import { SagaStatusKey } from '../domain/search-attributes';
+import { addBlocklistEntry } from '../store/risk';
 import { feeRoundHalfUp } from '../domain/money';
 import type { Role } from '../domain/types';
 import type { Knex } from 'knex';
@@ -52,7 +55,10 @@ async function main(): Promise<void> {
   // `processing_error`), and payments whose notify step fails for good.
   const creditKeepsFailing = new Set<string>();
   const notifyRefused = new Set<string>();
-  const paymentActivities = createPaymentActivities({ db, paymentDailyLimit: 1_000_000 });
+  // A first payment (or transfer) above 1 500 to someone new goes to review (a transfer is declined);
+  // the other recordings stay below it. Reviews time out after 5 s, so the timed-out recording is short.
+  const risk = { ...DEFAULT_RISK_RULES, newRecipientReviewAmount: 1_500, reviewTimeoutMs: 5_000 };
+  const paymentActivities = createPaymentActivities({ db, paymentDailyLimit: 1_000_000, risk });
   const payments = await Worker.create({
     connection: workerConnection,
     taskQueue: queues.paymentsTaskQueue,
@@ -160,6 +166,37 @@ async function main(): Promise<void> {
           const transferId = await insertTransfer(db, customer.id, recipient.id, amount, faultStep === 'write_ledger' ? faultStep : null);
           await startTransfer(client, queues, { transferId, senderId: customer.id, recipientId: recipient.id, recipientName: recipient.name, amount, currency: 'USD' });
           await record(transferWorkflowId(transferId), file);
+        }
+
+        // The risk check: a declined transfer and payment, and payments whose review was approved, declined or timed out.
+        const stranger = await newUser(db, 'customer', 'Cy');
+        await startOnboarding(client, queues, { userId: stranger.id, role: 'customer', currency: 'USD', promoCredit: 0 });
+        await client.workflow.getHandle(`onboarding-${stranger.id}`).result();
+        const risky = await insertTransfer(db, customer.id, stranger.id, 2_000, null);
+        await startTransfer(client, queues, { transferId: risky, senderId: customer.id, recipientId: stranger.id, recipientName: stranger.name, amount: 2_000, currency: 'USD' });
+        await record(transferWorkflowId(risky), 'transfer-risk-declined.json');
+        const admin = await newUser(db, 'admin', 'Recorded Admin');
+        for (const [file, decision] of [
+          ['payment-risk-declined.json', 'blocklisted'],
+          ['payment-review-approved.json', 'approve'],
+          ['payment-review-declined.json', 'decline'],
+          ['payment-review-timed-out.json', null],
+        ] as const) {
+          const payer = await newUser(db, 'customer', 'Reviewed Customer');
+          await startOnboarding(client, queues, { userId: payer.id, role: 'customer', currency: 'USD', promoCredit: 10_000 });
+          await client.workflow.getHandle(`onboarding-${payer.id}`).result();
+          if (decision === 'blocklisted') await addBlocklistEntry(db, { kind: 'user', value: payer.id, reason: 'recorded for replay tests', adminId: admin.id });
+          const payment = await insertPayment(db, payer.id, merchant.id, decision === 'blocklisted' ? 1_000 : 2_000, null);
+          await startPayment(client, queues, { ...payment, payerId: payer.id, merchantId: merchant.id, merchantName: merchant.name });
+          const handle = client.workflow.getHandle(`payment-${payment.paymentId}`);
+          if (decision === 'approve' || decision === 'decline') {
+            for (let polls = 0; (await handle.describe()).typedSearchAttributes.get(SagaStatusKey) !== 'in_review'; polls += 1) {
+              if (polls > 400) throw new Error(`payment ${payment.paymentId} never went into review`);
+              await new Promise((resolve) => setTimeout(resolve, 50));
+            }
+            await handle.executeUpdate<unknown, [ReviewPaymentInput]>(REVIEW_PAYMENT_UPDATE, { args: [{ decision, adminId: admin.id }] });
+          }
+          await record(`payment-${payment.paymentId}`, file);
         }
 
         await recordDeliveryHistories({ db, client, deliveries, kit, customerId: customer.id, merchantId: merchant.id, record });

@@ -1,8 +1,10 @@
 import type { Knex } from 'knex';
+import type { SagaFailure } from '../domain/money-sagas';
 import { toSafeInteger } from '../domain/money';
 import type { PaymentStatus } from '../domain/payments';
 import { paymentWorkflowId } from '../domain/workflow-ids';
 import type { PaymentRow } from '../infra/tables';
+import { failureOf } from './saga-steps';
 import { listSteps, type SagaStep } from './saga-timeline';
 
 /** A payment as the API shows it. */
@@ -19,7 +21,7 @@ export interface Payment {
   merchantId: string;
   merchantWalletId: string;
   description: string | null;
-  failure: { code: string; message: string } | null;
+  failure: SagaFailure | null;
   steps: SagaStep[];
   workflowId: string;
   createdAt: string;
@@ -123,7 +125,7 @@ export function toPayment(row: PaymentRow, steps: SagaStep[], refundedAmount: nu
     merchantId: row.merchant_id,
     merchantWalletId: row.merchant_wallet_id,
     description: row.description,
-    failure: row.failure_code ? { code: row.failure_code, message: row.failure_message ?? '' } : null,
+    failure: failureOf(row),
     steps,
     workflowId: row.workflow_id,
     createdAt: row.created_at.toISOString(),
@@ -150,3 +152,4 @@ export async function refundedAmounts(db: Knex, paymentIds: string[]): Promise<M
   for (const row of rows) refunded.set(row.payment_id, toSafeInteger(row.total, 'refunded amount'));
   return refunded;
 }
+

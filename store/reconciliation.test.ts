@@ -30,7 +30,7 @@ const NOW = new Date(EPOCH_MS + 90_000);
 const LAST_STUCK_MS = NOW.getTime() - STUCK_AFTER_MS - 1;
 
 type Party = Awaited<ReturnType<typeof userWithWallet>>;
-type SagaStatus = 'pending' | 'processing' | 'succeeded' | 'failed';
+type SagaStatus = 'pending' | 'processing' | 'in_review' | 'succeeded' | 'failed';
 
 async function paymentAt(trx: Knex.Transaction, payer: Party, merchant: Party, createdAtMs: number, status: SagaStatus): Promise<string> {
   const id = newId('pay');
@@ -51,7 +51,7 @@ async function paymentAt(trx: Knex.Transaction, payer: Party, merchant: Party, c
   return `payment-${id}`;
 }
 
-async function transferAt(trx: Knex.Transaction, sender: Party, recipient: Party, createdAtMs: number, status: SagaStatus): Promise<string> {
+async function transferAt(trx: Knex.Transaction, sender: Party, recipient: Party, createdAtMs: number, status: Exclude<SagaStatus, 'in_review'>): Promise<string> {
   const id = newId('trf');
   await insertPendingTransfer(trx, {
     id,
@@ -99,6 +99,33 @@ describe('reconciliation of stuck sagas', () => {
       expect([...report.samples.stuckSagas].sort()).toEqual([...stuck].sort());
       expect(report.ok).toBe(false);
       expect(report.checkedAt).toBe(NOW.toISOString());
+    } finally {
+      await trx.rollback();
+    }
+  });
+
+  it('when payments wait in review, then only those past their review timeout (and STUCK_AFTER_MS old) are stuck', async () => {
+    const trx = await db.transaction();
+    try {
+      const payer = await userWithWallet(trx);
+      const merchant = await userWithWallet(trx, { role: 'merchant' });
+      const review = async (createdAtMs: number, expiresAtMs: number) => {
+        const workflowId = await paymentAt(trx, payer, merchant, createdAtMs, 'in_review');
+        const id = workflowId.slice('payment-'.length);
+        await trx('risk_checks').insert({
+          ...{ saga_id: id, step: 'risk_check', saga_kind: 'payment', outcome: 'review', rule: 'new_recipient' },
+          ...{ review_expires_at: new Date(expiresAtMs), decision: null, decided_by: null, decided_at: null, created_at: new Date(createdAtMs) },
+        });
+        return workflowId;
+      };
+      const timedOut = await review(EPOCH_MS, NOW.getTime());
+      await review(EPOCH_MS, NOW.getTime() + 1); // still waiting for an admin: not stuck, however old
+      await review(LAST_STUCK_MS + 1, EPOCH_MS); // past its timeout but younger than STUCK_AFTER_MS
+
+      const report = await reconcileIn(trx, { stuckAfterMs: STUCK_AFTER_MS, now: NOW });
+
+      expect(report.samples.stuckSagas).toEqual([timedOut]);
+      expect(report.stuckSagas).toBe(1);
     } finally {
       await trx.rollback();
     }

@@ -85,6 +85,7 @@ export async function reconcileIn(db: Knex.Transaction, options: { stuckAfterMs:
       .andWhere('created_at', '<', stuckBefore)) as Array<{ id: string }>;
     stuck.push(...rows.map((row) => source.workflowId(row.id)));
   }
+  stuck.push(...(await reviewsPastTheirTimeout(db, stuckBefore, now)).map((id) => moneySagaWorkflowId('payment', id)));
 
   const money = await reconcileSagaMoney(db);
 
@@ -116,6 +117,23 @@ export async function reconcileIn(db: Knex.Transaction, options: { stuckAfterMs:
     money.heldMismatch.length === 0 &&
     money.offendingSagas.length === 0;
   return report;
+}
+
+/**
+ * Payments in review count as stuck only once their review timeout has passed (their saga should
+ * have declined them by then), and like any saga only after `stuckAfterMs`: an admin's review
+ * may take much longer than a saga's steps.
+ */
+async function reviewsPastTheirTimeout(db: Knex.Transaction, stuckBefore: Date, now: Date): Promise<string[]> {
+  const rows = (await db('payments as p')
+    .leftJoin('risk_checks as r', function joinCheck() {
+      this.on('r.saga_id', '=', 'p.id').andOnVal('r.step', '=', 'risk_check');
+    })
+    .select('p.id')
+    .where('p.status', 'in_review')
+    .andWhere('p.created_at', '<', stuckBefore)
+    .andWhere((builder) => void builder.whereNull('r.review_expires_at').orWhere('r.review_expires_at', '<=', now))) as Array<{ id: string }>;
+  return rows.map((row) => row.id);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { DomainError, ErrorType } from '../domain/errors';
-import { MONEY_SAGAS, type MoneySagaKind, type StepStatus } from '../domain/money-sagas';
+import { MONEY_SAGAS, type MoneySagaKind, type SagaFailure, type StepStatus } from '../domain/money-sagas';
 import { inTransaction, postJournal, type JournalRequest, type PostedJournal, type PostingLine } from './ledger';
 import { recordStep } from './saga-timeline';
 
@@ -119,7 +119,7 @@ async function postStep(db: Knex, trx: Knex.Transaction, sagaId: string, step: s
 export async function failMoneySaga(
   db: Knex,
   kind: MoneySagaKind,
-  input: { sagaId: string; step: string; code: string; message: string },
+  input: { sagaId: string; step: string; code: string; message: string; rule?: string },
 ): Promise<Date | null> {
   const table = MONEY_SAGAS[kind].table;
   return inTransaction(db, async (trx) => {
@@ -132,10 +132,19 @@ export async function failMoneySaga(
         status: 'failed',
         failure_code: input.code,
         failure_message: input.message.slice(0, 255),
+        // Only payments and transfers have a risk check, and the column.
+        ...(input.rule ? { failure_rule: input.rule.slice(0, 40) } : {}),
         updated_at: now,
         ...(current.compensating ? {} : { compensation_started_at: now }),
       });
     await recordStep(trx, input.sagaId, input.step, 'failed');
     return current.status === 'failed' ? null : current.createdAt;
   });
+}
+
+/** A payment's or transfer's failure as clients read it, from its row; `rule` only for a risk decline. */
+export function failureOf(row: { failure_code: string | null; failure_message: string | null; failure_rule?: string | null }): SagaFailure | null {
+  if (!row.failure_code) return null;
+  const failure = { code: row.failure_code, message: row.failure_message ?? '' };
+  return row.failure_rule ? { ...failure, rule: row.failure_rule } : failure;
 }

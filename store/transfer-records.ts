@@ -1,8 +1,10 @@
 import type { Knex } from 'knex';
+import type { SagaFailure } from '../domain/money-sagas';
 import { toSafeInteger } from '../domain/money';
 import type { TransferStatus } from '../domain/transfers';
 import { transferWorkflowId } from '../domain/workflow-ids';
 import type { TransferRow } from '../infra/tables';
+import { failureOf } from './saga-steps';
 import { listSteps, type SagaStep } from './saga-timeline';
 
 /** A transfer as the API shows it. */
@@ -14,7 +16,7 @@ export interface Transfer {
   fromWalletId: string;
   toWalletId: string;
   note: string | null;
-  failure: { code: string; message: string } | null;
+  failure: SagaFailure | null;
   steps: SagaStep[];
   workflowId: string;
   createdAt: string;
@@ -108,7 +110,7 @@ export function toTransfer(row: TransferRow, steps: SagaStep[]): Transfer {
     fromWalletId: row.from_wallet_id,
     toWalletId: row.to_wallet_id,
     note: row.note,
-    failure: row.failure_code ? { code: row.failure_code, message: row.failure_message ?? '' } : null,
+    failure: failureOf(row),
     steps,
     workflowId: row.workflow_id,
     createdAt: row.created_at.toISOString(),
@@ -121,3 +123,4 @@ export async function findTransfer(db: Knex, transferId: string): Promise<Transf
   const row = await db('transfers').where({ id: transferId }).first();
   return row ? toTransfer(row, await listSteps(db, transferId)) : null;
 }
+

@@ -109,7 +109,7 @@ describe('a payment that succeeds', () => {
     });
     expect(payment.id).toMatch(/^pay_/);
     const final = await settled(payer, payment);
-    expect(stepsOf(final)).toEqual(['validate:completed', 'debit_payer:completed', 'credit_merchant:completed', 'write_ledger:completed', 'notify:completed']);
+    expect(stepsOf(final)).toEqual(['validate:completed', 'risk_check:completed', 'debit_payer:completed', 'credit_merchant:completed', 'write_ledger:completed', 'notify:completed']);
 
     expect(await actors.balanceOf(payer.token, payer.wallet.id)).toBe(10_000 - 1_234);
     expect(await actors.balanceOf(merchant.token, merchant.wallet.id)).toBe(merchantBefore + 1_209);
@@ -127,7 +127,7 @@ describe('a payment that succeeds', () => {
 
     const handle = stack.temporal.workflow.getHandle(payment.workflowId);
     await expect(handle.result()).resolves.toEqual({ status: 'succeeded', failure: null, compensated: [], notified: true });
-    expect(await activityNamesOf(payment.workflowId)).toEqual(['validatePayment', 'debitPayer', 'creditMerchant', 'writeLedger', 'notifyPayment']);
+    expect(await activityNamesOf(payment.workflowId)).toEqual(['validatePayment', 'checkPaymentRisk', 'debitPayer', 'creditMerchant', 'writeLedger', 'notifyPayment']);
     expect(await handle.query(currentStepQuery)).toBe('completed');
     const description = await handle.describe();
     expect(description.typedSearchAttributes.get(PaymentIdKey)).toBe(payment.id);
@@ -186,7 +186,7 @@ describe('a step that fails for good is compensated in reverse', () => {
     const response = await pay(payer, { amount: 700 }, { 'X-Saga-Fault': 'credit_merchant' });
 
     expect(response.body).toMatchObject({ status: 'failed', failure: { code: 'injected_fault' } });
-    expect(stepsOf(await settled(payer, response.body))).toEqual(['validate:completed', 'debit_payer:compensated', 'credit_merchant:failed', 'notify:completed']);
+    expect(stepsOf(await settled(payer, response.body))).toEqual(['validate:completed', 'risk_check:completed', 'debit_payer:compensated', 'credit_merchant:failed', 'notify:completed']);
     expect(await actors.balanceOf(payer.token, payer.wallet.id)).toBe(10_000);
     expect(await actors.balanceOf(merchant.token, merchant.wallet.id)).toBe(merchantBefore);
     const clearing = systemAccountId('clearing', 'USD');
@@ -200,6 +200,7 @@ describe('a step that fails for good is compensated in reverse', () => {
     expect(outcome).toMatchObject({ status: 'failed', compensated: ['refund_payer'] });
     expect(await activityNamesOf(response.body.workflowId)).toEqual([
       'validatePayment',
+      'checkPaymentRisk',
       'debitPayer',
       'creditMerchant',
       'beginPaymentCompensation',
@@ -219,6 +220,7 @@ describe('a step that fails for good is compensated in reverse', () => {
     expect(response.body).toMatchObject({ status: 'failed', failure: { code: 'injected_fault' } });
     expect(stepsOf(await settled(payer, response.body))).toEqual([
       'validate:completed',
+      'risk_check:completed',
       'debit_payer:compensated',
       'credit_merchant:compensated',
       'write_ledger:failed',
@@ -236,6 +238,7 @@ describe('a step that fails for good is compensated in reverse', () => {
     ]);
     expect(await activityNamesOf(response.body.workflowId)).toEqual([
       'validatePayment',
+      'checkPaymentRisk',
       'debitPayer',
       'creditMerchant',
       'writeLedger',
@@ -259,7 +262,7 @@ describe('a step that fails for good is compensated in reverse', () => {
 
     const final = (await actors.call<PaymentBody>('GET', `/v1/payments/${response.body.id}`, { token: payer.token })).body;
     expect(final.status).toBe('succeeded');
-    expect(stepsOf(final)).toEqual(['validate:completed', 'debit_payer:completed', 'credit_merchant:completed', 'write_ledger:completed', 'notify:failed']);
+    expect(stepsOf(final)).toEqual(['validate:completed', 'risk_check:completed', 'debit_payer:completed', 'credit_merchant:completed', 'write_ledger:completed', 'notify:failed']);
     expect(await actors.balanceOf(payer.token, payer.wallet.id)).toBe(9_700);
     expect(await actors.balanceOf(merchant.token, merchant.wallet.id)).toBe(merchantBefore + 294);
     expect(await notificationTypes(payer.user.id, response.body.id)).toEqual([]);

@@ -58,37 +58,81 @@ describe('replay of recorded histories', () => {
         'email-delivery-refused.json',
         'webhook-delivery-retried.json',
         'webhook-delivery-gave-up.json',
+        'transfer-risk-declined.json',
+        'payment-risk-declined.json',
+        'payment-review-approved.json',
+        'payment-review-declined.json',
+        'payment-review-timed-out.json',
       ]),
     );
   });
 
+  const FENCED = ['fenced-compensations'];
+  const RISK = ['fenced-compensations', 'risk-check'];
+  const REVIEWED = ['validatePayment', 'checkPaymentRisk', 'resolvePaymentReview'];
+  const DECLINED_PAYMENT_END = ['beginPaymentCompensation', 'failPayment', 'notifyPayment'];
   it.each([
-    ['onboarding-merchant.json', ['createWallet', 'sendWelcome', 'completeOnboarding'], undefined],
+    ['onboarding-merchant.json', ['createWallet', 'sendWelcome', 'completeOnboarding'], undefined, []],
     [
       'payment-compensated-credit-merchant.json',
       ['validatePayment', 'debitPayer', 'creditMerchant', 'beginPaymentCompensation', 'reverseMerchantCredit', 'refundPayer', 'failPayment', 'notifyPayment'],
       { status: 'failed', failure: { code: 'injected_fault' }, compensated: ['refund_payer'], notified: true },
+      FENCED,
     ],
     [
       'payment-processing-error.json',
       ['validatePayment', 'debitPayer', 'creditMerchant', 'beginPaymentCompensation', 'reverseMerchantCredit', 'refundPayer', 'failPayment', 'notifyPayment'],
       { status: 'failed', failure: { code: 'processing_error' }, compensated: ['refund_payer'], notified: true },
+      FENCED,
     ],
     [
       'payment-notify-failed.json',
       ['validatePayment', 'debitPayer', 'creditMerchant', 'writeLedger', 'notifyPayment', 'recordPaymentStep'],
       { status: 'succeeded', failure: null, compensated: [], notified: false },
+      FENCED,
     ],
-    ['webhook-delivery-gave-up.json', ['deliverWebhook', 'recordWebhookFailed'], { status: 'failed' }],
-  ] as const)('when %s is read, then it recorded the path its name says', (file, activities, outcome) => {
+    ['webhook-delivery-gave-up.json', ['deliverWebhook', 'recordWebhookFailed'], { status: 'failed' }, []],
+    [
+      'transfer-risk-declined.json',
+      ['validateTransfer', 'checkTransferRisk', 'beginTransferCompensation', 'failTransfer', 'notifyTransfer'],
+      { status: 'failed', failure: { code: 'risk_declined', rule: 'new_recipient' }, compensated: [] },
+      RISK,
+    ],
+    [
+      'payment-risk-declined.json',
+      ['validatePayment', 'checkPaymentRisk', ...DECLINED_PAYMENT_END],
+      { status: 'failed', failure: { code: 'risk_declined', rule: 'blocklist' }, compensated: [] },
+      RISK,
+    ],
+    [
+      'payment-review-approved.json',
+      [...REVIEWED, 'debitPayer', 'creditMerchant', 'writeLedger', 'notifyPayment'],
+      { status: 'succeeded', failure: null, compensated: [], notified: true },
+      RISK,
+    ],
+    ['payment-review-declined.json', [...REVIEWED, ...DECLINED_PAYMENT_END], { status: 'failed', failure: { code: 'risk_declined', rule: 'review_declined' } }, RISK],
+    ['payment-review-timed-out.json', [...REVIEWED, ...DECLINED_PAYMENT_END], { status: 'failed', failure: { code: 'risk_declined', rule: 'review_timeout' } }, RISK],
+  ] as const)('when %s is read, then it recorded the path its name says', (file, activities, outcome, patches) => {
     const { history } = recordedHistories().find((recorded) => recorded.file === file) ?? {};
     const events = (history as { events?: RecordedEvent[] } | undefined)?.events ?? [];
     expect(events.flatMap((event) => event.activityTaskScheduledEventAttributes?.activityType?.name ?? [])).toEqual(activities);
-    // Money sagas recorded by today's code took the fencing patch; the older recordings (without it) replay the unpatched path.
-    expect(patchesOf(events)).toEqual(file.startsWith('payment-') ? ['fenced-compensations'] : []);
+    // Money sagas recorded by today's code took the fencing patch (and the risk check's); older recordings replay the unpatched paths.
+    expect(patchesOf(events)).toEqual(patches);
     const payload = events.at(-1)?.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0]?.data;
     expect(payload).toBeDefined();
     if (outcome) expect(JSON.parse(Buffer.from(payload ?? '', 'base64').toString('utf8'))).toMatchObject(outcome);
+  });
+
+  it('when the payment and transfer histories recorded before the risk check are read, then they have neither its step nor its patch, so their replay proves the path without it', () => {
+    const older = recordedHistories().filter(({ file }) => /^(payment|transfer)-/.test(file) && !/risk|review/.test(file));
+    expect(older.map(({ file }) => file)).toEqual(expect.arrayContaining(['payment-succeeded.json', 'payment-refused-insufficient-funds.json', 'transfer-succeeded.json']));
+    for (const { history } of older) {
+      const events = (history as { events: RecordedEvent[] }).events;
+      expect(patchesOf(events)).not.toContain('risk-check');
+      expect(events.flatMap((event) => event.activityTaskScheduledEventAttributes?.activityType?.name ?? [])).not.toEqual(
+        expect.arrayContaining(['checkPaymentRisk']),
+      );
+    }
   });
 
   it('when the payment whose credit_merchant keeps failing was recorded, then the step was tried as often as its retry policy allows', () => {

@@ -119,7 +119,7 @@ describe('a transfer that succeeds', () => {
     });
     expect(transfer.id).toMatch(/^trf_/);
     const final = await settled(sender, transfer);
-    expect(stepsOf(final)).toEqual(['validate:completed', 'debit_sender:completed', 'credit_recipient:completed', 'write_ledger:completed', 'notify:completed']);
+    expect(stepsOf(final)).toEqual(['validate:completed', 'risk_check:completed', 'debit_sender:completed', 'credit_recipient:completed', 'write_ledger:completed', 'notify:completed']);
 
     expect(await actors.balanceOf(sender.token, sender.wallet.id)).toBe(PROMO_CREDIT - 1_234);
     expect(await actors.balanceOf(recipient.token, recipient.wallet.id)).toBe(PROMO_CREDIT + 1_234);
@@ -142,7 +142,7 @@ describe('a transfer that succeeds', () => {
 
     const handle = stack.temporal.workflow.getHandle<typeof transferWorkflow>(transfer.workflowId);
     await expect(handle.result()).resolves.toEqual({ status: 'succeeded', failure: null, compensated: [], notified: true });
-    expect(await activityNamesOf(transfer.workflowId)).toEqual(['validateTransfer', 'debitSender', 'creditRecipient', 'writeTransferLedger', 'notifyTransfer']);
+    expect(await activityNamesOf(transfer.workflowId)).toEqual(['validateTransfer', 'checkTransferRisk', 'debitSender', 'creditRecipient', 'writeTransferLedger', 'notifyTransfer']);
     expect(await handle.query(currentStepQuery)).toBe('completed');
     const description = await handle.describe();
     expect(description.typedSearchAttributes.get(CustomerIdKey)).toBe(sender.user.id);
@@ -224,9 +224,9 @@ describe('a step that fails for good is compensated in reverse', () => {
     const response = await send(sender, { toUserId: recipient.user.id, amount: 700 }, { 'X-Saga-Fault': 'debit_sender' });
 
     expect(response.body).toMatchObject({ status: 'failed', failure: { code: 'injected_fault' } });
-    expect(stepsOf(await settled(sender, response.body))).toEqual(['validate:completed', 'debit_sender:failed', 'notify:completed']);
+    expect(stepsOf(await settled(sender, response.body))).toEqual(['validate:completed', 'risk_check:completed', 'debit_sender:failed', 'notify:completed']);
     expect(await journalsOf(response.body.id)).toEqual([]);
-    expect(await activityNamesOf(response.body.workflowId)).toEqual(['validateTransfer', 'debitSender', 'beginTransferCompensation', 'refundSender', 'failTransfer', 'notifyTransfer']);
+    expect(await activityNamesOf(response.body.workflowId)).toEqual(['validateTransfer', 'checkTransferRisk', 'debitSender', 'beginTransferCompensation', 'refundSender', 'failTransfer', 'notifyTransfer']);
   });
 
   it('when credit_recipient fails, then the sender is refunded and the transfer fails', async () => {
@@ -235,7 +235,7 @@ describe('a step that fails for good is compensated in reverse', () => {
     const response = await send(sender, { toUserId: recipient.user.id, amount: 700 }, { 'X-Saga-Fault': 'credit_recipient' });
 
     expect(response.body).toMatchObject({ status: 'failed', failure: { code: 'injected_fault' } });
-    expect(stepsOf(await settled(sender, response.body))).toEqual(['validate:completed', 'debit_sender:compensated', 'credit_recipient:failed', 'notify:completed']);
+    expect(stepsOf(await settled(sender, response.body))).toEqual(['validate:completed', 'risk_check:completed', 'debit_sender:compensated', 'credit_recipient:failed', 'notify:completed']);
     expect(await actors.balanceOf(sender.token, sender.wallet.id)).toBe(PROMO_CREDIT);
     expect(await actors.balanceOf(recipient.token, recipient.wallet.id)).toBe(PROMO_CREDIT);
     expect(await journalsOf(response.body.id)).toEqual([
@@ -248,6 +248,7 @@ describe('a step that fails for good is compensated in reverse', () => {
     expect(outcome).toMatchObject({ status: 'failed', compensated: ['refund_sender'] });
     expect(await activityNamesOf(response.body.workflowId)).toEqual([
       'validateTransfer',
+      'checkTransferRisk',
       'debitSender',
       'creditRecipient',
       'beginTransferCompensation',
@@ -268,6 +269,7 @@ describe('a step that fails for good is compensated in reverse', () => {
     expect(response.body).toMatchObject({ status: 'failed', failure: { code: 'injected_fault' } });
     expect(stepsOf(await settled(sender, response.body))).toEqual([
       'validate:completed',
+      'risk_check:completed',
       'debit_sender:compensated',
       'credit_recipient:compensated',
       'write_ledger:failed',
@@ -288,6 +290,7 @@ describe('a step that fails for good is compensated in reverse', () => {
     ]);
     expect(await activityNamesOf(response.body.workflowId)).toEqual([
       'validateTransfer',
+      'checkTransferRisk',
       'debitSender',
       'creditRecipient',
       'writeTransferLedger',
@@ -311,7 +314,7 @@ describe('a step that fails for good is compensated in reverse', () => {
 
     const final = (await actors.call<TransferBody>('GET', `/v1/transfers/${response.body.id}`, { token: sender.token })).body;
     expect(final.status).toBe('succeeded');
-    expect(stepsOf(final)).toEqual(['validate:completed', 'debit_sender:completed', 'credit_recipient:completed', 'write_ledger:completed', 'notify:failed']);
+    expect(stepsOf(final)).toEqual(['validate:completed', 'risk_check:completed', 'debit_sender:completed', 'credit_recipient:completed', 'write_ledger:completed', 'notify:failed']);
     expect(await actors.balanceOf(sender.token, sender.wallet.id)).toBe(PROMO_CREDIT - 300);
     expect(await actors.balanceOf(recipient.token, recipient.wallet.id)).toBe(PROMO_CREDIT + 300);
     expect(await notificationTypes(sender.user.id, response.body.id)).toEqual([]);

@@ -96,12 +96,12 @@ interface Ending extends Snapshot {
 const SUCCEEDED: Ending = {
   status: 'succeeded',
   compensating: false,
-  steps: ['validate:completed', 'debit_payer:completed', 'credit_merchant:completed', 'write_ledger:completed', 'notify:completed'],
+  steps: ['validate:completed', 'risk_check:completed', 'debit_payer:completed', 'credit_merchant:completed', 'write_ledger:completed', 'notify:completed'],
   journals: ['debit_payer', 'credit_merchant'],
   merchantHeld: 0,
   notifications: { payer: ['payment_succeeded'], merchant: ['payment_received'] },
   result: { status: 'succeeded', failure: null, compensated: [], notified: true },
-  activities: ['validatePayment', 'debitPayer', 'creditMerchant', 'writeLedger', 'notifyPayment'],
+  activities: ['validatePayment', 'checkPaymentRisk', 'debitPayer', 'creditMerchant', 'writeLedger', 'notifyPayment'],
   mails: { payer: 'Receipt: you paid 12.34 GBP', merchant: 'Payment received: 12.34 GBP' },
 };
 
@@ -109,7 +109,7 @@ const SUCCEEDED: Ending = {
 const COMPENSATED: Ending = {
   status: 'failed',
   compensating: true,
-  steps: ['validate:completed', 'debit_payer:compensated', 'credit_merchant:compensated', 'write_ledger:failed', 'notify:completed'],
+  steps: ['validate:completed', 'risk_check:completed', 'debit_payer:compensated', 'credit_merchant:compensated', 'write_ledger:failed', 'notify:completed'],
   journals: ['debit_payer', 'credit_merchant', 'reverse_merchant_credit', 'refund_payer'],
   merchantHeld: 0,
   notifications: { payer: ['payment_failed'], merchant: [] },
@@ -119,7 +119,7 @@ const COMPENSATED: Ending = {
     compensated: ['reverse_merchant_credit', 'refund_payer'],
     notified: true,
   },
-  activities: ['validatePayment', 'debitPayer', 'creditMerchant', 'writeLedger', 'beginPaymentCompensation', 'reverseMerchantCredit', 'refundPayer', 'failPayment', 'notifyPayment'],
+  activities: ['validatePayment', 'checkPaymentRisk', 'debitPayer', 'creditMerchant', 'writeLedger', 'beginPaymentCompensation', 'reverseMerchantCredit', 'refundPayer', 'failPayment', 'notifyPayment'],
   mails: { payer: 'Payment failed: 12.34 GBP', merchant: null },
 };
 
@@ -200,7 +200,7 @@ const CASES: CrashCase[] = [
     worker: 'payments',
     fault: null,
     claim: (paymentId) => timelineEntry(paymentId, 'debit_payer'),
-    committed: { status: 'processing', compensating: false, steps: ['validate:completed'], journals: [], merchantHeld: 0, notifications: { payer: [], merchant: [] } },
+    committed: { status: 'processing', compensating: false, steps: ['validate:completed', 'risk_check:completed'], journals: [], merchantHeld: 0, notifications: { payer: [], merchant: [] } },
     ending: SUCCEEDED,
   },
   {
@@ -212,7 +212,7 @@ const CASES: CrashCase[] = [
     committed: {
       status: 'processing',
       compensating: false,
-      steps: ['validate:completed', 'debit_payer:completed'],
+      steps: ['validate:completed', 'risk_check:completed', 'debit_payer:completed'],
       journals: ['debit_payer'],
       merchantHeld: 0,
       notifications: { payer: [], merchant: [] },
@@ -228,7 +228,7 @@ const CASES: CrashCase[] = [
     committed: {
       status: 'processing',
       compensating: false,
-      steps: ['validate:completed', 'debit_payer:completed', 'credit_merchant:completed'],
+      steps: ['validate:completed', 'risk_check:completed', 'debit_payer:completed', 'credit_merchant:completed'],
       journals: ['debit_payer', 'credit_merchant'],
       merchantHeld: NET,
       notifications: { payer: [], merchant: [] },
@@ -244,7 +244,7 @@ const CASES: CrashCase[] = [
     committed: {
       status: 'processing',
       compensating: true,
-      steps: ['validate:completed', 'debit_payer:completed', 'credit_merchant:completed'],
+      steps: ['validate:completed', 'risk_check:completed', 'debit_payer:completed', 'credit_merchant:completed'],
       journals: ['debit_payer', 'credit_merchant'],
       merchantHeld: NET,
       notifications: { payer: [], merchant: [] },
@@ -260,7 +260,7 @@ const CASES: CrashCase[] = [
     committed: {
       status: 'processing',
       compensating: true,
-      steps: ['validate:completed', 'debit_payer:completed', 'credit_merchant:compensated'],
+      steps: ['validate:completed', 'risk_check:completed', 'debit_payer:completed', 'credit_merchant:compensated'],
       journals: ['debit_payer', 'credit_merchant', 'reverse_merchant_credit'],
       merchantHeld: 0,
       notifications: { payer: [], merchant: [] },
@@ -276,7 +276,7 @@ const CASES: CrashCase[] = [
     committed: {
       status: 'succeeded',
       compensating: false,
-      steps: ['validate:completed', 'debit_payer:completed', 'credit_merchant:completed', 'write_ledger:completed'],
+      steps: ['validate:completed', 'risk_check:completed', 'debit_payer:completed', 'credit_merchant:completed', 'write_ledger:completed'],
       journals: ['debit_payer', 'credit_merchant'],
       merchantHeld: 0,
       notifications: { payer: ['payment_succeeded'], merchant: [] },

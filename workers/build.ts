@@ -6,6 +6,7 @@ import { temporalDeliveryStarter } from '../activities/delivery-starter';
 import { createRecoveryActivities } from '../activities/recovery';
 import { EMAIL_RETRY_POLICY, WEBHOOK_RETRY_POLICY, withRetryOverride, type DeliveryRetryOverride } from '../domain/deliveries';
 import type { Mailer } from '../infra/mailer';
+import type { RiskRules } from '../domain/risk';
 
 /** What a worker is built from; composition roots and tests provide it. */
 export interface WorkerDependencies {
@@ -15,6 +16,8 @@ export interface WorkerDependencies {
   db: Knex;
   /** Most a payer may pay in one currency over 24 hours, in minor units. */
   paymentDailyLimit: number;
+  /** The risk check's rules (config `RISK_*`); every rule but the blocklist off when not given. */
+  risk?: RiskRules;
   /** A prebuilt workflow bundle (tests, production images); without it the workflows are bundled at start. */
   workflowBundlePath?: string;
   shutdownGraceTimeMs?: number;
@@ -44,7 +47,7 @@ export function buildPaymentsWorker(dependencies: WorkerDependencies): Promise<W
     taskQueue: dependencies.taskQueue,
     ...workflowSource(dependencies.workflowBundlePath),
     activities: {
-      ...createPaymentActivities({ db: dependencies.db, paymentDailyLimit: dependencies.paymentDailyLimit }),
+      ...createPaymentActivities({ db: dependencies.db, paymentDailyLimit: dependencies.paymentDailyLimit, risk: dependencies.risk }),
       ...createRecoveryActivities({
         db: dependencies.db,
         temporal: new Client({ connection: dependencies.connection, namespace: dependencies.namespace }),

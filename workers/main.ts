@@ -45,6 +45,7 @@ export async function runWorkerProcess(
       taskQueue: taskQueueOf(config),
       db,
       paymentDailyLimit: config.paymentDailyLimit,
+      risk: config.risk,
       workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH || undefined,
       shutdownGraceTimeMs: config.workerShutdownGraceMs,
       recovery: {

@@ -54,6 +54,12 @@ export function notificationsOn(taskQueue: string) {
  */
 export const FENCED_COMPENSATIONS_PATCH = 'fenced-compensations';
 
+/**
+ * The patch that adds the `risk_check` step right after validate, before any money moves.
+ * Histories recorded before it replay without the step.
+ */
+export const RISK_CHECK_PATCH = 'risk-check';
+
 /** A compensation: answers the journal it posted, or null when the step it undoes never committed. */
 export interface Compensation {
   name: string;
@@ -75,6 +81,8 @@ export interface MoneySagaPlan {
   id: string;
   /** Forward steps in order; the last one makes the saga final and succeeded. */
   steps: MoneyStep[];
+  /** The risk check, run right after the first step (validate) behind RISK_CHECK_PATCH; it moves no money. */
+  riskCheck?: MoneyStep;
   /**
    * Marks the saga compensating under its row lock, so no forward step moves money after it;
    * `succeeded: true` when a late final step already made the saga succeed.
@@ -99,7 +107,9 @@ export async function runMoneySaga(plan: MoneySagaPlan): Promise<MoneySagaOutcom
   setHandler(currentStepQuery, () => step);
   const describe = (error: unknown) => {
     const cause = error instanceof ActivityFailure ? error.cause : error;
-    return cause instanceof ApplicationFailure ? sagaFailureOf(plan.kind, cause.type ?? undefined, cause.message) : sagaFailureOf(plan.kind, undefined, '');
+    if (!(cause instanceof ApplicationFailure)) return sagaFailureOf(plan.kind, undefined, '');
+    const [rule] = cause.details ?? [];
+    return sagaFailureOf(plan.kind, cause.type ?? undefined, cause.message, typeof rule === 'string' ? rule : undefined);
   };
 
   const fenced = patched(FENCED_COMPENSATIONS_PATCH);
@@ -107,12 +117,16 @@ export async function runMoneySaga(plan: MoneySagaPlan): Promise<MoneySagaOutcom
   const compensated: string[] = [];
   let failure: MoneySagaOutcome['failure'] = null;
   try {
-    for (const forwardStep of plan.steps) {
+    for (const [index, forwardStep] of plan.steps.entries()) {
       step = forwardStep.name;
       // Fenced: registered first, because an attempt given up on may still commit until the saga is marked.
       if (fenced && forwardStep.compensation) compensations.unshift(forwardStep.compensation);
       await forwardStep.run();
       if (!fenced && forwardStep.compensation) compensations.unshift(forwardStep.compensation);
+      if (index === 0 && plan.riskCheck && patched(RISK_CHECK_PATCH)) {
+        step = plan.riskCheck.name;
+        await plan.riskCheck.run();
+      }
     }
   } catch (error) {
     const failed = describe(error);

@@ -155,7 +155,9 @@ describe.each(KINDS)('the $kind workflow', ({ kind, idField, activities: names, 
       recordStep: stub('recordStep', () => undefined),
       notify: stub('notify', () => ({ notificationIds: ['ntf_stub'] })),
     };
-    return Object.fromEntries((Object.keys(stubs) as Role[]).map((role) => [names[role], stubs[role]]));
+    // The risk check (payments and transfers) allows every saga here; workflows/risk-check.test.ts covers it.
+    const allow: Stub = () => Promise.resolve({ outcome: 'allow', rule: null, reviewTimeoutMs: 0 });
+    return { ...Object.fromEntries((Object.keys(stubs) as Role[]).map((role) => [names[role], stubs[role]])), checkPaymentRisk: allow, checkTransferRisk: allow };
   }
 
   function newRecorder(): Recorder {

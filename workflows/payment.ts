@@ -1,19 +1,23 @@
 import type { MoneySagaOutcome } from '../domain/money-sagas';
 import type { PaymentInput } from '../domain/payments';
 import { compensation, forward, notificationsOn, runMoneySaga } from './money-saga';
+import { paymentRiskCheck } from './risk-check';
 
 /**
- * Payment saga `payment-<paymentId>`: validate → debit_payer → credit_merchant →
- * write_ledger → notify. When a step fails for good, the compensations of the
+ * Payment saga `payment-<paymentId>`: validate → risk_check → debit_payer → credit_merchant →
+ * write_ledger → notify. The risk check may hold the payment `in_review` until an admin
+ * decides (the `reviewPayment` Update) or the review times out. When a step fails for good, the compensations of the
  * completed steps run in reverse (reverse_merchant_credit, then refund_payer)
  * and the payment ends `failed`. A failing notify never moves money back.
  */
 export function paymentWorkflow(input: PaymentInput): Promise<MoneySagaOutcome> {
   const { paymentId } = input;
   const notifications = notificationsOn(input.notificationsTaskQueue);
+  const riskCheck = paymentRiskCheck(paymentId);
   return runMoneySaga({
     kind: 'payment',
     id: paymentId,
+    riskCheck,
     steps: [
       { name: 'validate', run: () => forward.validatePayment({ paymentId }) },
       {

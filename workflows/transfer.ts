@@ -1,9 +1,10 @@
 import type { MoneySagaOutcome } from '../domain/money-sagas';
 import type { TransferInput } from '../domain/transfers';
 import { compensation, forward, notificationsOn, runMoneySaga } from './money-saga';
+import { transferRiskCheck } from './risk-check';
 
 /**
- * Transfer saga `transfer-<transferId>`: validate → debit_sender → credit_recipient →
+ * Transfer saga `transfer-<transferId>`: validate → risk_check → debit_sender → credit_recipient →
  * write_ledger → notify, through the clearing account, no fee. When a step fails for
  * good, the compensations of the completed steps run in reverse
  * (reverse_recipient_credit, then refund_sender) and the transfer ends `failed`.
@@ -15,6 +16,7 @@ export function transferWorkflow(input: TransferInput): Promise<MoneySagaOutcome
   return runMoneySaga({
     kind: 'transfer',
     id: transferId,
+    riskCheck: transferRiskCheck(transferId),
     steps: [
       { name: 'validate', run: () => forward.validateTransfer({ transferId }) },
       {

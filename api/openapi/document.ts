@@ -11,7 +11,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   403: 'forbidden: authenticated, but the role may not do this',
   404: 'not found (also for another user’s resource)',
   405: 'method_not_allowed: the path exists, not with this method; the Allow header lists its methods',
-  409: 'conflict: email_taken, wallet_exists, alias_taken or alias_limit_reached',
+  409: 'conflict: email_taken, wallet_exists, alias_taken, alias_limit_reached, or review_closed (a payment review already decided or timed out)',
   413: 'payload_too_large (over 64 KiB)',
   415: 'unsupported_media_type (send application/json)',
   422: 'idempotency_key_reused, currency_mismatch, self_payment, wallet_frozen or (transfers) recipient_is_merchant',

@@ -6,6 +6,7 @@ import { findWallet, findWalletByUser, type Wallet } from '../../store/wallets';
 import { newId } from '../../domain/ids';
 import { MONEY_SAGAS } from '../../domain/money-sagas';
 import { feeRoundHalfUp } from '../../domain/money';
+import { PAYMENT_STATUSES } from '../../domain/payments';
 import type { PaymentRow } from '../../infra/tables';
 import type { AppDependencies } from '../dependencies';
 import { answerSaga, faultHeaderDoc, faultStepOf, mustStart } from '../saga-routes';
@@ -43,7 +44,7 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
     });
   const listSchema = listQuerySchema.extend({
     role: z.enum(['payer', 'merchant'], { message: 'must be payer or merchant' }).optional(),
-    status: z.enum(['pending', 'processing', 'succeeded', 'failed'], { message: 'must be pending, processing, succeeded or failed' }).optional(),
+    status: z.enum(PAYMENT_STATUSES, { message: `must be ${PAYMENT_STATUSES.join(', ')}` }).optional(),
   });
   const sagaSettings = { paymentsTaskQueue: config.temporal.paymentsTaskQueue, notificationsTaskQueue: config.temporal.notificationsTaskQueue };
 
@@ -74,7 +75,7 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
     },
     responses: {
       201: { description: 'final: succeeded, or failed with failure.code', schema: paymentSchema, headers: { 'Idempotent-Replayed': IDEMPOTENT_REPLAYED_HEADER } },
-      202: { description: 'not final within PAYMENT_SYNC_WAIT_MS (or Prefer: respond-async)', schema: paymentSchema, headers: { Location: locationHeader('/v1/payments'), 'Idempotent-Replayed': IDEMPOTENT_REPLAYED_HEADER } },
+      202: { description: 'not final within PAYMENT_SYNC_WAIT_MS (or Prefer: respond-async), or in_review: waiting for an admin’s risk review', schema: paymentSchema, headers: { Location: locationHeader('/v1/payments'), 'Idempotent-Replayed': IDEMPOTENT_REPLAYED_HEADER } },
     },
     errors: [400, 404, 413, 415, 422, 429],
   });

@@ -144,6 +144,7 @@ export async function startWorkersOf(
     namespace: config.temporal.namespace,
     db,
     paymentDailyLimit: config.paymentDailyLimit,
+    risk: config.risk,
     workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH,
     shutdownGraceTimeMs: 2_000,
     recovery,
