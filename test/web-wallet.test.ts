@@ -24,6 +24,8 @@ const PASSWORD = 'correct horse battery';
 const BUILD_TIMEOUT_MS = 300_000;
 const SCENARIO_TIMEOUT_MS = 120_000;
 const UI_TIMEOUT_MS = 30_000;
+/** Unique per run, so the directory search finds this file's merchant and no other. */
+const MERCHANT_NAME = `Acme Books ${Date.now().toString(36)}`;
 
 interface AxeResult {
   violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ target: unknown }> }>;
@@ -47,7 +49,7 @@ describe('the web wallet in a browser', () => {
     await execFileAsync(join(ROOT, 'node_modules', '.bin', 'tsx'), ['scripts/build-web.ts', '--out-dir', buildDirectory], { cwd: ROOT, timeout: BUILD_TIMEOUT_MS });
     stack = await startStack({ SAGA_FAULTS: 'enabled', WEB_APP_DIR: buildDirectory });
     actors = actorsOf(stack);
-    merchant = await actors.signUp({ role: 'merchant', name: 'Acme Books' });
+    merchant = await actors.signUp({ role: 'merchant', name: MERCHANT_NAME });
     axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
     browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
     mkdirSync(SCREENSHOTS, { recursive: true });
@@ -100,12 +102,15 @@ describe('the web wallet in a browser', () => {
   /** Goes through the pay form and its confirmation screen, stopping before the final click. */
   async function fillPayment(page: Page, amount: string, description: string, fault?: string): Promise<void> {
     await page.getByRole('link', { name: 'Pay', exact: true }).click();
-    await page.getByLabel('Merchant id').fill(merchant.user.id);
+    // Found in the directory by part of its name.
+    await page.getByLabel('Merchant', { exact: true }).fill(MERCHANT_NAME.slice(0, -2));
+    await page.getByRole('list', { name: 'Merchants found' }).getByRole('button', { name: MERCHANT_NAME }).click();
     await page.getByLabel('Amount (USD)').fill(amount);
     await page.getByLabel('Description (optional)').fill(description);
     if (fault) await page.getByLabel('Fault drill (test servers only)').selectOption(fault);
     await page.getByRole('button', { name: 'Review payment' }).click();
     await page.getByRole('heading', { name: 'Confirm the payment' }).waitFor();
+    expect(await page.getByTestId('confirm-merchant').innerText()).toBe(MERCHANT_NAME);
   }
 
   async function finalStatusOf(page: Page): Promise<string> {
@@ -167,7 +172,7 @@ describe('the web wallet in a browser', () => {
       await page.getByRole('button', { name: 'Pay $12.34' }).click();
       await page.waitForURL(/\/payments\/pay_/);
       expect(await finalStatusOf(page)).toContain('Succeeded');
-      expect(await stepStatuses(page, 'Saga steps')).toEqual(['validate:completed', 'debit_payer:completed', 'credit_merchant:completed', 'write_ledger:completed', 'notify:completed']);
+      expect(await stepStatuses(page, 'Saga steps')).toEqual(['validate:completed', 'risk_check:completed', 'debit_payer:completed', 'credit_merchant:completed', 'write_ledger:completed', 'notify:completed']);
       await expectAccessible(page, 'payment');
       await screenshot(page, 'payment-succeeded');
 
@@ -181,6 +186,10 @@ describe('the web wallet in a browser', () => {
       await history.locator('tr[data-type="payment_debit"]', { hasText: '-$12.34' }).waitFor();
       await history.locator('tr[data-type="topup"]', { hasText: '+$25.50' }).waitFor();
       await screenshot(page, 'history');
+
+      // A reload forgets the in-memory token; the httpOnly refresh cookie signs the person back in.
+      await page.reload();
+      await history.locator('tr[data-type="payment_debit"]', { hasText: '-$12.34' }).waitFor();
 
       await page.getByRole('link', { name: 'Activity' }).click();
       await page.locator('.feed li[data-type="payment_succeeded"]').waitFor();
@@ -232,6 +241,7 @@ describe('the web wallet in a browser', () => {
       expect(await stepStatuses(page, 'Compensations')).toEqual(['reverse_merchant_credit:compensated', 'refund_payer:compensated']);
       expect(await stepStatuses(page, 'Saga steps')).toEqual([
         'validate:completed',
+        'risk_check:completed',
         'debit_payer:compensated',
         'credit_merchant:compensated',
         'write_ledger:failed',
@@ -343,6 +353,45 @@ describe('the web wallet in a browser', () => {
       await page.getByLabel('Payment, transfer or refund id, or a workflow id').fill(String(payment?.id));
       const link = page.getByRole('link', { name: `Open payment-${payment?.id} in the Temporal Web UI` });
       expect(await link.getAttribute('href')).toBe(`${stack.config.web.temporalUiUrl}/namespaces/default/workflows/payment-${payment?.id}`);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  it(
+    'when a person claims a handle, then another sends them money by it after seeing their name',
+    async () => {
+      const [recipient, sender] = [await actors.signUp({ name: 'Katherine Johnson' }), await customerViaApi()];
+      const handle = `@kj_${Date.now().toString(36)}`;
+      const recipientPage = await newPage();
+      await logIn(recipientPage, recipient.email);
+      await recipientPage.getByRole('link', { name: 'Profile' }).click();
+      await recipientPage.getByLabel('New handle').fill(handle);
+      await recipientPage.getByRole('button', { name: 'Claim handle' }).click();
+      await recipientPage.getByText(`${handle} is yours.`).waitFor();
+      await expectAccessible(recipientPage, 'profile');
+      await screenshot(recipientPage, 'profile-handles');
+
+      const page = await newPage();
+      await logIn(page, sender.email);
+      await page.getByRole('link', { name: 'Send', exact: true }).click();
+      await page.getByLabel('To (@handle or e-mail)').fill(handle);
+      await page.getByLabel('Amount (USD)').fill('4.20');
+      await page.getByRole('button', { name: 'Review transfer' }).click();
+      expect(await page.getByTestId('confirm-recipient').innerText()).toBe(`Katherine Johnson (${handle})`);
+      await screenshot(page, 'send-confirm');
+      await page.getByRole('button', { name: 'Send $4.20' }).click();
+      await page.waitForURL(/\/transfers\/trf_/);
+      expect(await finalStatusOf(page)).toContain('Succeeded');
+      expect(await actors.balanceOf(recipient.token, recipient.wallet.id)).toBe(10_000 + 420);
+
+      // Mistakes are explained in words next to their fields, before anything is sent.
+      await page.getByRole('link', { name: 'Send', exact: true }).click();
+      await page.getByLabel('To (@handle or e-mail)').fill('not an address');
+      await page.getByLabel('Amount (USD)').fill('1.999');
+      await page.getByRole('button', { name: 'Review transfer' }).click();
+      expect(await page.locator('#to-error').innerText()).toBe('Enter an @handle or an e-mail address.');
+      expect(await page.locator('#amount-error').innerText()).toBe('At most 2 decimals for USD.');
+      expect(await page.getByLabel('To (@handle or e-mail)').getAttribute('aria-invalid')).toBe('true');
     },
     SCENARIO_TIMEOUT_MS,
   );

@@ -1,12 +1,13 @@
 import type { JSX } from 'preact';
-import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
-import { api, asProblem, setAccessToken, unwrap, whenUnauthorized, type User, type Wallet } from './api/client';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { api, asProblem, endSession, refreshSession, setAccessToken, unwrap, whenUnauthorized, type User, type Wallet } from './api/client';
 import { AdminPage } from './pages/admin';
 import { LoginPage, SignupPage } from './pages/auth';
 import { ActivityPage } from './pages/activity';
 import { HomePage } from './pages/home';
 import { MerchantPage } from './pages/merchant';
 import { PayPage } from './pages/pay';
+import { ProfilePage } from './pages/profile';
 import { SagaPage } from './pages/saga';
 import { SendPage } from './pages/send';
 import { WalletPage } from './pages/wallet';
@@ -15,6 +16,9 @@ import { SessionContext, type Session } from './session';
 import { readSettings } from './settings';
 
 const PUBLIC_PATHS = ['/login', '/signup'];
+/** The access token is renewed when this fraction of its lifetime has passed. */
+const RENEW_AT_FRACTION = 0.8;
+const MIN_RENEWAL_MS = 10_000;
 
 /** The pages a signed-in person can open, by path. */
 function signedInPage(path: string, user: User): JSX.Element {
@@ -25,6 +29,7 @@ function signedInPage(path: string, user: User): JSX.Element {
   if (path === '/activity') return <ActivityPage />;
   if (path === '/merchant') return <MerchantPage />;
   if (path === '/admin') return <AdminPage />;
+  if (path === '/profile') return <ProfilePage />;
   if (path === '/wallets') return <HomePage />;
   if ((params = match('/wallets/:id', path))) return <WalletPage key={path} walletId={params.id ?? ''} />;
   if ((params = match('/payments/:id', path))) return <SagaPage key={path} kind="payment" id={params.id ?? ''} />;
@@ -43,10 +48,10 @@ function signedInPage(path: string, user: User): JSX.Element {
 function Navigation({ user, onSignOut }: { user: User; onSignOut: () => void }): JSX.Element {
   const links: Array<[string, string]> =
     user.role === 'admin'
-      ? [['/admin', 'Admin']]
+      ? [['/admin', 'Admin'], ['/profile', 'Profile']]
       : user.role === 'merchant'
-        ? [['/merchant', 'Payments in'], ['/wallets', 'Wallets'], ['/activity', 'Activity']]
-        : [['/wallets', 'Wallets'], ['/pay', 'Pay'], ['/send', 'Send'], ['/activity', 'Activity']];
+        ? [['/merchant', 'Payments in'], ['/wallets', 'Wallets'], ['/activity', 'Activity'], ['/profile', 'Profile']]
+        : [['/wallets', 'Wallets'], ['/pay', 'Pay'], ['/send', 'Send'], ['/activity', 'Activity'], ['/profile', 'Profile']];
   return (
     <header class="topbar">
       <Link href="/" class="brand">
@@ -78,20 +83,43 @@ export function App(): JSX.Element {
   const settings = useMemo(readSettings, []);
   const path = usePath();
   const [me, setMe] = useState<{ user: User; wallets: Wallet[] } | undefined>(undefined);
+  // Until the refresh cookie has been tried, the page does not know whether someone is signed in.
+  const [resuming, setResuming] = useState(true);
+  const renewal = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
 
-  const signOut = useCallback(() => {
+  const forget = useCallback(() => {
+    clearTimeout(renewal.current);
     setAccessToken(undefined);
     setMe(undefined);
-    navigate('/login', { replace: true });
+    if (!PUBLIC_PATHS.includes(location.pathname)) navigate('/login', { replace: true });
   }, []);
-  useEffect(() => whenUnauthorized(signOut), [signOut]);
+
+  const signOut = useCallback(() => {
+    void endSession().finally(forget);
+  }, [forget]);
 
   const refresh = useCallback(async () => {
     setMe(unwrap(await api.GET('/v1/me')));
   }, []);
 
+  /** Keeps the short-lived access token fresh: a new one from the refresh cookie well before it expires. */
+  const scheduleRenewal = useCallback(
+    (expiresInSeconds: number) => {
+      clearTimeout(renewal.current);
+      const delayMs = Math.max(MIN_RENEWAL_MS, expiresInSeconds * 1000 * RENEW_AT_FRACTION);
+      renewal.current = setTimeout(() => {
+        void refreshSession().then((renewed) => {
+          if (!renewed) return forget();
+          setAccessToken(renewed.accessToken);
+          scheduleRenewal(renewed.expiresIn);
+        });
+      }, delayMs);
+    },
+    [forget],
+  );
+
   const signedIn = useCallback(
-    async (accessToken: string) => {
+    async (accessToken: string, expiresInSeconds: number) => {
       setAccessToken(accessToken);
       try {
         await refresh();
@@ -99,15 +127,43 @@ export function App(): JSX.Element {
         setAccessToken(undefined);
         throw asProblem(error);
       }
+      scheduleRenewal(expiresInSeconds);
       if (PUBLIC_PATHS.includes(location.pathname)) navigate('/', { replace: true });
     },
-    [refresh],
+    [refresh, scheduleRenewal],
   );
+
+  // An expired or revoked token: one try with the refresh cookie, else back to the log-in page.
+  useEffect(
+    () =>
+      whenUnauthorized(() => {
+        void refreshSession().then((renewed) => (renewed ? signedIn(renewed.accessToken, renewed.expiresIn).catch(forget) : forget()));
+      }),
+    [signedIn, forget],
+  );
+
+  // A reload keeps the person signed in: the httpOnly refresh cookie buys a new access token.
+  useEffect(() => {
+    void refreshSession()
+      .then((renewed) => (renewed ? signedIn(renewed.accessToken, renewed.expiresIn) : undefined))
+      .catch(() => undefined)
+      .finally(() => setResuming(false));
+    return () => clearTimeout(renewal.current);
+  }, [signedIn]);
 
   useEffect(() => {
     document.title = me ? `SagaPay · ${me.user.name}` : 'SagaPay wallet';
   }, [me]);
 
+  if (!me && resuming) {
+    return (
+      <div class="shell">
+        <main id="main">
+          <p role="status">Loading your wallet…</p>
+        </main>
+      </div>
+    );
+  }
   if (!me) {
     const page = path === '/signup' ? <SignupPage onSignedIn={signedIn} /> : <LoginPage onSignedIn={signedIn} />;
     return (

@@ -72,6 +72,33 @@ interface ErrorBody {
   error?: { code?: string; message?: string; details?: { fields?: Record<string, string> }; requestId?: string };
 }
 
+/**
+ * Asks for a new access token with the httpOnly refresh cookie (the page never sees that cookie):
+ * how a reload stays signed in. Undefined when there is no session (401) or the server is away.
+ */
+export function refreshSession(): Promise<{ accessToken: string; expiresIn: number } | undefined> {
+  // One refresh at a time: a refresh token works once, and presenting it twice would end the session.
+  refreshing ??= api
+    .POST('/v1/auth/refresh')
+    .then((result) => result.data)
+    .catch(() => undefined)
+    .finally(() => {
+      refreshing = undefined;
+    });
+  return refreshing;
+}
+
+let refreshing: Promise<{ accessToken: string; expiresIn: number } | undefined> | undefined;
+
+/** Ends the web session on the server (the refresh cookie is revoked and cleared); errors are ignored. */
+export async function endSession(): Promise<void> {
+  try {
+    await api.POST('/v1/auth/logout');
+  } catch {
+    // Signing out locally must work even when the server cannot be reached.
+  }
+}
+
 /** The data of a successful answer, or an ApiProblem with the contract's error in words. */
 export function unwrap<T>(result: { data?: T; error?: unknown; response: Response }): T {
   if (result.data !== undefined && result.response.ok) return result.data;

@@ -127,6 +127,66 @@ function FreezePanel(): JSX.Element {
   );
 }
 
+type UserWithWallets = Schemas['UserWithWallets'];
+
+/** Finds users by e-mail or name; freezes and unfreezes their wallets from the results. */
+function UserSearch(): JSX.Element {
+  const [query, setQuery] = useState('');
+  const [results, setResults] = useState<UserWithWallets[] | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<ApiProblem | undefined>(undefined);
+  const search = async (event?: Event) => {
+    event?.preventDefault();
+    setBusy(true);
+    setProblem(undefined);
+    try {
+      setResults(unwrap(await api.GET('/v1/admin/users', { params: { query: { query: query.trim(), limit: '20' } } })).data);
+    } catch (error) {
+      setProblem(asProblem(error));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const act = async (walletId: string, action: 'freeze' | 'unfreeze') => {
+    setProblem(undefined);
+    try {
+      const path = action === 'freeze' ? '/v1/admin/wallets/{id}/freeze' : '/v1/admin/wallets/{id}/unfreeze';
+      unwrap(await api.POST(path, { params: { path: { id: walletId } } }));
+      await search();
+    } catch (error) {
+      setProblem(asProblem(error));
+    }
+  };
+  return (
+    <section class="card" aria-labelledby="users-title">
+      <h2 id="users-title">Find a user</h2>
+      <form onSubmit={(event) => void search(event)} noValidate>
+        <ErrorBanner problem={problem} />
+        <Field id="user-query" label="E-mail or name" autocomplete="off" value={query} error={problem?.fields.query} onInput={(event) => setQuery(event.currentTarget.value)} />
+        <SubmitButton busy={busy}>Search users</SubmitButton>
+      </form>
+      {results && results.length === 0 && <p>No user matches.</p>}
+      <ul class="feed" aria-label="Users found">
+        {(results ?? []).map(({ user, wallets }) => (
+          <li key={user.id} data-user={user.id}>
+            <strong>{user.name}</strong> {user.email} <span class="small">({user.role})</span>
+            <ul>
+              {wallets.map((wallet) => (
+                <li key={wallet.id}>
+                  {wallet.currency} {formatMoney(wallet.balance, wallet.currency)} <StatusBadge status={wallet.status} />{' '}
+                  <button type="button" class={wallet.status === 'active' ? 'danger' : ''} onClick={() => void act(wallet.id, wallet.status === 'active' ? 'freeze' : 'unfreeze')}>
+                    {wallet.status === 'active' ? 'Freeze' : 'Unfreeze'} {wallet.currency} wallet of {user.name}
+                  </button>
+                </li>
+              ))}
+            </ul>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 /** Opens a saga: its page here (payments, transfers, refunds by id) or the Temporal Web UI by workflow id. */
 function SagaLookup(): JSX.Element {
   const { settings } = useSession();
@@ -160,14 +220,15 @@ function SagaLookup(): JSX.Element {
   );
 }
 
-/** The admin's console: reconciliation, wallet freezes, and sagas. */
+/** The admin's console: reconciliation, users and their wallets, sagas (a payment in review is decided on its page). */
 export function AdminPage(): JSX.Element {
   return (
     <section>
       <h1>Admin</h1>
       <ReconciliationPanel />
-      <FreezePanel />
+      <UserSearch />
       <SagaLookup />
+      <FreezePanel />
     </section>
   );
 }

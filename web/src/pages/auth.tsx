@@ -5,10 +5,11 @@ import { ErrorBanner, Field, SelectField, SubmitButton } from '../components/for
 import { Link } from '../router';
 import { readSettings } from '../settings';
 
-type SignedIn = (accessToken: string) => Promise<void>;
+type SignedIn = (accessToken: string, expiresInSeconds: number) => Promise<void>;
 
-async function logIn(email: string, password: string): Promise<string> {
-  return unwrap(await api.POST('/v1/auth/login', { body: { email, password } })).accessToken;
+/** Logs in; the answer also sets the httpOnly refresh cookie that keeps the session across reloads. */
+async function logIn(email: string, password: string): Promise<{ accessToken: string; expiresIn: number }> {
+  return unwrap(await api.POST('/v1/auth/login', { body: { email, password } }));
 }
 
 /** Log-in form. */
@@ -22,7 +23,8 @@ export function LoginPage({ onSignedIn }: { onSignedIn: SignedIn }): JSX.Element
     setBusy(true);
     setProblem(undefined);
     try {
-      await onSignedIn(await logIn(email, password));
+      const { accessToken, expiresIn } = await logIn(email, password);
+      await onSignedIn(accessToken, expiresIn);
     } catch (error) {
       setProblem(asProblem(error));
       setBusy(false);
@@ -68,7 +70,8 @@ export function SignupPage({ onSignedIn }: { onSignedIn: SignedIn }): JSX.Elemen
     setProblem(undefined);
     try {
       unwrap(await api.POST('/v1/auth/register', { body: { ...form, currency: asCurrency(form.currency) } }));
-      await onSignedIn(await logIn(form.email, form.password));
+      const { accessToken, expiresIn } = await logIn(form.email, form.password);
+      await onSignedIn(accessToken, expiresIn);
     } catch (error) {
       setProblem(asProblem(error));
       setBusy(false);

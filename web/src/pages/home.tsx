@@ -1,7 +1,8 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, asCurrency, asProblem, unwrap, type ApiProblem, type Wallet } from '../api/client';
-import { ErrorBanner, Field, SubmitButton } from '../components/forms';
+import { api, asCurrency, asProblem, unwrap, type ApiProblem, type Currency, type Wallet } from '../api/client';
+import { ErrorBanner, Field, SelectField, SubmitButton } from '../components/forms';
+import { useMoneySubmission } from '../components/money-form';
 import { StatusBadge } from '../components/saga';
 import { idempotencyKeyFor, isFinalAnswer, settleIdempotencyKey } from '../idempotency';
 import { formatMoney, parseAmount } from '../money';
@@ -76,7 +77,7 @@ function TopUpForm({ wallet, onDone }: { wallet: Wallet; onDone: () => Promise<v
 
 /** One wallet: balance in its currency's format, status, history link and top-up. */
 function WalletCard({ wallet, onChange }: { wallet: Wallet; onChange: () => Promise<void> }): JSX.Element {
-  const held = (wallet as Wallet & { held?: number }).held;
+  const { held } = wallet;
   return (
     <article class="card wallet" aria-labelledby={`wallet-${wallet.id}`} data-wallet={wallet.currency}>
       <header class="wallet-head">
@@ -86,12 +87,34 @@ function WalletCard({ wallet, onChange }: { wallet: Wallet; onChange: () => Prom
       <p class="balance" data-testid={`balance-${wallet.currency}`}>
         {formatMoney(wallet.balance, wallet.currency)}
       </p>
-      {typeof held === 'number' && held > 0 && <p class="small">{formatMoney(held, wallet.currency)} held for payments in progress</p>}
+      {held > 0 && <p class="small">{formatMoney(held, wallet.currency)} held until payments in progress finish</p>}
       <p>
         <Link href={`/wallets/${wallet.id}`}>History of the {wallet.currency} wallet</Link>
       </p>
       {wallet.status === 'active' && <TopUpForm wallet={wallet} onDone={onChange} />}
     </article>
+  );
+}
+
+/** Opens a wallet in a currency the person has none in; idempotent like every money POST. */
+function OpenWalletForm({ missing, onDone }: { missing: string[]; onDone: () => Promise<void> }): JSX.Element | null {
+  const [currency, setCurrency] = useState(missing[0] ?? '');
+  const opening = useMoneySubmission('open-wallet', (body: { currency: Currency }, key: string) => api.POST('/v1/wallets', { body, headers: { 'Idempotency-Key': key } }));
+  if (missing.length === 0) return null;
+  const selected = missing.includes(currency) ? currency : (missing[0] ?? '');
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    if (await opening.submit({ currency: asCurrency(selected) })) await onDone();
+  };
+  return (
+    <form class="card inline-form" onSubmit={(event) => void submit(event)} aria-label="Open a wallet in another currency">
+      <h2>Open a wallet in another currency</h2>
+      <ErrorBanner problem={opening.problem} />
+      <SelectField id="new-wallet-currency" label="Currency" value={selected} error={opening.problem?.fields.currency} onChange={setCurrency} options={missing.map((code) => ({ value: code, label: code }))} />
+      <SubmitButton busy={opening.busy} busyLabel="Opening…">
+        Open {selected} wallet
+      </SubmitButton>
+    </form>
   );
 }
 
@@ -127,6 +150,9 @@ export function HomePage(): JSX.Element {
         </div>
       )}
       <ErrorBanner problem={waitProblem} />
+      {wallets.length > 0 && session.user.role !== 'admin' && (
+        <OpenWalletForm missing={session.settings.currencies.filter((code) => !wallets.some((wallet) => wallet.currency === code))} onDone={refresh} />
+      )}
       {session.user.role === 'customer' && wallets.length > 0 && (
         <p class="actions">
           <Link class="button" href="/pay">

@@ -8,6 +8,7 @@ import { Link } from '../router';
 import { useSession } from '../session';
 import { temporalWorkflowUrl } from '../settings';
 import { RefundForm } from './refund-form';
+import { ReviewForm } from './review-form';
 
 /** How often a saga that is not final yet is read again. */
 const SAGA_POLL_MS = 400;
@@ -91,6 +92,7 @@ export function SagaPage({ kind, id }: { kind: SagaKind; id: string }): JSX.Elem
       )}
       <SagaTimeline kind={kind} steps={saga.steps} final={final} />
       <Details kind={kind} saga={saga} />
+      {kind === 'payment' && user.role === 'admin' && saga.status === 'in_review' && <ReviewForm paymentId={saga.id} onDone={reload} />}
       {user.role === 'admin' && (
         <p>
           <a href={temporalWorkflowUrl(settings, saga.workflowId)} target="_blank" rel="noopener noreferrer">

@@ -1,14 +1,16 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, asCurrency, type Currency } from '../api/client';
-import { ErrorBanner, Field, SelectField, SubmitButton } from '../components/forms';
+import { api, asCurrency, asProblem, type Currency } from '../api/client';
+import { ErrorBanner, explain, Field, SelectField, SubmitButton } from '../components/forms';
+import { lookUpRecipient } from '../components/recipient';
 import { useMoneySubmission } from '../components/money-form';
 import { formatMoney, parseAmount } from '../money';
 import { navigate } from '../router';
 import { useSession } from '../session';
 
 interface TransferDraft {
-  toEmail: string;
+  toEmail?: string;
+  to?: string;
   amount: number;
   currency: Currency;
   note?: string;
@@ -18,7 +20,9 @@ interface TransferDraft {
 export function SendPage(): JSX.Element {
   const { wallets, settings } = useSession();
   const currencies = wallets.map((wallet) => wallet.currency);
-  const [toEmail, setToEmail] = useState('');
+  const [toText, setToText] = useState('');
+  const [recipientName, setRecipientName] = useState('');
+  const [checking, setChecking] = useState(false);
   const [currency, setCurrency] = useState(currencies[0] ?? settings.currencies[0] ?? 'USD');
   const [amountText, setAmountText] = useState('');
   const [note, setNote] = useState('');
@@ -28,15 +32,36 @@ export function SendPage(): JSX.Element {
     api.POST('/v1/transfers', { body, headers: { 'Idempotency-Key': key, Prefer: 'respond-async' } }),
   );
 
-  const review = (event: Event) => {
+  /** The recipient's name for the confirmation, from the @handle or e-mail typed; or what is wrong. */
+  const resolveRecipient = async (): Promise<{ reference: Pick<TransferDraft, 'to' | 'toEmail'>; name: string } | string> => {
+    const text = toText.trim();
+    const isEmail = /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(text);
+    const isHandle = /^@[A-Za-z0-9_]{3,30}$/.test(text);
+    if (!isEmail && !isHandle) return 'Enter an @handle or an e-mail address.';
+    const reference = isHandle ? { to: text.toLowerCase() } : { toEmail: text };
+    try {
+      const recipient = await lookUpRecipient(isHandle ? text.toLowerCase() : text);
+      if (recipient.kind === 'merchant') return `${text} is a merchant: pay them from the Pay page.`;
+      return { reference, name: recipient.name };
+    } catch (error) {
+      const problem = asProblem(error);
+      return problem.status === 404 ? `Nobody has the ${isHandle ? 'handle' : 'address'} ${text}.` : explain(problem);
+    }
+  };
+
+  const review = async (event: Event) => {
     event.preventDefault();
     const found: Record<string, string> = {};
-    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(toEmail.trim())) found.toEmail = 'Enter the recipient’s e-mail address.';
     const amount = parseAmount(amountText, currency);
     if (!amount.ok) found.amount = amount.message;
+    setChecking(true);
+    const recipient = await resolveRecipient();
+    setChecking(false);
+    if (typeof recipient === 'string') found.to = recipient;
     setErrors(found);
-    if (!amount.ok || Object.keys(found).length > 0) return;
-    setDraft({ toEmail: toEmail.trim(), amount: amount.minorUnits, currency: asCurrency(currency), ...(note.trim() ? { note: note.trim() } : {}) });
+    if (!amount.ok || typeof recipient === 'string') return;
+    setRecipientName(recipient.name);
+    setDraft({ ...recipient.reference, amount: amount.minorUnits, currency: asCurrency(currency), ...(note.trim() ? { note: note.trim() } : {}) });
   };
 
   const confirm = async (event: Event) => {
@@ -53,7 +78,9 @@ export function SendPage(): JSX.Element {
         <h1>Confirm the transfer</h1>
         <dl class="summary">
           <dt>To</dt>
-          <dd>{draft.toEmail}</dd>
+          <dd data-testid="confirm-recipient">
+            <strong>{recipientName}</strong> ({draft.to ?? draft.toEmail})
+          </dd>
           <dt>Amount</dt>
           <dd>{formatMoney(draft.amount, draft.currency)}</dd>
           {draft.note && (
@@ -81,9 +108,17 @@ export function SendPage(): JSX.Element {
   return (
     <section class="card narrow">
       <h1>Send money</h1>
-      <form onSubmit={review} noValidate>
+      <form onSubmit={(event) => void review(event)} noValidate>
         <ErrorBanner problem={transfer.problem} />
-        <Field id="toEmail" label="Recipient’s e-mail" type="email" autocomplete="off" value={toEmail} error={errors.toEmail ?? fields.toEmail} onInput={(event) => setToEmail(event.currentTarget.value)} />
+        <Field
+          id="to"
+          label="To (@handle or e-mail)"
+          hint="You will see their name before anything is sent."
+          autocomplete="off"
+          value={toText}
+          error={errors.to ?? fields.to ?? fields.toEmail}
+          onInput={(event) => setToText(event.currentTarget.value)}
+        />
         <SelectField id="currency" label="From wallet" value={currency} error={fields.currency} onChange={setCurrency} options={currencies.map((code) => ({ value: code, label: `${code} wallet` }))} />
         <Field
           id="amount"
@@ -96,7 +131,9 @@ export function SendPage(): JSX.Element {
           onInput={(event) => setAmountText(event.currentTarget.value)}
         />
         <Field id="note" label="Note (optional)" maxLength={200} value={note} error={fields.note} onInput={(event) => setNote(event.currentTarget.value)} />
-        <SubmitButton busy={false}>Review transfer</SubmitButton>
+        <SubmitButton busy={checking} busyLabel="Checking…">
+          Review transfer
+        </SubmitButton>
       </form>
     </section>
   );
