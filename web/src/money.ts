@@ -8,9 +8,9 @@ export function minorDigits(currency: string): number {
 }
 
 /** An amount in minor units, in the currency's own format for the reader's locale ("$12.34", "€5.00"). */
-export function formatMoney(minorUnits: number, currency: string, options: { signed?: boolean } = {}): string {
+export function formatMoney(minorUnits: number, currency: string, options: { signed?: boolean; locale?: string } = {}): string {
   const digits = minorDigits(currency);
-  const formatter = new Intl.NumberFormat(undefined, {
+  const formatter = new Intl.NumberFormat(options.locale, {
     style: 'currency',
     currency,
     minimumFractionDigits: digits,

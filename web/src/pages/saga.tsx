@@ -1,4 +1,5 @@
 import type { JSX } from 'preact';
+import { useState } from 'preact/hooks';
 import { api, unwrap, type Payment, type Refund, type Transfer } from '../api/client';
 import { ErrorBanner } from '../components/forms';
 import { SagaTimeline, StatusBadge, isFinal, isSettled, type SagaKind } from '../components/saga';
@@ -12,6 +13,7 @@ import { ReviewForm } from './review-form';
 
 /** How often a saga that is not final yet is read again. */
 const SAGA_POLL_MS = 400;
+const REVIEW_POLL_MS = 5_000;
 /** How long after a saga's final status the page still waits for its notify step to be recorded. */
 const NOTIFY_GRACE_MS = 30_000;
 
@@ -58,9 +60,14 @@ function Details({ kind, saga }: { kind: SagaKind; saga: Saga }): JSX.Element {
 /** A payment, transfer or refund, its saga's steps updating live until it is final. */
 export function SagaPage({ kind, id }: { kind: SagaKind; id: string }): JSX.Element {
   const { user, settings } = useSession();
+  // A payment in review may wait for hours: it is read less often then.
+  const [inReview, setInReview] = useState(false);
   const { value: saga, problem, reload } = usePolling(() => loadSaga(kind, id), [kind, id], {
-    intervalMs: SAGA_POLL_MS,
-    stopWhen: (found) => isSettled(found) || (isFinal(found.status) && Date.now() - Date.parse(found.updatedAt) > NOTIFY_GRACE_MS),
+    intervalMs: inReview ? REVIEW_POLL_MS : SAGA_POLL_MS,
+    stopWhen: (found) => {
+      setInReview(found.status === 'in_review');
+      return isSettled(found) || (isFinal(found.status) && Date.now() - Date.parse(found.updatedAt) > NOTIFY_GRACE_MS);
+    },
   });
   if (!saga) {
     return (
