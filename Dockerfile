@@ -23,6 +23,11 @@ FROM deps AS bundle
 COPY . .
 RUN node_modules/.bin/tsx scripts/build-workflow-bundle.ts /app/dist/workflow-bundle.js
 
+# ---- the web wallet, built once (Vite and its prebuilt native parts are dev dependencies) ----
+FROM deps AS web
+COPY . .
+RUN node_modules/.bin/tsx scripts/build-web.ts --out-dir /app/dist/web
+
 # ---- production dependencies only ----
 # @temporalio/core-bridge ships its native library for every platform: keep only this one's and
 # drop the Rust sources (about 120 MB less). Then prove that both native modules load.
@@ -48,6 +53,7 @@ WORKDIR /app
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY . .
 COPY --from=bundle /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
+COPY --from=web /app/dist/web ./dist/web
 USER node
 EXPOSE 3000
 # `node --import tsx` loads the TypeScript sources inside the node process itself, so SIGTERM

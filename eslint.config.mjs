@@ -4,7 +4,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'coverage/', '.data/', 'dist/', 'jest.config.js', 'eslint.config.mjs'] },
+  { ignores: ['node_modules/', 'coverage/', '.data/', 'dist/', 'jest.config.js', 'eslint.config.mjs', 'web/vite.config.mts', 'web/src/api/schema.gen.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -63,6 +63,12 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // The web wallet runs in the browser and has its own tsconfig (DOM types, Preact JSX).
+    files: ['web/**/*.ts', 'web/**/*.tsx'],
+    languageOptions: { globals: globals.browser },
+    settings: { 'import-x/resolver': { node: { extensions: ['.ts', '.tsx', '.js'] } } },
   },
   {
     files: ['**/*.test.ts', 'test/**/*.ts'],

@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
 import Koa from 'koa';
+import { join } from 'node:path';
 import { version as API_VERSION } from '../package.json';
 import type { AppDependencies } from './dependencies';
 import { apiMetricsOf, httpMetrics } from './metrics';
@@ -9,6 +10,7 @@ import { errorHandler } from './middleware/errors';
 import { jsonBody } from './middleware/json-body';
 import { ApiDocs } from './openapi/registry';
 import { requestId } from './middleware/request-id';
+import { webApp } from './middleware/web-app';
 import { adminRoutes } from './routes/admin';
 import { auditRoutes } from './routes/audit';
 import { aliasRoutes } from './routes/aliases';
@@ -48,6 +50,9 @@ export function buildRouters(dependencies: AppDependencies): { routers: Router[]
   return { routers, docs };
 }
 
+/** Where `npm run web:build` writes the web wallet, served at `/` unless WEB_APP_DIR says otherwise. */
+export const WEB_APP_BUILD_DIRECTORY = join(__dirname, '..', 'dist', 'web');
+
 /** Builds the Koa app; it binds no port, so tests can drive `app.callback()` directly. */
 export function createApp(dependencies: AppDependencies): Koa {
   // Behind a proxy, the client address is the last X-Forwarded-For entry (the one our proxy
@@ -60,6 +65,16 @@ export function createApp(dependencies: AppDependencies): Koa {
   app.use(errorHandler(dependencies.report));
   app.use(allowedMethods());
   app.use(jsonBody());
+  const { web, temporal, sagaFaultsEnabled, money } = dependencies.config;
+  app.use(
+    webApp({
+      directory: web.directory ?? WEB_APP_BUILD_DIRECTORY,
+      temporalUiUrl: web.temporalUiUrl,
+      temporalNamespace: temporal.namespace,
+      sagaFaults: sagaFaultsEnabled,
+      currencies: money.currencies,
+    }),
+  );
   for (const router of buildRouters(dependencies).routers) app.use(router.routes());
   return app;
 }

@@ -126,6 +126,8 @@ const environmentSchema = z
     METRICS_PORT_NOTIFICATIONS_WORKER: integer(9465, 0, 65535),
     WORKER_METRICS_PORT: z.coerce.number().int('must be a whole number').min(0, 'must be at least 0').max(65535, 'must be at most 65535').optional(),
     WORKER_SHUTDOWN_GRACE_MS: integer(10_000, 0, 300_000),
+    WEB_APP_DIR: z.string().min(1).optional(),
+    TEMPORAL_UI_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).default('http://localhost:8233'),
     RISK_VELOCITY_MAX_COUNT: integer(0, 0, 1_000_000),
     RISK_VELOCITY_MAX_AMOUNT: integer(0, 0, Number.MAX_SAFE_INTEGER),
     RISK_VELOCITY_WINDOW_MS: integer(3_600_000, 1_000, 7 * 86_400_000),
@@ -217,6 +219,11 @@ export interface Config {
   workerMetrics: { host: string; paymentsPort: number; notificationsPort: number; portOverride: number | undefined };
   /** How long a stopping worker lets in-flight activities finish before cancelling them. */
   workerShutdownGraceMs: number;
+  /**
+   * The web wallet the API serves at `/`: the folder of its built files (undefined: the project's
+   * `dist/web`) and the Temporal Web UI its admin pages link sagas to.
+   */
+  web: { directory: string | undefined; temporalUiUrl: string };
   /** The risk check's rules (a limit of 0 turns its rule off) and how long a payment waits in review. */
   risk: RiskRules;
   /** How much a worker process does at once, and how many workflows it keeps in memory (sticky execution). */
@@ -322,6 +329,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
       portOverride: env.WORKER_METRICS_PORT,
     },
     workerShutdownGraceMs: env.WORKER_SHUTDOWN_GRACE_MS,
+    web: { directory: env.WEB_APP_DIR, temporalUiUrl: env.TEMPORAL_UI_URL.replace(/\/+$/, '') },
     risk: {
       velocityMaxCount: env.RISK_VELOCITY_MAX_COUNT,
       velocityMaxAmount: env.RISK_VELOCITY_MAX_AMOUNT,

@@ -2,8 +2,8 @@
  * `npm run dev`: the whole stack on one machine. Starts a private MariaDB (unless DATABASE_URL is
  * set) and the Temporal dev server, both keeping their data under `.data/` (as is a random JWT
  * secret when JWT_SECRET is unset), and a mail catcher with a web inbox (maildev, unless SMTP_URL
- * points elsewhere), migrates, then runs the payments worker, the notifications worker and the API
- * until Ctrl-C or until one of them dies.
+ * points elsewhere), migrates, builds the web wallet (then rebuilds it on every change of web/),
+ * then runs the payments worker, the notifications worker and the API until Ctrl-C or until one of them dies.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -14,9 +14,12 @@ import { startMariaDb, type MariaDbServer } from './lib/mariadb';
 import { prepareDatabase } from './lib/migrations';
 import { assertPortFree, isPortOpen, spawnManaged, waitFor, type ExitStatus, type ManagedProcess } from './lib/processes';
 import { startTemporalDevServer, type TemporalDevServer } from './lib/temporal-server';
+import { buildWebApp, WEB_ROOT } from './lib/web-build';
 
 const PROJECT_ROOT = resolve(__dirname, '..');
 const DATA_DIR = join(PROJECT_ROOT, '.data');
+/** Where the web wallet is built; the API serves it from there (unless WEB_APP_DIR says otherwise). */
+const WEB_BUILD_DIR = join(PROJECT_ROOT, 'dist', 'web');
 const DEFAULT_DATABASE_PORT = 3307;
 const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
 const DEFAULT_TEMPORAL_UI_PORT = 8233;
@@ -66,6 +69,11 @@ async function main(): Promise<void> {
   // Fail on a bad .env before starting anything; DATABASE_URL may legitimately be unset here.
   loadConfig({ ...env, DATABASE_URL: env.DATABASE_URL || 'mysql://placeholder@127.0.0.1/sagapay' }, { signsTokens: true });
 
+  // The web wallet builds while the database and Temporal start; the API waits for it below.
+  const webBuildStartedAt = Date.now();
+  const webBuild = buildWebApp(env.WEB_APP_DIR || WEB_BUILD_DIR);
+  webBuild.catch(() => undefined);
+
   if (!env.DATABASE_URL) {
     const port = integerFromEnv('DEV_DATABASE_PORT', DEFAULT_DATABASE_PORT);
     say(`Starting a private MariaDB on 127.0.0.1:${port} (data in .data/mariadb)…`);
@@ -111,6 +119,11 @@ async function main(): Promise<void> {
   const { applied } = await prepareDatabase(config.databaseUrl, config.money.currencies, config.ledgerSystemShards);
   say(applied.length === 0 ? 'Migrations: up to date' : `Migrations: applied ${applied.join(', ')}`);
 
+  await webBuild;
+  say(`Web wallet built in ${secondsSince(webBuildStartedAt)} s; rebuilt on every change of web/ (reload the page)`);
+  startWebWatcher(env.WEB_APP_DIR || WEB_BUILD_DIR);
+  if (stack.temporal?.uiUrl) env.TEMPORAL_UI_URL ||= stack.temporal.uiUrl;
+
   for (const { name, file } of CHILDREN) {
     if (shuttingDown) return;
     // One process per child (`node --import tsx`), not the tsx launcher: the launcher relays
@@ -147,6 +160,19 @@ function writeStackSettings(env: NodeJS.ProcessEnv, apiUrl: string): void {
   if (stack.mailCatcher) settings.SAGAPAY_MAIL_INBOX_URL = stack.mailCatcher.inboxUrl;
   writeLocalEnv(localEnvPath(), settings);
   wroteStackSettings = true;
+}
+
+/**
+ * Rebuilds the web wallet whenever a file of web/ changes (Vite's watch mode; no type-check here,
+ * `npm run typecheck` does that). The API reads index.html per request, so a reload shows the change.
+ */
+function startWebWatcher(outDir: string): void {
+  mkdirSync(DATA_DIR, { recursive: true });
+  const vite = join(PROJECT_ROOT, 'node_modules', '.bin', 'vite');
+  const args = ['build', '--watch', '--config', join(WEB_ROOT, 'vite.config.mts'), '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'];
+  const child = spawnManaged('web', vite, args, { cwd: PROJECT_ROOT, logFile: join(DATA_DIR, 'web-build.log') });
+  stack.children.push(child);
+  watch('the web wallet\'s rebuild (see .data/web-build.log)', child.exited);
 }
 
 /** Starts maildev on 127.0.0.1 (mails kept in .data/maildev) and waits until both its ports answer. */
@@ -248,6 +274,7 @@ function printBanner(host: string, port: number, databaseUrl: string): void {
   const lines = [
     '',
     `SagaPay is running (ready ${process.uptime().toFixed(1)} s after start)`,
+    `  Web wallet        http://${host}:${port}/`,
     `  API               http://${host}:${port}`,
     stack.temporal?.uiUrl ? `  Temporal Web UI   ${stack.temporal.uiUrl}` : undefined,
     stack.mailCatcher ? `  Mail inbox        ${stack.mailCatcher.inboxUrl} (every e-mail sent, caught; SMTP 127.0.0.1:${stack.mailCatcher.smtpPort})` : undefined,

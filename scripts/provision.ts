@@ -2,10 +2,11 @@
  * `npx tsx scripts/provision.ts [--with-redis]`: puts on this machine what `npm run dev` and
  * `npm test` need from outside npm, with the same code they use themselves (they would do it on
  * their first run anyway; `.ci/run` calls this first so provisioning and testing fail separately):
- * the MariaDB server binaries (unless TEST_DATABASE_URL is set), the Temporal CLI and, with
- * `--with-redis`, redis-server for the Redis rate-limit store test.
+ * the MariaDB server binaries (unless TEST_DATABASE_URL is set), the Temporal CLI, Chromium for
+ * the web wallet's browser tests and, with `--with-redis`, redis-server for the Redis rate-limit store test.
  */
 import { parseArgs } from 'node:util';
+import { ensureChromium } from './lib/chromium';
 import { ensureServerBinary } from './lib/mariadb';
 import { ensureComponent, findOnPath, REDIS_SERVER } from './lib/provision';
 import { ensureTemporalCli } from './lib/temporal-cli';
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
   if (process.env.TEST_DATABASE_URL) say('TEST_DATABASE_URL is set: the tests use that database, no server binary needed');
   else say(`Database server: ${await ensureServerBinary()}`);
   say(`Temporal CLI: ${await ensureTemporalCli()}`);
+  say(`Chromium: ${await ensureChromium()}`);
   if (values['with-redis']) {
     // On PATH, as the test looks for it.
     const present = () => findOnPath('redis-server') !== undefined;

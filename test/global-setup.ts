@@ -13,6 +13,7 @@ import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { loadConfig } from '../config';
+import { ensureChromium } from '../scripts/lib/chromium';
 import { startMariaDb } from '../scripts/lib/mariadb';
 import { retryOnPortClash } from '../scripts/lib/processes';
 import { prepareDatabase } from '../scripts/lib/migrations';
@@ -67,12 +68,16 @@ export default async function globalSetup(): Promise<void> {
   }
   for (const signal of STOP_SIGNALS) process.once(signal, onSignal);
 
-  // The three are independent: start them side by side, and undo what did start if one fails.
-  const [database, temporal, bundle] = await Promise.allSettled([
+  // The four are independent: start them side by side, and undo what did start if one fails.
+  const [database, temporal, bundle, chromium] = await Promise.allSettled([
     startDatabase(root).then((result) => (started.push(result), result)),
     retryOnPortClash(() => startTemporalDevServer({ headless: true, logDir: root })).then((server) => (started.push(server), server)),
     writeWorkflowBundle(root),
+    ensureChromium(),
   ]);
+  // Only the browser tests need Chromium: without it they fail with this reason, the rest still run.
+  if (chromium.status === 'fulfilled') process.env.CHROMIUM_PATH = chromium.value;
+  else process.env.SAGAPAY_CHROMIUM_MISSING = messageOf(chromium.reason);
   if (database.status === 'rejected' || temporal.status === 'rejected' || bundle.status === 'rejected') {
     await stopAll();
     const reasons = [database, temporal, bundle].flatMap((result) => (result.status === 'rejected' ? [messageOf(result.reason)] : []));

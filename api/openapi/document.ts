@@ -110,7 +110,7 @@ export function buildOpenApiDocument(docs: ApiDocs, version: string): JsonObject
       title: 'SagaPay API',
       version,
       description:
-        'E-wallet and merchant payments. Money is integer minor units; money-moving POSTs honour Idempotency-Key; errors share one shape. A method a path does not have (any method, known to HTTP or not) is 405 method_not_allowed with an Allow header. The contract in words: docs/api.md in the repository.',
+        'E-wallet and merchant payments. Money is integer minor units; money-moving POSTs honour Idempotency-Key; errors share one shape. A method a path does not have (any method, known to HTTP or not) is 405 method_not_allowed with an Allow header. The contract in words: docs/api.md in the repository. The web wallet the API also serves (GET / and deep links outside these paths) is not part of this document.',
     },
     servers: [{ url: '/' }],
     tags: [...new Set(docs.routes.map((route) => route.tag))].map((name) => ({ name })),

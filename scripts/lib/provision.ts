@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 const execFileAsync = promisify(execFile);
 
 /**
- * Installs what a fresh machine lacks (the MariaDB server binaries, pip, redis-server) with apt-get
+ * Installs what a fresh machine lacks (the MariaDB server binaries, pip, redis-server, Chromium) with apt-get
  * when it can do so without asking anyone: as root, or with password-less sudo. Everywhere else it
  * says the exact command. `npm run dev`, the tests' global setup and `.ci/run` all come here.
  */
@@ -46,6 +46,14 @@ export const REDIS_SERVER: SystemComponent = {
   aptPackageSets: [['redis-server']],
   brewCommand: 'brew install redis',
   alternative: 'or leave it out: that one test is skipped',
+};
+
+/** Chromium, which the web wallet's browser tests drive headless through playwright-core. */
+export const CHROMIUM: SystemComponent = {
+  description: 'Chromium (for the web wallet\'s browser tests)',
+  aptPackageSets: [['chromium']],
+  brewCommand: 'brew install --cask chromium',
+  alternative: 'or set CHROMIUM_PATH to a Chromium or Chrome binary',
 };
 
 /** What we know about this machine; gathered by `inspectHost`, injected by tests. */

@@ -1,0 +1,28 @@
+/**
+ * `npm run web:build`: builds the web wallet into dist/web (or the folder given with --out-dir):
+ * the API client's types from the OpenAPI document, a type-check, then the Vite bundle.
+ * `--types-only` stops after the type-check (`npm run typecheck` runs it).
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildWebApp, generateApiTypes, PROJECT_ROOT, typecheckWebApp } from './lib/web-build';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { 'types-only': { type: 'boolean', default: false }, 'out-dir': { type: 'string', default: join(PROJECT_ROOT, 'dist', 'web') } },
+  });
+  const startedAt = Date.now();
+  if (values['types-only']) {
+    await generateApiTypes();
+    await typecheckWebApp();
+    process.stdout.write(`web app: types generated and checked in ${Date.now() - startedAt} ms\n`);
+    return;
+  }
+  await buildWebApp(values['out-dir']);
+  process.stdout.write(`web app: built into ${values['out-dir']} in ${Date.now() - startedAt} ms\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
