@@ -19,6 +19,9 @@ import { currentStepQuery } from './queries';
 type Activities = PaymentActivities & NotificationActivities;
 type ActivityName = keyof Activities;
 
+/** The risk check's activities, stubbed to allow every saga here. */
+const RISK_CHECK_ACTIVITIES = ['checkPaymentRisk', 'checkTransferRisk'];
+
 /** The roles of a money saga's activities; each kind names its own. */
 type Role = 'validate' | 'debit' | 'credit' | 'finish' | 'undoCredit' | 'undoDebit' | 'begin' | 'fail' | 'recordStep' | 'notify';
 
@@ -205,7 +208,9 @@ describe.each(KINDS)('the $kind workflow', ({ kind, idField, activities: names, 
     expect(run.currentStep).toBe('completed');
     expect(run.sagaStatus).toBe('succeeded');
     // The database steps run as local activities on the saga's worker; only notify goes through a task queue.
-    expect(run.steps.map(({ activity, local }) => [activity, local])).toEqual([
+    // (The risk check between validate and debit is workflows/risk-check.test.ts's subject.)
+    const moneySteps = run.steps.filter(({ activity }) => !RISK_CHECK_ACTIVITIES.includes(activity));
+    expect(moneySteps.map(({ activity, local }) => [activity, local])).toEqual([
       ...call('validate', 'debit', 'credit', 'finish').map((activity) => [activity, true]),
       [names.notify, false],
     ]);

@@ -1,4 +1,4 @@
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { newId } from '../domain/ids';
 import type { MoneySagaOutcome } from '../domain/money-sagas';
@@ -192,7 +192,9 @@ describe('the risk_check step', () => {
     expect(accepted).toHaveLength(1);
     expect(refused).toHaveLength(1);
     expect(refused[0]).toBeInstanceOf(WorkflowUpdateFailedError);
-    expect(third).toBeInstanceOf(WorkflowUpdateFailedError);
+    // A later decision is refused too: by the validator while the saga runs, or, once its local steps have
+    // already finished it, because a closed workflow takes no update.
+    expect([WorkflowUpdateFailedError, WorkflowNotFoundError].some((refusal) => third instanceof refusal)).toBe(true);
     expect(recorder.resolutions).toHaveLength(1);
     const won = (accepted[0] as PromiseFulfilledResult<{ resolution: string }>).value.resolution;
     expect(outcome.status).toBe(won === 'approve' ? 'succeeded' : 'failed');
