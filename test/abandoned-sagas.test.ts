@@ -164,8 +164,12 @@ describe('abandoned sagas', () => {
         creditMerchant: async () => {
           reached.resolve();
           await release.promise;
-          throw new Error('let go after the saga was terminated');
+          throw ApplicationFailure.nonRetryable('let go after the saga was terminated', 'LetGo');
         },
+        // The money steps are local activities: the worker goes on with the saga's next local steps
+        // (here the compensating path) until its workflow task ends and it learns of the termination.
+        // This one stops that continuation, so the test sees what the termination itself leaves.
+        beginPaymentCompensation: () => Promise.reject(ApplicationFailure.nonRetryable('the saga was terminated', 'Terminated')),
       },
       async (taskQueue) => {
         await startPayment(temporal.client, { paymentsTaskQueue: taskQueue, notificationsTaskQueue: taskQueue }, input);
@@ -208,9 +212,11 @@ describe('abandoned sagas', () => {
     );
 
     expect(failure).toBeInstanceOf(WorkflowFailedError);
-    const activityFailure = (failure as WorkflowFailedError).cause;
-    expect(activityFailure).toBeInstanceOf(ActivityFailure);
-    expect({ type: ((activityFailure as ActivityFailure).cause as ApplicationFailure).type, refunds }).toEqual({ type: 'RefundRefused', refunds: 1 });
+    // A regular activity's failure arrives wrapped in an ActivityFailure; a local one's as the refusal itself.
+    const cause = (failure as WorkflowFailedError).cause;
+    const refusal = cause instanceof ActivityFailure ? cause.cause : cause;
+    expect(refusal).toBeInstanceOf(ApplicationFailure);
+    expect({ type: (refusal as ApplicationFailure).type, refunds }).toEqual({ type: 'RefundRefused', refunds: 1 });
     // Marked compensating (so no late forward step moves money), but never refunded nor failed.
     expect(await stateOf(paymentId)).toEqual({ status: 'processing', compensating: true, journals: ['debit_payer'] });
     expect({ payer: await balanceOf(db, payer.wallet.id), merchant: await balanceOf(db, merchant.wallet.id) }).toEqual({ payer: 10_000 - AMOUNT, merchant: 0 });
