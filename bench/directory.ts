@@ -47,6 +47,9 @@ async function load(db: Knex): Promise<void> {
         role: merchant ? ('merchant' as const) : ('customer' as const),
         currency: 'USD',
         onboarding_status: 'completed' as const,
+        token_version: 0,
+        status: 'active' as const,
+        closed_at: null,
         created_at: now,
         updated_at: now,
       });

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { MONEY_SAGAS } from '../domain/money-sagas';
 import { toSafeInteger } from '../domain/money';
+import { releaseAliases } from './aliases';
 import { recordAudit } from './audit-log';
 import { inTransaction } from './ledger';
 import { revokeAllRefreshTokens } from './refresh-tokens';
@@ -19,7 +20,11 @@ export type ClosingOutcome = { closed: true } | { closed: false; reason: Closing
 export type ClosingRelease = (trx: Knex.Transaction, userId: string, now: Date) => Promise<void>;
 
 /** The releases `DELETE /v1/me` runs: each table that holds a closed user's claims (such as aliases) adds its step here. */
-export const RELEASED_ON_CLOSING: readonly ClosingRelease[] = [];
+export const RELEASED_ON_CLOSING: readonly ClosingRelease[] = [
+  async (trx, userId, now) => {
+    await releaseAliases(trx, userId, now);
+  },
+];
 
 /** Every party column of every money saga: a saga naming the user there and not final keeps the account open. */
 const SAGA_PARTIES: ReadonlyArray<readonly [table: string, column: string]> = [

@@ -191,7 +191,7 @@ describe('rate limits', () => {
   it('when one user looks up recipients past the per-user limit, or one IP past the per-IP limit, then 429 before any lookup; found and unknown both count', async () => {
     const tokenOfNewUser = async () => {
       const { user } = await userWithWallet(stack.db);
-      return issueAccessToken(stack.config.jwt, { userId: user.id, role: user.role });
+      return issueAccessToken(stack.config.jwt, { userId: user.id, role: user.role, tokenVersion: 0 });
     };
     const [first, second, third] = [await tokenOfNewUser(), await tokenOfNewUser(), await tokenOfNewUser()];
     const known = await userWithWallet(stack.db);
