@@ -21,8 +21,8 @@ export type ClosingRelease = (trx: Knex.Transaction, userId: string, now: Date) 
 
 /** The releases `DELETE /v1/me` runs: each table that holds a closed user's claims (such as aliases) adds its step here. */
 export const RELEASED_ON_CLOSING: readonly ClosingRelease[] = [
-  async (trx, userId) => {
-    await releaseAliases(trx, userId);
+  async (trx, userId, now) => {
+    await releaseAliases(trx, userId, now);
   },
 ];
 

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { MAX_ALIASES_PER_USER } from '../domain/aliases';
-import { newId } from '../domain/ids';
+import { recordAudit } from './audit-log';
 import { isDuplicateKey } from './ledger';
 
 /** An alias as its holder sees it: the lower-case handle without its `@`, and when it was claimed. */
@@ -15,15 +15,7 @@ export type ClaimOutcome = { status: 'claimed'; alias: AliasRecord } | { status:
 
 /** Writes who claimed or released a handle to the audit log, in the caller's transaction. */
 async function auditAlias(trx: Knex.Transaction, action: 'alias.claimed' | 'alias.released', alias: string, userId: string, at: Date): Promise<void> {
-  await trx('audit_log').insert({
-    id: newId('aud'),
-    actor_id: userId,
-    action,
-    resource_type: 'alias',
-    resource_id: alias,
-    data: JSON.stringify({ userId }),
-    created_at: at,
-  });
+  await recordAudit(trx, { actorId: userId, action, resourceType: 'alias', resourceId: alias, data: { userId } }, at);
 }
 
 /**
@@ -69,12 +61,11 @@ export async function releaseAlias(db: Knex, userId: string, alias: string): Pro
  * Releases every handle of a user inside the caller's transaction (closing an account), each one
  * written to the audit log; returns the released handles.
  */
-export async function releaseAliases(trx: Knex.Transaction, userId: string): Promise<string[]> {
+export async function releaseAliases(trx: Knex.Transaction, userId: string, now: Date = new Date()): Promise<string[]> {
   const rows = await trx('aliases').select('alias').where({ user_id: userId }).forUpdate();
   if (rows.length === 0) return [];
   const aliases = rows.map((row) => row.alias);
   await trx('aliases').where({ user_id: userId }).whereIn('alias', aliases).delete();
-  const now = new Date();
   for (const alias of aliases) await auditAlias(trx, 'alias.released', alias, userId, now);
   return aliases;
 }

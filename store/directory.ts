@@ -13,7 +13,7 @@ export function escapeLike(text: string): string {
  * Merchants whose name contains `search`, or one of whose handles does, as a query on `users` for
  * a newest-first page. The `users (role, seq)` index lets the database walk merchants newest first
  * and stop once a page is full; the handle test is one lookup on `aliases (user_id, …)` per merchant.
- * Without `search`, every merchant.
+ * Closed accounts are left out. Without `search`, every open merchant.
  */
 export function merchantsMatching(db: Knex, search: string | undefined): Knex.QueryBuilder {
   const query = db('users').where('users.role', 'merchant').andWhere('users.status', 'active');

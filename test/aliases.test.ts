@@ -224,6 +224,26 @@ describe('directories', () => {
     expectError(await actors.call('GET', '/v1/merchants'), 401, 'unauthorized');
   });
 
+  it('when a merchant closes their account, then its handles are released (audited), and neither the directory nor the recipient lookup finds it', async () => {
+    const tag = newId('req').slice(-8).toLowerCase();
+    const [asker, merchant] = await Promise.all([actors.signUp(), actors.signUp({ role: 'merchant', name: `Closing ${tag} Shop` })]);
+    const handle = freshHandle('closing');
+    await claimed(merchant, handle);
+    const directory = () => actors.call<Page<{ id: string }>>('GET', `/v1/merchants?query=${tag}`, { token: asker.token });
+    const lookUp = (to: string) => actors.call('GET', `/v1/recipients?to=${encodeURIComponent(to)}`, { token: asker.token });
+    expect((await directory()).body.data.map((found) => found.id)).toEqual([merchant.user.id]);
+    expect((await lookUp(merchant.email)).status).toBe(200);
+
+    expect((await actors.call('DELETE', '/v1/me', { token: merchant.token })).status).toBe(204);
+
+    expect((await directory()).body.data).toEqual([]);
+    expectError(await lookUp(merchant.email), 404, 'not_found');
+    expectError(await lookUp(`@${handle}`), 404, 'not_found');
+    expect(await stack.db('aliases').where({ user_id: merchant.user.id })).toEqual([]);
+    expect(await stack.db('audit_log').where({ resource_type: 'alias', resource_id: handle, action: 'alias.released', actor_id: merchant.user.id })).toHaveLength(1);
+    await claimed(asker, handle);
+  });
+
   it('when an admin searches users by e-mail prefix or name, then each comes with their wallets; anyone else gets 403', async () => {
     const tag = newId('req').slice(-8).toLowerCase();
     const customer = await actors.signUp({ name: `Searchable ${tag}` });
