@@ -283,7 +283,8 @@ async function offendingSagasOf(db: Knex.Transaction, clearingIds: string[], exp
     .select('reference_id', 'account_id')
     .sum({ total: 'amount' })
     .whereIn('account_id', clearingIds)
-    .groupBy('reference_id', 'account_id')
+    // In the (account_id, reference_id) index's order, so the server can group along the index.
+    .groupBy('account_id', 'reference_id')
     .havingRaw('SUM(amount) <> 0');
   const offending = new Set<string>();
   const netOnOwnAccount = new Map<string, number>();
