@@ -104,6 +104,11 @@ async function insertSomeOfEverything(): Promise<void> {
   await db('refresh_tokens').insert({ id: newId('rft'), token_hash: Buffer.alloc(32, 7), family_id: newId('ses'), user_id: payer, token_version: 0, expires_at: now, rotated_at: now, revoked_at: null, created_at: now });
   await db('aliases').insert({ alias: 'seeded_shop', user_id: merchant, created_at: now });
   await db('rate_limit_counters').insert({ bucket: 'login_ip:abc', window_start_ms: now.getTime(), hits: 3, expires_at: now });
+  await db('risk_checks').insert({
+    ...{ saga_id: paymentId, step: 'risk_check', saga_kind: 'payment', outcome: 'review', rule: 'new_recipient', review_expires_at: now },
+    ...{ decision: 'approve', decided_by: merchant, decided_at: now, created_at: now },
+  });
+  await db('risk_blocklist').insert({ id: newId('blk'), kind: 'email', value: 'fraud@example.test', reason: 'seeded', created_by: merchant, created_at: now });
   const event = newId('evt');
   await db('webhook_endpoints').insert({ id: newId('whe'), merchant_id: merchant, url: 'https://shop.example/hooks', secret: 'whsec_x', ...stamps });
   await db('webhook_events').insert({ id: event, merchant_id: merchant, type: 'payment.succeeded', payload: '{}', dedupe_key: `${paymentId}:succeeded`, status: 'pending', ...stamps });

@@ -198,21 +198,43 @@ describe('the risk_check step', () => {
     expect(outcome.status).toBe(won === 'approve' ? 'succeeded' : 'failed');
   });
 
-  it('when a decision arrives for a payment that is not in review, then the validator refuses it', async () => {
+  it('when a decision arrives before the risk check answered allow, then it is held and then refused', async () => {
     const recorder = newRecorder();
-    let refused: unknown;
     let release: () => void = () => undefined;
     const released = new Promise<void>((resolve) => {
       release = resolve;
     });
     const activities = { ...stubs(recorder, ALLOW), validatePayment: () => released };
+    let refused: unknown;
 
-    await runSaga('payment', activities, async (handle) => {
-      refused = await decide(handle, 'approve').catch((error: unknown) => error);
-      release();
+    const { outcome } = await runSaga('payment', activities, async (handle) => {
+      const pending = decide(handle, 'approve').catch((error: unknown) => error);
+      setTimeout(release, 500);
+      refused = await pending;
     });
 
     expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
     expect(String((refused as WorkflowUpdateFailedError).cause?.message)).toMatch(/not in review/);
+    expect(outcome.status).toBe('succeeded');
+  });
+
+  it('when a decision arrives while the risk check is being answered (the database already says in_review), then it applies once the review opens', async () => {
+    const recorder = newRecorder();
+    let answer: (verdict: RiskCheckResult) => void = () => undefined;
+    const answered = new Promise<RiskCheckResult>((resolve) => {
+      answer = resolve;
+    });
+    const activities = { ...stubs(recorder, REVIEW), checkPaymentRisk: () => answered };
+    let approved: unknown;
+
+    const { outcome } = await runSaga('payment', activities, async (handle) => {
+      const pending = decide(handle, 'approve');
+      setTimeout(() => answer(REVIEW), 500);
+      approved = await pending;
+    });
+
+    expect(approved).toEqual({ resolution: 'approve' });
+    expect(recorder.calls).toEqual(['validatePayment', 'resolvePaymentReview', ...MONEY_AND_END]);
+    expect(outcome.status).toBe('succeeded');
   });
 });

@@ -41,23 +41,32 @@ export function transferRiskCheck(transferId: string): MoneyStep {
 /**
  * The payment's `risk_check` step. On review the payment (already `in_review` in the database)
  * waits for the `reviewPayment` Update or its timeout; the first decision wins, and the Update's
- * validator refuses any other (not in review, already decided, timed out), so two admins racing
- * get one answer each: one accepted, one refused. The resolution is recorded before the Update
- * answers; approve lets the saga go on to the debit, decline and timeout end it `risk_declined`.
- * Registers the Update's handler at once: call it when the workflow starts.
+ * validator refuses any other (already decided, timed out, or the check did not send it to review),
+ * so two admins racing get one answer each: one accepted, one refused. A decision may arrive while
+ * the check is still being answered (the database says `in_review` a moment before the workflow
+ * knows): it is held until the review opens, and refused if the check allowed or declined instead.
+ * The resolution is recorded before the Update answers; approve lets the saga go on to the debit,
+ * decline and timeout end it `risk_declined`. Registers the Update's handler at once: call it when
+ * the workflow starts.
  */
 export function paymentRiskCheck(paymentId: string): MoneyStep {
-  const review: { open: boolean; closed: boolean; decision?: ReviewPaymentInput; recorded?: ReviewResolution } = { open: false, closed: false };
+  const review: { open: boolean; skipped: boolean; closed: boolean; decision?: ReviewPaymentInput; recorded?: ReviewResolution } = {
+    open: false,
+    skipped: false,
+    closed: false,
+  };
   setHandler(
     reviewPaymentUpdate,
     async (input) => {
       review.decision = input;
+      await condition(() => review.open || review.skipped);
+      if (!review.open) throw ApplicationFailure.create({ type: 'NotInReview', message: 'the payment is not in review', nonRetryable: true });
       await condition(() => review.recorded !== undefined);
       return { resolution: review.recorded ?? 'timeout' };
     },
     {
       validator: (input: ReviewPaymentInput) => {
-        if (!review.open || review.closed) throw new Error('the payment is not in review');
+        if (review.skipped || review.closed) throw new Error('the payment is not in review');
         if (review.decision) throw new Error('the review was already decided');
         if (input.decision !== 'approve' && input.decision !== 'decline') throw new Error('the decision must be approve or decline');
         if (typeof input.adminId !== 'string' || input.adminId === '') throw new Error('the decision needs the admin who took it');
@@ -68,7 +77,10 @@ export function paymentRiskCheck(paymentId: string): MoneyStep {
     name: 'risk_check',
     run: async () => {
       const verdict = await forward.checkPaymentRisk({ paymentId });
-      if (verdict.outcome !== 'review') return refuseUnlessAllowed('payment', verdict);
+      if (verdict.outcome !== 'review') {
+        review.skipped = true;
+        return refuseUnlessAllowed('payment', verdict);
+      }
       review.open = true;
       upsertSearchAttributes([{ key: SagaStatusKey, value: 'in_review' }]);
       await condition(() => review.decision !== undefined, verdict.reviewTimeoutMs);
