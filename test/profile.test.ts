@@ -165,23 +165,6 @@ describe('DELETE /v1/me', () => {
     expect(await stack.db('accounts').where({ id: wallet.id }).first()).toMatchObject({ status: 'frozen' });
   });
 
-  it('when a merchant with handles closes, then the handles are free for others, and the merchant is gone from the directory and from recipient lookups', async () => {
-    const shop = await member({ role: 'merchant' });
-    const handle = `closing_${newId('req').slice(-8).toLowerCase()}`;
-    expect((await actors.call('POST', '/v1/me/aliases', { token: shop.token, body: { alias: `@${handle}` } })).status).toBe(201);
-    const customer = await member();
-    const listed = await actors.call<{ data: { id: string }[] }>('GET', `/v1/merchants?query=${handle}`, { token: customer.token });
-    expect(listed.body.data.map((merchant) => merchant.id)).toEqual([shop.user.id]);
-
-    expect((await actors.call('DELETE', '/v1/me', { token: shop.token })).status).toBe(204);
-
-    expect(await stack.db('aliases').where({ user_id: shop.user.id })).toEqual([]);
-    expect((await auditOf(stack.db, shop.user.id, 'alias.released')).length).toBe(1);
-    expect((await actors.call<{ data: unknown[] }>('GET', `/v1/merchants?query=${handle}`, { token: customer.token })).body.data).toEqual([]);
-    expectError(await actors.call('GET', `/v1/recipients?to=${encodeURIComponent(shop.email)}`, { token: customer.token }), 404, 'not_found');
-    expect((await actors.call('POST', '/v1/me/aliases', { token: customer.token, body: { alias: `@${handle}` } })).status).toBe(201);
-  });
-
   it('when a wallet holds money, then 409 wallet_not_empty and nothing changes', async () => {
     const { user, wallet, token } = await member({ balance: 500 });
     const refused = expectError(await actors.call('DELETE', '/v1/me', { token }), 409, 'wallet_not_empty');
