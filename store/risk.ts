@@ -16,6 +16,7 @@ import type { RiskBlocklistRow as BlocklistRow, RiskCheckRow } from '../infra/ta
 import { inTransaction, isDuplicateKey } from './ledger';
 import { assertLive, lockSaga } from './saga-steps';
 import { recordStep } from './saga-timeline';
+import { recordAudit } from './audit-log';
 
 /** The timeline entry and `risk_checks` key of the risk check. */
 export const RISK_CHECK_STEP = 'risk_check';
@@ -123,19 +124,6 @@ function toRecorded(row: Pick<RiskCheckRow, 'outcome' | 'rule' | 'review_expires
   return { outcome: row.outcome, rule: row.rule, reviewExpiresAt: row.review_expires_at, decision: row.decision };
 }
 
-/** Inserts one audit record inside the caller's transaction. */
-async function audit(trx: Knex.Transaction, entry: { actorId: string | null; action: string; resourceType: string; resourceId: string; data: Record<string, unknown> }): Promise<void> {
-  await trx('audit_log').insert({
-    id: newId('aud'),
-    actor_id: entry.actorId,
-    action: entry.action,
-    resource_type: entry.resourceType,
-    resource_id: entry.resourceId,
-    data: JSON.stringify(entry.data),
-    created_at: new Date(),
-  });
-}
-
 /** What `checkSagaRisk` answers: the recorded verdict, and the fresh evaluation when this call made it. */
 export interface RiskCheckAnswer {
   recorded: RecordedRiskCheck;
@@ -177,7 +165,7 @@ export function checkSagaRisk(db: Knex, kind: RiskCheckedKind, sagaId: string, r
     if (verdict.outcome === 'review') await trx('payments').where({ id: sagaId, status: 'processing' }).update({ status: 'in_review', updated_at: now });
     if (verdict.outcome !== 'allow') {
       const action = verdict.outcome === 'review' ? `${kind}.risk_review_opened` : `${kind}.risk_declined`;
-      await audit(trx, { actorId: null, action, resourceType: kind, resourceId: sagaId, data: { rule: verdict.rule, amount: facts.amount, reviewExpiresAt } });
+      await recordAudit(trx, { actorId: null, action, resourceType: kind, resourceId: sagaId, data: { rule: verdict.rule, amount: facts.amount, reviewExpiresAt } });
     }
     return { recorded: { outcome: verdict.outcome, rule: verdict.rule, reviewExpiresAt, decision: null }, evaluated: verdict };
   });
@@ -208,7 +196,7 @@ export function resolvePaymentReview(db: Knex, paymentId: string, resolution: Re
       await recordStep(trx, paymentId, RISK_CHECK_STEP, 'completed');
     }
     const action = { approve: 'payment.review_approved', decline: 'payment.review_declined', timeout: 'payment.review_timed_out' }[resolution];
-    await audit(trx, { actorId: decidedBy, action, resourceType: 'payment', resourceId: paymentId, data: { rule: check.rule } });
+    await recordAudit(trx, { actorId: decidedBy, action, resourceType: 'payment', resourceId: paymentId, data: { rule: check.rule } });
     return { resolution, fresh: true };
   });
 }
@@ -261,7 +249,7 @@ export async function addBlocklistEntry(
     return await inTransaction(db, async (trx) => {
       const row: Omit<BlocklistRow, 'seq'> = { id: newId('blk'), kind: entry.kind, value, reason: entry.reason, created_by: entry.adminId, created_at: new Date() };
       await trx('risk_blocklist').insert(row);
-      await audit(trx, { actorId: entry.adminId, action: 'risk.blocklist_added', resourceType: 'blocklist', resourceId: row.id, data: { kind: entry.kind, value, reason: entry.reason } });
+      await recordAudit(trx, { actorId: entry.adminId, action: 'risk.blocklist_added', resourceType: 'blocklist', resourceId: row.id, data: { kind: entry.kind, value, reason: entry.reason } });
       return { entry: toBlocklistEntry(row), created: true };
     });
   } catch (error) {
@@ -278,7 +266,7 @@ export function removeBlocklistEntry(db: Knex, id: string, adminId: string): Pro
     const row = await trx('risk_blocklist').where({ id }).forUpdate().first();
     if (!row) return false;
     await trx('risk_blocklist').where({ id }).delete();
-    await audit(trx, { actorId: adminId, action: 'risk.blocklist_removed', resourceType: 'blocklist', resourceId: id, data: { kind: row.kind, value: row.value } });
+    await recordAudit(trx, { actorId: adminId, action: 'risk.blocklist_removed', resourceType: 'blocklist', resourceId: id, data: { kind: row.kind, value: row.value } });
     return true;
   });
 }

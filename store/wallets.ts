@@ -33,24 +33,18 @@ export function toWallet(row: AccountRow): Wallet {
   };
 }
 
+/** The row of a new, empty, active wallet. */
+function newWalletRow(id: string, userId: string, currency: string, now: Date) {
+  return { id, kind: 'wallet' as const, user_id: userId, system_key: null, currency, balance: 0, held: 0, status: 'active' as const, created_at: now, updated_at: now };
+}
+
 /** Creates the user's wallet in `currency` once; a second call returns the same wallet. */
 export async function createWallet(db: Knex, userId: string, currency: string): Promise<Wallet> {
   const existing = await findWalletByUser(db, userId, currency);
   if (existing) return existing;
   const now = new Date();
   try {
-    await db('accounts').insert({
-      id: newId('wal'),
-      kind: 'wallet',
-      user_id: userId,
-      system_key: null,
-      currency,
-      balance: 0,
-      held: 0,
-      status: 'active',
-      created_at: now,
-      updated_at: now,
-    });
+    await db('accounts').insert(newWalletRow(newId('wal'), userId, currency, now));
   } catch (error) {
     if (!isDuplicateKey(error)) throw error;
   }
@@ -68,18 +62,7 @@ export async function openWallet(trx: Knex.Transaction, wallet: { id: string; us
   const { id, userId, currency } = wallet;
   const now = new Date();
   try {
-    await trx('accounts').insert({
-      id,
-      kind: 'wallet',
-      user_id: userId,
-      system_key: null,
-      currency,
-      balance: 0,
-      held: 0,
-      status: 'active',
-      created_at: now,
-      updated_at: now,
-    });
+    await trx('accounts').insert(newWalletRow(id, userId, currency, now));
   } catch (error) {
     if (isDuplicateKey(error)) return null;
     throw error;
