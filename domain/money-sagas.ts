@@ -125,6 +125,14 @@ export interface SagaFailure {
   rule?: string;
 }
 
+/** The name of the update a money saga's POST sends with its start; its answer is a `SagaFinal`. */
+export const AWAIT_FINAL_UPDATE = 'awaitFinal';
+
+/** What `awaitFinal` answers: the saga's final status, or `in_review` while a payment waits for an admin. */
+export interface SagaFinal {
+  status: 'succeeded' | 'failed' | 'in_review';
+}
+
 /** What every money saga ends with. */
 export interface MoneySagaOutcome {
   status: 'succeeded' | 'failed';

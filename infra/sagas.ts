@@ -6,15 +6,14 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
-import type { SearchAttributePair } from '@temporalio/common';
+import type { SearchAttributePair, Workflow } from '@temporalio/common';
 import { formatAmount } from '../domain/money';
 import type { PaymentInput } from '../domain/payments';
 import type { RefundInput } from '../domain/refunds';
 import type { TransferInput } from '../domain/transfers';
-import { MONEY_SAGAS, type MoneySagaKind } from '../domain/money-sagas';
+import { AWAIT_FINAL_UPDATE, MONEY_SAGAS, type MoneySagaKind, type SagaFinal } from '../domain/money-sagas';
 import { moneySagaWorkflowId, onboardingWorkflowId } from '../domain/workflow-ids';
 import type { OnboardingInput, OnboardingResult } from '../domain/types';
-import { awaitFinalUpdate, type SagaFinal } from '../workflows/queries';
 import { CustomerIdKey, MerchantIdKey, PaymentIdKey, SagaStatusKey } from '../domain/search-attributes';
 
 /** Where sagas run: the task queues of this deployment. */
@@ -110,7 +109,7 @@ export async function startAndAwaitFinal(client: Client, launch: MoneySagaLaunch
   }
   try {
     const startWorkflowOperation = new WithStartWorkflowOperation(launch.workflowType, launch.options);
-    return await client.withDeadline(Date.now() + waitMs, () => client.workflow.executeUpdateWithStart(awaitFinalUpdate, { startWorkflowOperation }));
+    return await client.withDeadline(Date.now() + waitMs, () => client.workflow.executeUpdateWithStart<Workflow, SagaFinal, []>(AWAIT_FINAL_UPDATE, { startWorkflowOperation }));
   } catch (error) {
     // A closed workflow: REJECT_DUPLICATE refuses the start (and so the update); the database answers.
     if (error instanceof WorkflowExecutionAlreadyStartedError) return null;

@@ -17,8 +17,8 @@ import {
 import type { Duration, RetryPolicy } from '@temporalio/common';
 import type { NotificationActivities, PaymentActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors';
-import { MONEY_SAGAS, sagaFailureOf, type MoneySagaKind, type MoneySagaOutcome } from '../domain/money-sagas';
-import { awaitFinalUpdate, currentStepQuery, type SagaFinal } from './queries';
+import { MONEY_SAGAS, sagaFailureOf, type MoneySagaKind, type MoneySagaOutcome, type SagaFinal } from '../domain/money-sagas';
+import { awaitFinalUpdate, currentStepQuery } from './queries';
 import { SagaStatusKey } from '../domain/search-attributes';
 
 /** How long one attempt of a money step may take: every database wait inside it is bounded well within this. */
