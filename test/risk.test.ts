@@ -71,6 +71,11 @@ describe('payments in review', () => {
     const { payer, payment } = await paymentInReview();
     const listed = await actors.call<{ data: Payment[] }>('GET', '/v1/payments?status=in_review', { token: payer.token });
     expect(listed.body.data.map((item) => item.id)).toEqual([payment.id]);
+    // The admins' review queue: every payment in review, whoever paid; an admin's own role filter still means their own.
+    const queue = await actors.call<{ data: Payment[] }>('GET', '/v1/payments?status=in_review&limit=100', { token: adminToken });
+    expect(queue.body.data.map((item) => item.id)).toContain(payment.id);
+    expect(queue.body.data.every((item) => item.status === 'in_review')).toBe(true);
+    expect((await actors.call<{ data: Payment[] }>('GET', '/v1/payments?status=in_review&role=payer', { token: adminToken })).body.data).toEqual([]);
 
     const approved = await review(adminToken, payment.id, 'approve');
 

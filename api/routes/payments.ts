@@ -158,7 +158,7 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
   docs.add({
     method: 'get',
     path: '/v1/payments',
-    summary: 'The caller’s payments, as payer or merchant, newest first',
+    summary: 'The caller’s payments, as payer or merchant, newest first; an admin without `role` lists every payment (e.g. `?status=in_review`, the review queue)',
     tag: 'Payments',
     auth: true,
     query: listSchema,
@@ -168,10 +168,12 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
   router.get('/v1/payments', auth, async (ctx) => {
     const user = ctx.state.user as User;
     const query = parseInput(listSchema, ctx.query);
+    // An admin may read any payment, so without a role the list is every payment: `?status=in_review` is the review queue.
+    const everyPayment = user.role === 'admin' && query.role === undefined;
     const rows = db('payments').where((builder) => {
       if (query.role === 'payer') void builder.where({ payer_id: user.id });
       else if (query.role === 'merchant') void builder.where({ merchant_id: user.id });
-      else void builder.where({ payer_id: user.id }).orWhere({ merchant_id: user.id });
+      else if (!everyPayment) void builder.where({ payer_id: user.id }).orWhere({ merchant_id: user.id });
     });
     if (query.status) void rows.andWhere({ status: query.status });
     const page = await paginate<PaymentRow, PaymentRow>(rows, query, (row) => row);

@@ -2,9 +2,10 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, asProblem, unwrap, type ApiProblem, type Schemas, type Wallet } from '../api/client';
 import { ErrorBanner, Field, SubmitButton } from '../components/forms';
+import { ListFooter, usePagedList } from '../components/paged-list';
 import { StatusBadge } from '../components/saga';
 import { formatMoney, formatTime } from '../money';
-import { navigate } from '../router';
+import { Link, navigate } from '../router';
 import { useSession } from '../session';
 import { temporalWorkflowUrl } from '../settings';
 
@@ -220,13 +221,38 @@ function SagaLookup(): JSX.Element {
   );
 }
 
-/** The admin's console: reconciliation, users and their wallets, sagas (a payment in review is decided on its page). */
+/** The payments waiting for an admin's risk review, newest first; each opens on its page, where it is decided. */
+function ReviewQueue(): JSX.Element {
+  const list = usePagedList(
+    async (cursor) => unwrap(await api.GET('/v1/payments', { params: { query: { status: 'in_review', limit: String(20), ...(cursor ? { startingAfter: cursor } : {}) } } })),
+    'payments in review',
+  );
+  return (
+    <section class="card" aria-labelledby="review-title">
+      <h2 id="review-title">Payments in review</h2>
+      <ul class="feed" aria-label="Payments in review">
+        {list.items.map((payment) => (
+          <li key={payment.id}>
+            <Link href={`/payments/${payment.id}`}>
+              {formatMoney(payment.amount, payment.currency)} · {payment.id}
+            </Link>{' '}
+            <span class="small">{formatTime(payment.createdAt)}</span>
+          </li>
+        ))}
+      </ul>
+      <ListFooter {...list} empty={list.items.length === 0} emptyText="No payment waits for a review." label="payments in review" />
+    </section>
+  );
+}
+
+/** The admin's console: reconciliation, users and their wallets, the review queue, sagas (a payment in review is decided on its page). */
 export function AdminPage(): JSX.Element {
   return (
     <section>
       <h1>Admin</h1>
       <ReconciliationPanel />
       <UserSearch />
+      <ReviewQueue />
       <SagaLookup />
       <FreezePanel />
     </section>
