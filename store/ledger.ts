@@ -81,7 +81,14 @@ export async function ensureSystemAccounts(db: Knex, currencies: readonly string
       })),
     ),
   );
-  await db('accounts').insert(rows).onConflict('id').ignore();
+  // Usually every one exists already: then nothing is written and no lock taken. Workers starting
+  // together may both insert the missing ones; their duplicate-key checks can deadlock, so retry.
+  const existing = new Set((await db('accounts').select('id').whereIn('id', rows.map((row) => row.id))).map((row) => String(row.id)));
+  const missing = rows.filter((row) => !existing.has(row.id));
+  if (missing.length === 0) return;
+  await inTransaction(db, async (trx) => {
+    await trx('accounts').insert(missing).onConflict('id').ignore();
+  });
 }
 
 function shardNumbers(kind: SystemAccountKind, shards: number): number[] {

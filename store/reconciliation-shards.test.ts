@@ -94,6 +94,20 @@ describe('reconciliation of sharded clearing accounts', () => {
     });
   });
 
+  it('when several workers start at once and ensure the accounts of a currency no one has used, then none fails and each account exists once', async () => {
+    // Committed, in XXX (ISO 4217's "no currency"), which nothing else uses: empty accounts reconcile.
+    const pool = createDatabase(testConfig().databaseUrl, 8);
+    try {
+      const starts = Array.from({ length: 8 }, () => ensureSystemAccounts(pool, ['XXX'], SHARDS));
+      await expect(Promise.all(starts)).resolves.toHaveLength(8);
+      const rows: Array<{ id: string }> = await pool('accounts').select('id').where({ currency: 'XXX' });
+      expect(rows).toHaveLength(2 + 2 * SHARDS);
+      expect(new Set(rows.map((row) => row.id)).size).toBe(rows.length);
+    } finally {
+      await pool.destroy();
+    }
+  });
+
   it('when payments in flight sit on different shards, then every shard and the currency reconcile', async () => {
     await inRolledBackTransaction(async (trx) => {
       const first = await processingPayment(trx);
