@@ -1,15 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Knex } from 'knex';
 import { paginate } from '../api/pagination';
 import { newId } from '../domain/ids';
 import { findAliasHolder } from '../store/aliases';
 import { merchantsMatching, usersMatching } from '../store/directory';
-import { createDatabase } from '../infra/database';
-import { startMariaDb } from '../scripts/lib/mariadb';
-import { prepareDatabase } from '../scripts/lib/migrations';
+import { runBenchmark, withPrivateDatabase } from './lib/private-database';
 
 /**
  * How long the directory's lookups take on many users: the merchant search (a hit, a miss, no
@@ -74,11 +69,7 @@ async function timeIt(name: string, run: () => Promise<unknown>): Promise<void> 
 }
 
 async function main(): Promise<void> {
-  const root = mkdtempSync(join(tmpdir(), 'sagapay-bench-'));
-  const server = await startMariaDb({ dataDir: join(root, 'mariadb'), ephemeral: true });
-  const db = createDatabase(server.databaseUrl, 2);
-  try {
-    await prepareDatabase(server.databaseUrl, ['USD']);
+  await withPrivateDatabase({ poolSize: 2, currencies: ['USD'] }, async (db) => {
     const loadStarted = performance.now();
     await load(db);
     await db.raw('ANALYZE TABLE users, aliases');
@@ -96,14 +87,7 @@ async function main(): Promise<void> {
     const [plan] = (await db.raw(`EXPLAIN ${merchantsMatching(db, 'number 1').orderBy('seq', 'desc').limit(21).toQuery()}`)) as [Array<Record<string, string | number | null>>];
     console.log('plan of the merchant search:');
     for (const row of plan) console.log(`  ${String(row.table)}: type ${String(row.type)}, key ${String(row.key)}, rows ${String(row.rows)}, ${String(row.Extra ?? '')}`);
-  } finally {
-    await db.destroy();
-    await server.stop();
-    rmSync(root, { recursive: true, force: true });
-  }
+  });
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+runBenchmark(main);

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Knex } from 'knex';
 import { insertUser } from '../api/users';
@@ -8,14 +5,12 @@ import { feeRoundHalfUp } from '../domain/money';
 import { newId } from '../domain/ids';
 import { MAX_LEDGER_SYSTEM_SHARDS } from '../domain/ledger-shards';
 import { systemAccountId } from '../domain/types';
-import { createDatabase } from '../infra/database';
-import { startMariaDb } from '../scripts/lib/mariadb';
-import { prepareDatabase } from '../scripts/lib/migrations';
 import { postJournal } from '../store/ledger';
 import { insertPendingPayment } from '../store/payment-records';
 import { reconcile } from '../store/reconciliation';
 import { postSagaStep, type SagaRef } from '../store/saga-steps';
 import { createWallet } from '../store/wallets';
+import { runBenchmark, withPrivateDatabase } from './lib/private-database';
 
 /**
  * Throughput of concurrent money steps on the real database, by number of clearing shards: the
@@ -160,12 +155,8 @@ async function run(db: Knex, loops: Loop[], shards: number): Promise<RunResult> 
 }
 
 async function main(): Promise<void> {
-  const root = mkdtempSync(join(tmpdir(), 'sagapay-bench-ledger-'));
-  const server = await startMariaDb({ dataDir: join(root, 'mariadb'), ephemeral: true });
   const maxConcurrency = Math.max(...CONCURRENCIES);
-  const db = createDatabase(server.databaseUrl, maxConcurrency + 2);
-  try {
-    await prepareDatabase(server.databaseUrl, [CURRENCY], Math.max(...SHARD_COUNTS));
+  await withPrivateDatabase({ poolSize: maxConcurrency + 2, currencies: [CURRENCY], shards: Math.max(...SHARD_COUNTS) }, async (db) => {
     const loops: Loop[] = [];
     for (let index = 0; index < maxConcurrency; index += 1) loops.push({ payer: await party(db, 'customer'), merchant: await party(db, 'merchant') });
     console.log(`${DURATION_MS / 1_000} s per run; each pair = one payment's debit_payer + credit_merchant; loops have their own payer and merchant`);
@@ -192,14 +183,7 @@ async function main(): Promise<void> {
       );
     }
     if (results.some((result) => result.failures > 0)) process.exitCode = 1;
-  } finally {
-    await db.destroy();
-    await server.stop();
-    rmSync(root, { recursive: true, force: true });
-  }
+  });
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+runBenchmark(main);

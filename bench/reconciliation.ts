@@ -1,15 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Knex } from 'knex';
 import { reconcile } from '../store/reconciliation';
 import { newId } from '../domain/ids';
 import { paymentWorkflowId, transferWorkflowId } from '../domain/workflow-ids';
 import { systemAccountId, type EntryType } from '../domain/types';
-import { createDatabase } from '../infra/database';
-import { startMariaDb } from '../scripts/lib/mariadb';
-import { prepareDatabase } from '../scripts/lib/migrations';
+import { runBenchmark, withPrivateDatabase } from './lib/private-database';
 
 /**
  * How long `GET /v1/admin/reconciliation` takes on a large ledger (issue 8: at most 2 s on
@@ -185,11 +180,7 @@ async function load(db: Knex, now: Date): Promise<{ journals: number; entries: n
 }
 
 async function main(): Promise<void> {
-  const root = mkdtempSync(join(tmpdir(), 'sagapay-bench-'));
-  const server = await startMariaDb({ dataDir: join(root, 'mariadb'), ephemeral: true });
-  const db = createDatabase(server.databaseUrl, 2);
-  try {
-    await prepareDatabase(server.databaseUrl, [CURRENCY]);
+  await withPrivateDatabase({ poolSize: 2, currencies: [CURRENCY] }, async (db) => {
     const now = new Date();
     const loadStarted = performance.now();
     const size = await load(db, now);
@@ -211,14 +202,7 @@ async function main(): Promise<void> {
       console.log(`slower than the ${BUDGET_MS} ms budget`);
       process.exitCode = 1;
     }
-  } finally {
-    await db.destroy();
-    await server.stop();
-    rmSync(root, { recursive: true, force: true });
-  }
+  });
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+runBenchmark(main);
