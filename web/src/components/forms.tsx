@@ -102,3 +102,35 @@ export function SubmitButton({ busy, children, busyLabel }: { busy: boolean; chi
     </button>
   );
 }
+
+/**
+ * The confirmation step of a money form: the error of the last attempt, the button that moves the
+ * money (`label` once, `busyLabel` while it is sent), and "Change", which goes back to the form.
+ */
+export function ConfirmMoneyForm({
+  submission,
+  label,
+  busyLabel,
+  onConfirm,
+  onChange,
+}: {
+  submission: { busy: boolean; problem: ApiProblem | undefined };
+  label: ComponentChildren;
+  busyLabel: string;
+  onConfirm: (event: Event) => Promise<void>;
+  onChange: () => void;
+}): JSX.Element {
+  return (
+    <form onSubmit={(event) => void onConfirm(event)}>
+      <ErrorBanner problem={submission.problem} />
+      <div class="actions">
+        <SubmitButton busy={submission.busy} busyLabel={busyLabel}>
+          {label}
+        </SubmitButton>
+        <button type="button" onClick={onChange} disabled={submission.busy}>
+          Change
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, asCurrency, asProblem, type Currency } from '../api/client';
 import { explain } from '../components/forms';
 import { lookUpRecipient, searchMerchants, type DirectoryMerchant } from '../components/recipient';
-import { ErrorBanner, Field, SelectField, SubmitButton } from '../components/forms';
+import { ConfirmMoneyForm, ErrorBanner, Field, SelectField, SubmitButton } from '../components/forms';
 import { useMoneySubmission } from '../components/money-form';
 import { formatMoney, parseAmount } from '../money';
 import { navigate } from '../router';
@@ -150,17 +150,13 @@ export function PayPage(): JSX.Element {
             </>
           )}
         </dl>
-        <form onSubmit={(event) => void confirm(event)}>
-          <ErrorBanner problem={payment.problem} />
-          <div class="actions">
-            <SubmitButton busy={payment.busy} busyLabel="Paying…">
-              Pay {formatMoney(draft.amount, draft.currency)}
-            </SubmitButton>
-            <button type="button" onClick={() => (payment.setProblem(undefined), setDraft(undefined))} disabled={payment.busy}>
-              Change
-            </button>
-          </div>
-        </form>
+        <ConfirmMoneyForm
+          submission={payment}
+          label={`Pay ${formatMoney(draft.amount, draft.currency)}`}
+          busyLabel="Paying…"
+          onConfirm={confirm}
+          onChange={() => (payment.setProblem(undefined), setDraft(undefined))}
+        />
       </section>
     );
   }

@@ -1,7 +1,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, asCurrency, asProblem, type Currency } from '../api/client';
-import { ErrorBanner, explain, Field, SelectField, SubmitButton } from '../components/forms';
+import { ConfirmMoneyForm, ErrorBanner, explain, Field, SelectField, SubmitButton } from '../components/forms';
 import { lookUpRecipient } from '../components/recipient';
 import { useMoneySubmission } from '../components/money-form';
 import { formatMoney, parseAmount } from '../money';
@@ -90,17 +90,13 @@ export function SendPage(): JSX.Element {
             </>
           )}
         </dl>
-        <form onSubmit={(event) => void confirm(event)}>
-          <ErrorBanner problem={transfer.problem} />
-          <div class="actions">
-            <SubmitButton busy={transfer.busy} busyLabel="Sending…">
-              Send {formatMoney(draft.amount, draft.currency)}
-            </SubmitButton>
-            <button type="button" onClick={() => (transfer.setProblem(undefined), setDraft(undefined))} disabled={transfer.busy}>
-              Change
-            </button>
-          </div>
-        </form>
+        <ConfirmMoneyForm
+          submission={transfer}
+          label={`Send ${formatMoney(draft.amount, draft.currency)}`}
+          busyLabel="Sending…"
+          onConfirm={confirm}
+          onChange={() => (transfer.setProblem(undefined), setDraft(undefined))}
+        />
       </section>
     );
   }
