@@ -153,7 +153,15 @@ describe('when the SMTP server is down', () => {
       await waitFor(
         async () => {
           const row = await emailRow(payer.user.id, `${paymentId}:payment_succeeded`);
-          return row && row.status === 'pending' && row.attempts >= 3 && typeof row.last_error === 'string' && row.last_error.startsWith('SMTP send failed');
+          // Three attempts failed and recorded, none in flight (no lease): the send that succeeds is a later one.
+          return (
+            row &&
+            row.status === 'pending' &&
+            row.attempts >= 3 &&
+            row.locked_until === null &&
+            typeof row.last_error === 'string' &&
+            row.last_error.startsWith('SMTP send failed')
+          );
         },
         { what: 'three failed SMTP attempts' },
       );
