@@ -13,7 +13,7 @@ import { startTemporalDevServer, type TemporalDevServer } from '../../scripts/li
 import { openSmtpSink, type SmtpSink } from './smtp-sink';
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
-const READY_TIMEOUT_MS = 120_000;
+export const READY_TIMEOUT_MS = 120_000;
 const API_STOP_GRACE_MS = 20_000;
 const WORKER_STOP_GRACE_MS = 30_000;
 
@@ -66,8 +66,8 @@ export async function waitForLogLine(child: Child, marker: string, what: string)
   });
 }
 
-/** The processes the bench starts: children in their own process groups, logs in the temp folder. */
-class Children {
+/** The processes a stack starts (the bench's, the chaos run's): children in their own process groups, logs in the temp folder. */
+export class Children {
   readonly list: Child[] = [];
 
   constructor(
@@ -100,7 +100,7 @@ class Children {
 }
 
 /** Bundles the workflows once, as the production image does, rather than by webpack in every worker process. */
-async function writeWorkflowBundle(path: string): Promise<void> {
+export async function writeWorkflowBundle(path: string): Promise<void> {
   const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietBundlerLogger });
   writeFileSync(path, code);
 }
