@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { inTransaction } from './ledger';
 
 /**
  * The delivery queue: e-mail notifications (`notifications` rows of channel `email`) and
@@ -66,27 +67,30 @@ export async function claimDueDeliveries(
   });
 }
 
-/** The claimed row, only while the claim is still the one this dispatcher made. */
-function ownRow(db: Knex, claimed: ClaimedDelivery) {
-  return db(KINDS[claimed.kind].table).where({ id: claimed.id, status: 'pending', attempts: claimed.attempts });
+/**
+ * Updates the claimed row, only while the claim is still the one this dispatcher made; answers
+ * whether it did. Retried on a deadlock or a lock wait timeout, as every ledger transaction is:
+ * under load the notify steps' inserts and this update meet on the queue's index, and an outcome
+ * left unrecorded would wait for its lease to end and be sent a second time.
+ */
+async function updateOwnRow(db: Knex, claimed: ClaimedDelivery, changes: Record<string, unknown>): Promise<boolean> {
+  const updated = await inTransaction(db, (trx) => trx(KINDS[claimed.kind].table).where({ id: claimed.id, status: 'pending', attempts: claimed.attempts }).update(changes));
+  return updated === 1;
 }
 
 /** Marks a claimed row delivered; false when the claim was lost meanwhile (its lease ended and another dispatcher claimed it). */
 export async function recordDelivered(db: Knex, claimed: ClaimedDelivery, now: Date): Promise<boolean> {
-  const updated = await ownRow(db, claimed).update({ status: KINDS[claimed.kind].delivered, next_attempt_at: null, locked_until: null, last_error: null, updated_at: now });
-  return updated === 1;
+  return updateOwnRow(db, claimed, { status: KINDS[claimed.kind].delivered, next_attempt_at: null, locked_until: null, last_error: null, updated_at: now });
 }
 
 /** Puts a claimed row back for another attempt at `nextAttemptAt`; false when the claim was lost meanwhile. */
 export async function recordRetry(db: Knex, claimed: ClaimedDelivery, outcome: { nextAttemptAt: Date; error: string; now: Date }): Promise<boolean> {
-  const updated = await ownRow(db, claimed).update({ next_attempt_at: outcome.nextAttemptAt, locked_until: null, last_error: outcome.error.slice(0, ERROR_LENGTH), updated_at: outcome.now });
-  return updated === 1;
+  return updateOwnRow(db, claimed, { next_attempt_at: outcome.nextAttemptAt, locked_until: null, last_error: outcome.error.slice(0, ERROR_LENGTH), updated_at: outcome.now });
 }
 
 /** Marks a claimed row failed for good (refused, or out of retry time); false when the claim was lost meanwhile. */
 export async function recordGivenUp(db: Knex, claimed: ClaimedDelivery, outcome: { error: string; now: Date }): Promise<boolean> {
-  const updated = await ownRow(db, claimed).update({ status: 'failed', next_attempt_at: null, locked_until: null, last_error: outcome.error.slice(0, ERROR_LENGTH), updated_at: outcome.now });
-  return updated === 1;
+  return updateOwnRow(db, claimed, { status: 'failed', next_attempt_at: null, locked_until: null, last_error: outcome.error.slice(0, ERROR_LENGTH), updated_at: outcome.now });
 }
 
 /**

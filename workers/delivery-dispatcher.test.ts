@@ -56,9 +56,9 @@ function recordingMailer(behaviour: { fail?: 'transient' | 'permanent'; delayMs?
 
 const SETTINGS: DispatcherSettings = { concurrency: 10, pollIntervalMs: 20, leaseMs: LEASE_MS, backlogIntervalMs: 0 };
 
-function dispatcherOf(queue: string, options: { mailer?: Mailer; now?: () => Date; settings?: Partial<DispatcherSettings> } = {}) {
+function dispatcherOf(queue: string, options: { mailer?: Mailer; now?: () => Date; settings?: Partial<DispatcherSettings>; db?: Knex } = {}) {
   return new DeliveryDispatcher({
-    db,
+    db: options.db ?? db,
     queue,
     mailer: options.mailer ?? recordingMailer(),
     allowPrivateWebhookAddresses: true,
@@ -134,6 +134,38 @@ describe('leases', () => {
 
     expect(accepted).toBe(false);
     expect(await emailRows([id])).toEqual([expect.objectContaining({ status: 'sent', attempts: 2, last_error: null })]);
+  });
+});
+
+describe('recording an outcome', () => {
+  it('when the sent row is locked past the lock wait timeout while its outcome is recorded, then the recording is retried and the e-mail is sent once, without waiting for its lease', async () => {
+    const impatient = createDatabase(testConfig().databaseUrl, 4, { lockWaitTimeoutS: 1, acquireTimeoutMs: 2_000 });
+    const queue = uniqueQueue();
+    const [id = ''] = await pendingEmails(queue, 1);
+    const mailer = recordingMailer();
+    const send = mailer.send.bind(mailer);
+    let held: Promise<void> = Promise.resolve();
+    mailer.send = async (mail) => {
+      await send(mail);
+      // Another transaction holds the row for 1.5 s, longer than the dispatcher's 1 s lock wait.
+      await new Promise<void>((locked) => {
+        held = db.transaction(async (trx) => {
+          await trx('notifications').select('id').where({ id }).forUpdate();
+          locked();
+          await new Promise((resolve) => setTimeout(resolve, 1_500));
+        });
+      });
+    };
+    try {
+      expect(await dispatcherOf(queue, { mailer, now: testClock().now, db: impatient }).dispatchOnce()).toBe(1);
+      await held;
+
+      expect(mailer.sent).toHaveLength(1);
+      expect(await emailRows([id])).toEqual([expect.objectContaining({ status: 'sent', attempts: 1, locked_until: null })]);
+    } finally {
+      await held;
+      await impatient.destroy();
+    }
   });
 });
 
