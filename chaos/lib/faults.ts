@@ -12,6 +12,8 @@ export interface FaultContext {
   stack: ChaosStack;
   traffic: Traffic;
   population: BenchPopulation;
+  /** How long the steering faults (drill, duplicates, slow database) last. */
+  steeringMs: number;
   say: (line: string) => void;
 }
 
@@ -23,8 +25,8 @@ export interface Injection {
 
 /** How long a killed process stays dead before it is started again. */
 const DEAD_FOR_MS = 2_000;
-/** How long the steering faults (drill, duplicates, slow database) last. */
-const STEERING_MS = 15_000;
+/** How long Temporal or MariaDB stays stopped before it starts again. */
+const SERVER_DOWN_MS = 5_000;
 /** Longer than a money step's attempt timeout (10 s): the locked steps' attempts time out and are retried. */
 const ROW_LOCK_HELD_MS = 13_000;
 /** The delay the slow database adds to every packet from the server. */
@@ -98,10 +100,10 @@ async function killApi(context: FaultContext): Promise<Injection> {
   return { note: `${records.length} payments in flight at the kill, ${retried} retried with their key` };
 }
 
-async function steer(apply: () => void, undo: () => void): Promise<void> {
+async function steer(context: FaultContext, apply: () => void, undo: () => void): Promise<void> {
   apply();
   try {
-    await sleep(STEERING_MS);
+    await sleep(context.steeringMs);
   } finally {
     undo();
   }
@@ -123,15 +125,17 @@ export async function injectFault(fault: FaultName, context: FaultContext): Prom
     case 'step-failures': {
       const before = traffic.records.length;
       await steer(
+        context,
         () => (traffic.mode.drillShare = 0.3),
         () => (traffic.mode.drillShare = 0),
       );
       const drilled = traffic.records.slice(before).filter((record) => record.expectation === 'injected_fault').length;
-      return { note: `${drilled} requests with X-Saga-Fault over ${STEERING_MS / 1_000} s` };
+      return { note: `${drilled} requests with X-Saga-Fault over ${context.steeringMs / 1_000} s` };
     }
     case 'duplicate-requests': {
       const before = traffic.records.length;
       await steer(
+        context,
         () => (traffic.mode.duplicates = true),
         () => (traffic.mode.duplicates = false),
       );
@@ -139,22 +143,23 @@ export async function injectFault(fault: FaultName, context: FaultContext): Prom
     }
     case 'slow-database':
       await steer(
+        context,
         () => (stack.proxy.latencyMs = SLOW_DATABASE_LATENCY_MS),
         () => (stack.proxy.latencyMs = 0),
       );
-      return { note: `+${SLOW_DATABASE_LATENCY_MS} ms on every packet from MariaDB for ${STEERING_MS / 1_000} s` };
+      return { note: `+${SLOW_DATABASE_LATENCY_MS} ms on every packet from MariaDB for ${context.steeringMs / 1_000} s` };
     case 'row-lock':
       return holdRowLock(context);
     case 'api-kill':
       return killApi(context);
     case 'temporal-restart': {
       const startedAt = Date.now();
-      await stack.restartTemporal();
+      await stack.restartTemporal(SERVER_DOWN_MS);
       return { note: `Temporal down ${((Date.now() - startedAt) / 1_000).toFixed(1)} s` };
     }
     case 'database-restart': {
       const startedAt = Date.now();
-      await stack.restartDatabase();
+      await stack.restartDatabase(SERVER_DOWN_MS);
       return { note: `MariaDB down ${((Date.now() - startedAt) / 1_000).toFixed(1)} s` };
     }
   }

@@ -23,7 +23,7 @@ import {
 import type { ChaosOptions } from './options';
 import { seededRandom } from './random';
 import { emptyTraffic, type ChaosResult, type FaultResult, type SlotTraffic } from './report';
-import { planSchedule, type FaultName } from './schedule';
+import { DEFAULT_SCHEDULE_SETTINGS, planSchedule, type FaultName, type ScheduleSettings } from './schedule';
 import { startChaosStack, type ChaosStack } from './stack';
 import { Traffic, type OperationKind, type OperationRecord } from './traffic';
 
@@ -36,6 +36,14 @@ const DRAIN_TIMEOUT_MS = 120_000;
 const DELIVERY_TIMEOUT_MS = 180_000;
 const REPLAYS_AFTER_THE_FACT = 60;
 const READ_BACK_CONCURRENCY = 8;
+
+/** The run's pace: the schedule's warm-up and slots, and how long the steering faults last. */
+export interface ChaosPace extends ScheduleSettings {
+  steeringMs: number;
+}
+
+/** `npm run chaos`: 15 s of each steering fault, slots of at least 20 s. */
+export const FULL_PACE: ChaosPace = { ...DEFAULT_SCHEDULE_SETTINGS, steeringMs: 15_000 };
 
 /** Where the run is: what the sampler and the progress line read. */
 interface RunState {
@@ -210,16 +218,16 @@ async function registerWebhook(stack: ChaosStack, population: BenchPopulation): 
 }
 
 /** Runs the faults one after another; each waits for its planned time and for the previous one's recovery. */
-async function runSchedule(stack: ChaosStack, traffic: Traffic, population: BenchPopulation, options: ChaosOptions, state: RunState, startedAt: number, say: (line: string) => void) {
+async function runSchedule(stack: ChaosStack, traffic: Traffic, population: BenchPopulation, options: ChaosOptions, pace: ChaosPace, state: RunState, startedAt: number, say: (line: string) => void) {
   const results: Array<Omit<FaultResult, 'traffic' | 'violations'>> = [];
-  for (const planned of planSchedule(options.faults, options.durationS * 1_000)) {
+  for (const planned of planSchedule(options.faults, options.durationS * 1_000, pace)) {
     const wait = startedAt + planned.atMs - Date.now();
     if (wait > 0) await sleep(wait);
     state.fault = planned.fault;
     traffic.mode.fault = planned.fault;
     const faultStartedAt = Date.now();
     say(`>> ${planned.fault} at ${Math.round((faultStartedAt - startedAt) / 1_000)} s`);
-    const injection = await injectFault(planned.fault, { stack, traffic, population, say });
+    const injection = await injectFault(planned.fault, { stack, traffic, population, steeringMs: pace.steeringMs, say });
     const endedAt = new Date();
     const recovery = await measureRecovery(stack, endedAt);
     say(`<< ${planned.fault}: ${injection.note}; API back after ${recovery.apiMs ?? '—'} ms, backlog drained after ${recovery.backlogMs ?? '—'} ms`);
@@ -254,7 +262,13 @@ function byCheck(violations: readonly Violation[]): Record<CheckName, number> {
  * One chaos run on a stack of its own: seeds the wallets, drives the traffic while the faults come
  * one after another, samples the ledger meanwhile, checks everything at the end, and stops the stack.
  */
-export async function runChaos(options: ChaosOptions, command: string, say: (line: string) => void, onStoppable: (stop: () => Promise<void>) => void = () => undefined): Promise<ChaosResult> {
+export async function runChaos(
+  options: ChaosOptions,
+  command: string,
+  say: (line: string) => void,
+  onStoppable: (stop: () => Promise<void>) => void = () => undefined,
+  pace: ChaosPace = FULL_PACE,
+): Promise<ChaosResult> {
   const wallStartedAt = Date.now();
   const stack = await startChaosStack(say, { paymentsWorkers: options.paymentsWorkers }, onStoppable);
   try {
@@ -270,7 +284,7 @@ export async function runChaos(options: ChaosOptions, command: string, say: (lin
     const progress = reportProgress(stack, traffic, state, startedAt, stopTraffic.signal, say);
     let faults: Array<Omit<FaultResult, 'traffic' | 'violations'>> = [];
     try {
-      faults = await runSchedule(stack, traffic, population, options, state, startedAt, say);
+      faults = await runSchedule(stack, traffic, population, options, pace, state, startedAt, say);
       const left = startedAt + options.durationS * 1_000 - Date.now();
       if (left > 0) await sleep(left);
     } finally {

@@ -30,8 +30,8 @@ export const FAULT_DESCRIPTIONS: Record<FaultName, string> = {
   'slow-database': 'the TCP proxy in front of MariaDB delays every packet from the server',
   'row-lock': 'a separate connection holds the hot merchant wallet and a clearing row (SELECT … FOR UPDATE) past the activity attempt timeout',
   'api-kill': 'SIGKILL of the API while requests wait on their sagas; restarted, clients retry with the same key',
-  'temporal-restart': 'the Temporal dev server stopped and started again on its file database',
-  'database-restart': 'the MariaDB server stopped and started again on its data',
+  'temporal-restart': 'the Temporal dev server stopped, left down 5 s, and started again on its file database',
+  'database-restart': 'the MariaDB server stopped, left down 5 s, and started again on its data',
 };
 
 /** One fault of the plan: which, and when it starts (ms after the traffic started). */

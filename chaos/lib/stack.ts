@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import { loadConfig, type Config } from '../../config';
 import { createDatabase } from '../../infra/database';
@@ -33,6 +34,8 @@ export const CHAOS_ENVIRONMENT = {
   SAGA_RECOVERY_INTERVAL_MS: '5000',
   SAGA_RECOVERY_MIN_AGE_MS: '5000',
   WORKER_SHUTDOWN_GRACE_MS: '5000',
+  // A notifications worker killed mid-send leaves its claims to others when the lease ends: 15 s, not 2 min.
+  DELIVERY_LEASE_MS: '15000',
 } as const;
 
 /** The stack a chaos run breaks: every part a separate process (or server) it can kill and start again. */
@@ -57,8 +60,10 @@ export interface ChaosStack {
   api(): Child;
   /** Starts the API on its port again; answers once /readyz says 200. */
   startApi(): Promise<void>;
-  restartTemporal(): Promise<void>;
-  restartDatabase(): Promise<void>;
+  /** Stops the Temporal dev server, leaves it down `downMs`, starts it again on its port and file database. */
+  restartTemporal(downMs: number): Promise<void>;
+  /** Stops MariaDB, leaves it down `downMs`, starts it again on its port and data. */
+  restartDatabase(downMs: number): Promise<void>;
   /** Stops everything and removes the temp folder. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -174,12 +179,14 @@ export async function startChaosStack(say: (line: string) => void, options: { pa
         return api;
       },
       startApi,
-      restartTemporal: async () => {
+      restartTemporal: async (downMs) => {
         await started.temporal?.stop();
+        await sleep(downMs);
         started.temporal = await startTemporalDevServer(temporalOptions);
       },
-      restartDatabase: async () => {
+      restartDatabase: async (downMs) => {
         await started.database?.stop();
+        await sleep(downMs);
         started.database = await startMariaDb({ dataDir: databaseDir, port: databasePort, ephemeral: false, seeLockWaits: true });
       },
       stop,
