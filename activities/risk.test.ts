@@ -1,4 +1,6 @@
 import { ErrorType } from '../domain/errors';
+import { newId } from '../domain/ids';
+import { insertPendingPayment } from '../store/payment-records';
 import { DEFAULT_RISK_RULES, type RiskRules } from '../domain/risk';
 import { userWithWallet } from '../test/support/fixtures';
 import { paymentFixture, transferFixture, type Party } from '../test/support/money-saga-fixtures';
@@ -105,6 +107,31 @@ describe('the risk_check activity', () => {
     const rules = { ...DEFAULT_RISK_RULES, velocityMaxCount: 2 };
 
     expect(await risk(rules).checkPayment(third)).toMatchObject({ outcome: 'decline', rule: 'velocity_count' });
+  });
+
+  it('when an earlier payment of the payer is not committed yet while a later one is checked, then the check waits for it and counts it (velocity_count)', async () => {
+    const { payer, merchant } = await parties();
+    // The earlier payment's API transaction: its row is written first, and commits only after the later one's check began.
+    const earlierId = newId('pay');
+    const open = await db().transaction();
+    await insertPendingPayment(open, {
+      ...{ id: earlierId, amount: 1_000, fee: 0, netAmount: 1_000, currency: 'USD', description: null, faultStep: null },
+      ...{ payerId: payer.user.id, sourceWalletId: payer.wallet.id, merchantId: merchant.user.id, merchantWalletId: merchant.wallet.id },
+    });
+    const later = await payments.insert({ payer, merchant, amount: 1_000, fee: 0, status: 'processing' });
+    try {
+      const checking = risk({ ...DEFAULT_RISK_RULES, velocityMaxCount: 1 }).checkPayment(later);
+      // Without waiting for the earlier row, the check answers within a few ms; with it, it is still waiting.
+      const early = await Promise.race([checking.then(() => 'answered'), new Promise((resolve) => setTimeout(resolve, 500, 'waiting'))]);
+      await open.commit();
+
+      expect(early).toBe('waiting');
+      expect(await checking).toMatchObject({ outcome: 'decline', rule: 'velocity_count' });
+    } finally {
+      if (!open.isCompleted()) await open.rollback();
+      const row = await db()('payments').select('status').where({ id: earlierId }).first();
+      if (row) await failMoneySaga(db(), 'payment', { sagaId: earlierId, step: 'validate', code: 'processing_error', message: 'test cleanup' });
+    }
   });
 
   it('when a new account sends more than its limit, then it is declined new_account', async () => {

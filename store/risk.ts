@@ -51,7 +51,12 @@ async function partiesOf(trx: Knex.Transaction, kind: RiskCheckedKind, sagaId: s
   return { payerId: row.payerId, recipientId: row.recipientId, amount: toSafeInteger(row.amount, 'amount'), currency: row.currency, createdAt: row.created_at };
 }
 
-/** The payer's other payments and transfers in the window before this saga (failed ones not counted): how many, and their sum in its currency. */
+/**
+ * The payer's other payments and transfers in the window before this saga (failed ones not
+ * counted): how many, and their sum in its currency. A locking read: a saga created earlier whose
+ * row is not committed yet (its POST still in its transaction) is waited for and counted, where a
+ * plain read would skip it, and two sagas racing would each pass the velocity rules unseen by the other.
+ */
 async function recentSagas(trx: Knex.Transaction, sagaId: string, parties: SagaParties, windowMs: number): Promise<{ count: number; amount: number }> {
   const since = new Date(parties.createdAt.getTime() - windowMs);
   let count = 0;
@@ -69,7 +74,8 @@ async function recentSagas(trx: Knex.Transaction, sagaId: string, parties: SagaP
       .andWhere('created_at', '<=', parties.createdAt)
       .andWhereNot({ id: sagaId })
       .andWhereNot({ status: 'failed' })
-      .groupBy('currency');
+      .groupBy('currency')
+      .forShare();
     for (const row of rows) {
       count += toSafeInteger(row.count, 'recent count');
       if (row.currency === parties.currency) amount += toSafeInteger(row.total, 'recent amount');
