@@ -65,7 +65,7 @@ async function recentSagas(trx: Knex.Transaction, sagaId: string, parties: SagaP
     ['payments', 'payer_id'],
     ['transfers', 'sender_id'],
   ] as const) {
-    const rows: Array<{ currency: string; count: unknown; total: unknown }> = await trx(table)
+    const rows = (await trx(table)
       .select('currency')
       .count({ count: '*' })
       .sum({ total: 'amount' })
@@ -75,7 +75,7 @@ async function recentSagas(trx: Knex.Transaction, sagaId: string, parties: SagaP
       .andWhereNot({ id: sagaId })
       .andWhereNot({ status: 'failed' })
       .groupBy('currency')
-      .forShare();
+      .forShare()) as Array<{ currency: string; count: unknown; total: unknown }>;
     for (const row of rows) {
       count += toSafeInteger(row.count, 'recent count');
       if (row.currency === parties.currency) amount += toSafeInteger(row.total, 'recent amount');
