@@ -17,6 +17,17 @@ export function requestHash(method: string, path: string, body: unknown): string
   return createHash('sha256').update(`${method} ${path}\n${canonicalJson(body)}`).digest('hex');
 }
 
+/**
+ * The body as the request hash reads it: the `normalised` fields given (an @handle in its stored
+ * form) replace the raw ones, so two spellings of one request are one request under one key. A
+ * body without such a field hashes exactly as before, so the keys already stored stay valid.
+ */
+export function hashedBody(body: unknown, normalised: Record<string, string | undefined>): unknown {
+  const present = Object.entries(normalised).filter(([, value]) => value !== undefined);
+  if (present.length === 0 || body === null || typeof body !== 'object' || Array.isArray(body)) return body;
+  return { ...(body as Record<string, unknown>), ...Object.fromEntries(present) };
+}
+
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {

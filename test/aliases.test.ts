@@ -168,6 +168,31 @@ describe('paying and sending by handle', () => {
   });
 });
 
+describe('idempotency by handle', () => {
+  it('when a request names a handle in another case or without its @ under the same key, then it is the same request: the first payment or transfer is replayed and nothing moves twice', async () => {
+    const [payer, friend, merchant] = await Promise.all([actors.signUp(), actors.signUp(), actors.signUp({ role: 'merchant' })]);
+    const [shopHandle, friendHandle] = [freshHandle('shop'), freshHandle('pal')];
+    await claimed(merchant, shopHandle);
+    await claimed(friend, friendHandle);
+    const post = (path: string, key: string, body: Record<string, unknown>) =>
+      actors.call<{ id: string }>('POST', path, { token: payer.token, body: { amount: 500, currency: 'USD', ...body }, headers: { 'Idempotency-Key': key } });
+
+    const paid = await post('/v1/payments', 'pay-by-handle', { merchant: `@${shopHandle.toUpperCase()}` });
+    const paidAgain = await post('/v1/payments', 'pay-by-handle', { merchant: shopHandle });
+    const sent = await post('/v1/transfers', 'send-by-handle', { to: friendHandle });
+    const sentAgain = await post('/v1/transfers', 'send-by-handle', { to: ` @${friendHandle.toUpperCase()}` });
+
+    expect([paid.status, paidAgain.status, sent.status, sentAgain.status]).toEqual([201, 201, 201, 201]);
+    expect(paidAgain.body.id).toBe(paid.body.id);
+    expect(paidAgain.headers.get('idempotent-replayed')).toBe('true');
+    expect(sentAgain.body.id).toBe(sent.body.id);
+    expect(sentAgain.headers.get('idempotent-replayed')).toBe('true');
+    expect(await stack.db('payments').where({ payer_id: payer.user.id })).toHaveLength(1);
+    expect(await stack.db('transfers').where({ sender_id: payer.user.id })).toHaveLength(1);
+    expectError(await post('/v1/payments', 'pay-by-handle', { merchant: shopHandle, amount: 501 }), 422, 'idempotency_key_reused');
+  });
+});
+
 describe('recipient lookup', () => {
   it('when a user looks up a handle or an e-mail, then only the name and kind come back; unknown ones and admins are 404', async () => {
     const [asker, person, merchant] = await Promise.all([actors.signUp(), actors.signUp({ name: 'Bea Person' }), actors.signUp({ role: 'merchant', name: 'Corner Shop' })]);

@@ -15,7 +15,7 @@ import type { ApiDocs } from '../openapi/registry';
 import { findUserByAlias, handleSchema } from '../recipients';
 import { listOf, paymentSchema } from '../schemas';
 import { HttpError, notFound } from '../errors';
-import { createOnce, readIdempotencyKey, requestHash } from '../idempotency';
+import { createOnce, hashedBody, readIdempotencyKey, requestHash } from '../idempotency';
 import { authenticate } from '../middleware/authenticate';
 import { paginate } from '../pagination';
 import { rateLimitsOf } from '../rate-limits';
@@ -95,7 +95,7 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
     const paymentId = newId(MONEY_SAGAS.payment.idPrefix);
     const { resource: storedId, replayed } = await createOnce(
       db,
-      { userId: user.id, key, hash: requestHash('POST', '/v1/payments', { body: ctx.request.body, faultStep }), resourceType: 'payment' },
+      { userId: user.id, key, hash: requestHash('POST', '/v1/payments', { body: hashedBody(ctx.request.body, { merchant: input.merchant }), faultStep }), resourceType: 'payment' },
       paymentId,
       async (trx) => {
         await insertPendingPayment(trx, {

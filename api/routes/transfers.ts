@@ -10,7 +10,7 @@ import type { TransferRow } from '../../infra/tables';
 import type { AppDependencies } from '../dependencies';
 import { answerSaga, faultHeaderDoc, faultStepOf } from '../saga-routes';
 import { HttpError, notFound } from '../errors';
-import { createOnce, readIdempotencyKey, requestHash } from '../idempotency';
+import { createOnce, hashedBody, readIdempotencyKey, requestHash } from '../idempotency';
 import { authenticate } from '../middleware/authenticate';
 import { IDEMPOTENT_REPLAYED_HEADER, locationHeader } from '../openapi/headers';
 import type { ApiDocs } from '../openapi/registry';
@@ -107,7 +107,7 @@ export function transferRoutes(dependencies: AppDependencies, docs: ApiDocs): Ro
     const transferId = newId(MONEY_SAGAS.transfer.idPrefix);
     const { resource: storedId, replayed } = await createOnce(
       db,
-      { userId: user.id, key, hash: requestHash('POST', '/v1/transfers', { body: ctx.request.body, faultStep }), resourceType: 'transfer' },
+      { userId: user.id, key, hash: requestHash('POST', '/v1/transfers', { body: hashedBody(ctx.request.body, { to: input.to }), faultStep }), resourceType: 'transfer' },
       transferId,
       async (trx) => {
         await insertPendingTransfer(trx, {
