@@ -30,6 +30,7 @@ function result(overrides: Partial<ChaosResult> = {}): ChaosResult {
     samples: { taken: 60, failed: 1 },
     readBack: 900,
     replayed: 60,
+    deliveries: { emailsSent: 120, smtpReceived: 121, webhooksDelivered: 30, webhookRequestsAccepted: 30, drainedMs: 2_000 },
     violationsByCheck: Object.fromEntries(Object.keys(CHECKS).map((check) => [check, 0])) as Record<CheckName, number>,
     violations: [],
     ...overrides,
@@ -44,6 +45,7 @@ describe('renderReport', () => {
     expect(markdown).toContain('**No invariant was violated.**');
     expect(markdown).toContain('`npm run chaos`');
     expect(markdown).toContain('2 cores (Test CPU), 8.0 GiB');
+    expect(markdown).toContain('120 e-mails sent (the SMTP sink received 121), 30 webhook events delivered (the receiver accepted 30 requests)');
     expect(markdown).toContain('| api-kill | 10 s | 8 payments in flight at the kill | 10 | 5 | 2 | 3 | 1 | 0 | 4 (1) | 0 | 1.5 s | 4.3 s |');
     expect(markdown).toContain('| database-restart | 40 s | MariaDB down 3.0 s | 0 | 0 | 0 | 0 | 0 | 0 | 0 (0) | 0 | not within the window | not within the window |');
     for (const description of Object.values(CHECKS)) expect(markdown).toContain(`| ${description} | 0 |`);

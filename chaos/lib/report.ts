@@ -45,6 +45,8 @@ export interface ChaosResult {
   /** Resources read back at the end, and keys replayed after the fact. */
   readBack: number;
   replayed: number;
+  /** What went out once the faults stopped: at-least-once, so a receiver may count more than was recorded. */
+  deliveries: { emailsSent: number; smtpReceived: number; webhooksDelivered: number; webhookRequestsAccepted: number; drainedMs: number | null };
   violationsByCheck: Record<CheckName, number>;
   violations: Violation[];
 }
@@ -90,12 +92,16 @@ export function renderReport(result: ChaosResult): string {
       `${settings.concurrency} client loops, ${settings.paymentsWorkers} payments workers; wall time ${result.wallTimeS} s`,
     `- ${result.samples.taken} ledger samples during the traffic (${result.samples.failed} could not run while the database was down); ` +
       `${result.readBack} resources read back at the end; ${result.replayed} keys replayed after the fact`,
+    `- Deliveries, all out ${seconds(result.deliveries.drainedMs)} after the checks began waiting for them: ${result.deliveries.emailsSent} e-mails sent ` +
+      `(the SMTP sink received ${result.deliveries.smtpReceived}), ${result.deliveries.webhooksDelivered} webhook events delivered ` +
+      `(the receiver accepted ${result.deliveries.webhookRequestsAccepted} requests); delivery is at-least-once, so a receiver may count a few twice`,
     '',
     '## Faults × operations × violations',
     '',
     'Operations are those started in the fault\'s slot (the fault and its recovery window). "Retried (5xx)": requests sent again with their ' +
       'key after a broken connection, a timeout or a 5xx (of which 5xx). Recovery: from the end of the fault until `/readyz` answers 200 ' +
-      '(API), and until every saga created before that moment is final (backlog).',
+      '(API), and until every saga created before that moment is final (backlog). A 5xx is not an invariant violation: the client ' +
+      'sends the request again with its key until it is answered, and every check below must still hold.',
     '',
     '| fault | at | what happened | payments | transfers | refunds | top-ups | refusals | drilled | retried (5xx) | violations | API back | backlog drained |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',

@@ -17,6 +17,7 @@ import {
   sampleLedger,
   unknownRows,
   type CheckName,
+  type DeliveryCounts,
   type FinalResource,
   type Violation,
 } from './invariants';
@@ -164,14 +165,16 @@ async function replayAfterTheFact(stack: ChaosStack, traffic: Traffic, seed: num
 }
 
 /** Waits until no e-mail or webhook event is pending, then compares what was recorded with what arrived. */
-async function checkDeliveries(stack: ChaosStack, sagaIds: readonly string[]): Promise<Violation[]> {
+async function checkDeliveries(stack: ChaosStack, sagaIds: readonly string[]): Promise<{ counts: DeliveryCounts; drainedMs: number | null; violations: Violation[] }> {
   const countWhere = async (table: string, where: Record<string, string>) =>
     Number(((await stack.db(table).count({ count: '*' }).where(where).first()) as { count: number | string } | undefined)?.count ?? 0);
-  await timeUntil(async () => (await countWhere('notifications', { channel: 'email', status: 'pending' })) + (await countWhere('webhook_events', { status: 'pending' })) === 0, DELIVERY_TIMEOUT_MS);
+  const drainedMs = await timeUntil(
+    async () => (await countWhere('notifications', { channel: 'email', status: 'pending' })) + (await countWhere('webhook_events', { status: 'pending' })) === 0,
+    DELIVERY_TIMEOUT_MS,
+  );
   const [notifiedRows] = (await stack.db.raw("SELECT DISTINCT SUBSTRING_INDEX(dedupe_key, ':', 1) AS saga FROM notifications")) as [Array<{ saga: string }>];
   const notified = new Set(notifiedRows.map((row) => row.saga));
-  const acceptedEvents = new Set(stack.webhooks.accepted().map((request) => request.event.id));
-  return deliveryViolations({
+  const counts: DeliveryCounts = {
     emailsPending: await countWhere('notifications', { channel: 'email', status: 'pending' }),
     emailsFailed: await countWhere('notifications', { channel: 'email', status: 'failed' }),
     emailsSent: await countWhere('notifications', { channel: 'email', status: 'sent' }),
@@ -179,13 +182,19 @@ async function checkDeliveries(stack: ChaosStack, sagaIds: readonly string[]): P
     webhooksPending: await countWhere('webhook_events', { status: 'pending' }),
     webhooksFailed: await countWhere('webhook_events', { status: 'failed' }),
     webhooksDelivered: await countWhere('webhook_events', { status: 'delivered' }),
-    webhooksReceived: acceptedEvents.size,
+    webhooksReceived: new Set(stack.webhooks.accepted().map((request) => request.event.id)).size,
     sagasWithoutNotification: sagaIds.filter((id) => !notified.has(id)),
-  });
+  };
+  return { counts, drainedMs, violations: deliveryViolations(counts) };
 }
 
 /** Every check of the end: the ledger, the sagas' journals, what the API says, replays, deliveries. */
-async function checkAtTheEnd(stack: ChaosStack, traffic: Traffic, options: ChaosOptions, say: (line: string) => void): Promise<{ violations: Violation[]; readBack: number; replayed: number }> {
+async function checkAtTheEnd(
+  stack: ChaosStack,
+  traffic: Traffic,
+  options: ChaosOptions,
+  say: (line: string) => void,
+): Promise<{ violations: Violation[]; readBack: number; replayed: number; deliveries: ChaosResult['deliveries'] }> {
   const violations: Violation[] = [];
   say('Checking the ledger…');
   violations.push(...reconciliationViolations(await reconcile(stack.db, { stuckAfterMs: 1_000 }), null, true));
@@ -200,8 +209,21 @@ async function checkAtTheEnd(stack: ChaosStack, traffic: Traffic, options: Chaos
   violations.push(...replays.violations);
   say('Waiting for the notifications to be delivered…');
   const finalSagas = sagas.filter((saga) => saga.status === 'succeeded' || saga.status === 'failed').map((saga) => saga.id);
-  violations.push(...(await checkDeliveries(stack, finalSagas)));
-  return { violations, readBack: finals.size, replayed: replays.replayed };
+  const deliveries = await checkDeliveries(stack, finalSagas);
+  violations.push(...deliveries.violations);
+  const { counts } = deliveries;
+  return {
+    violations,
+    readBack: finals.size,
+    replayed: replays.replayed,
+    deliveries: {
+      emailsSent: counts.emailsSent,
+      smtpReceived: counts.smtpReceived,
+      webhooksDelivered: counts.webhooksDelivered,
+      webhookRequestsAccepted: stack.webhooks.accepted().length,
+      drainedMs: deliveries.drainedMs,
+    },
+  };
 }
 
 /** The merchants' webhook: the first (hot) merchant's events go to the receiver, which checks their signatures. */
@@ -308,6 +330,7 @@ export async function runChaos(
       samples: state.samples,
       readBack: end.readBack,
       replayed: end.replayed,
+      deliveries: end.deliveries,
       violationsByCheck: byCheck(violations),
       violations,
     };
