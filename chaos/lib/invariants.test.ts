@@ -1,5 +1,5 @@
 import type { ReconciliationReport } from '../../store/reconciliation';
-import { deliveryViolations, reconciliationViolations, recordViolations, sagaJournalViolations, unknownRows, type DeliveryCounts } from './invariants';
+import { deliveryViolations, netZeroViolations, reconciliationViolations, recordViolations, sagaJournalViolations, unknownRows, type DeliveryCounts } from './invariants';
 import type { Answer, OperationRecord } from './traffic';
 
 function cleanReport(): ReconciliationReport {
@@ -90,6 +90,15 @@ describe('sagaJournalViolations', () => {
     );
     expect(found.map((violation) => violation.check)).toEqual(['sagaJournals', 'unfinishedSagas']);
     expect(found[0]?.detail).toContain('debit_merchant');
+  });
+});
+
+describe('netZeroViolations', () => {
+  it('when a failed saga left every account at 0, then nothing is violated; a net left on an account is a violation naming it', () => {
+    expect(netZeroViolations([{ sagaId: 'pay_1', accountId: 'wal_1', net: 0 }])).toEqual([]);
+    const found = netZeroViolations([{ sagaId: 'pay_2', accountId: 'acc_clearing_usd', net: -300 }]);
+    expect(found.map((violation) => violation.check)).toEqual(['sagaJournals']);
+    expect(found[0]?.detail).toBe('failed saga pay_2 left -300 on acc_clearing_usd');
   });
 });
 

@@ -79,6 +79,35 @@ export function sagaJournalViolations(sagas: readonly SagaRow[], postedKeys: Rea
   return found;
 }
 
+/** One account's net over one saga's entries. */
+export interface SagaNet {
+  sagaId: string;
+  accountId: string;
+  net: number;
+}
+
+/** A failed saga must leave every account as it found it: any net other than 0 is money it kept or lost. */
+export function netZeroViolations(nets: readonly SagaNet[]): Violation[] {
+  return nets
+    .filter((row) => row.net !== 0)
+    .map((row) => ({ check: 'sagaJournals', fault: null, detail: `failed saga ${row.sagaId} left ${row.net} on ${row.accountId}` }));
+}
+
+/** Per failed saga and account, the net of its entries (only the non-zero ones). */
+export async function failedSagaNets(db: Knex, failedIds: readonly string[]): Promise<SagaNet[]> {
+  const nets: SagaNet[] = [];
+  for (let start = 0; start < failedIds.length; start += 500) {
+    const rows: Array<{ reference_id: string; account_id: string; net: unknown }> = await db('entries')
+      .select('reference_id', 'account_id')
+      .sum({ net: 'amount' })
+      .whereIn('reference_id', failedIds.slice(start, start + 500))
+      .groupBy('reference_id', 'account_id')
+      .havingRaw('SUM(amount) <> 0');
+    nets.push(...rows.map((row) => ({ sagaId: row.reference_id, accountId: row.account_id, net: Number(row.net) })));
+  }
+  return nets;
+}
+
 /** A resource as GET answered it at the end. */
 export interface FinalResource {
   status: number;

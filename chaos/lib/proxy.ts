@@ -8,8 +8,6 @@ export interface LatencyProxy {
   latencyMs: number;
   /** `databaseUrl` with its host and port replaced by the proxy's. */
   rewrite(databaseUrl: string): string;
-  /** Connections open through the proxy. */
-  openConnections(): number;
   close(): Promise<void>;
 }
 
@@ -68,7 +66,6 @@ export async function openLatencyProxy(target: { host: string; port: number }): 
       url.port = String(port);
       return url.toString();
     },
-    openConnections: () => sockets.size / 2,
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

@@ -8,6 +8,8 @@ import { injectFault } from './faults';
 import {
   CHECKS,
   deliveryViolations,
+  failedSagaNets,
+  netZeroViolations,
   postedStepKeys,
   reconciliationViolations,
   recordViolations,
@@ -200,6 +202,7 @@ async function checkAtTheEnd(
   violations.push(...reconciliationViolations(await reconcile(stack.db, { stuckAfterMs: 1_000 }), null, true));
   const sagas = await sagaRows(stack.db);
   violations.push(...sagaJournalViolations(sagas, await postedStepKeys(stack.db, sagas)));
+  violations.push(...netZeroViolations(await failedSagaNets(stack.db, sagas.filter((saga) => saga.status === 'failed').map((saga) => saga.id))));
   say(`Reading back ${traffic.records.length} operations through the API…`);
   const finals = await readBack(stack, traffic.records);
   for (const record of traffic.records) violations.push(...recordViolations(record, finals.get(record)));

@@ -25,7 +25,7 @@ export const FAULT_DESCRIPTIONS: Record<FaultName, string> = {
   'payments-worker-kill': 'SIGKILL of a payments worker under load, restarted 2 s later',
   'step-failures': 'permanent step failures: the X-Saga-Fault drill on a share of the money requests',
   'duplicate-requests': 'every request sent three times at once with one Idempotency-Key, then once more after its answer',
-  'compensation-worker-kill': 'SIGKILL of a payments worker while sagas of the fault drill compensate, restarted 2 s later',
+  'compensation-worker-kill': 'SIGKILL of every payments worker while sagas of the fault drill compensate (the slow database stretching their compensations), restarted 2 s later',
   'notifications-worker-kill': 'SIGKILL of the notifications worker, restarted 2 s later',
   'slow-database': 'the TCP proxy in front of MariaDB delays every packet from the server',
   'row-lock': 'a separate connection holds the hot merchant wallet and a clearing row (SELECT … FOR UPDATE) past the activity attempt timeout',
