@@ -1,4 +1,4 @@
-import { MAX_BODY_DEPTH, nestingExceeds } from './json-body';
+import { hasLoneSurrogate, MAX_BODY_DEPTH, nestingExceeds } from './json-body';
 
 describe('nestingExceeds', () => {
   it.each([
@@ -21,5 +21,18 @@ describe('nestingExceeds', () => {
     const text = `${'['.repeat(32_768)}${']'.repeat(32_768)}`;
     expect(nestingExceeds(text, MAX_BODY_DEPTH)).toBe(true);
     expect(nestingExceeds(`${'['.repeat(MAX_BODY_DEPTH)}${']'.repeat(MAX_BODY_DEPTH)}`, MAX_BODY_DEPTH)).toBe(false);
+  });
+});
+
+describe('hasLoneSurrogate', () => {
+  it.each([
+    ['{"a":"plain"}', false],
+    ['{"a":"😀 \\ud83d\\ude00"}', false],
+    ['{"a":"\\ud800"}', true],
+    ['{"a":"end \\udc00"}', true],
+    ['{"a":["ok",{"b":"x\\ud83d"}]}', true],
+    ['{"\\udfff":1}', true],
+  ])('when %s is parsed, then a lone surrogate is found: %p', (text, expected) => {
+    expect(hasLoneSurrogate(JSON.parse(text))).toBe(expected);
   });
 });

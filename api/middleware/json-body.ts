@@ -37,6 +37,9 @@ export function jsonBody(): Middleware {
     if (nestingExceeds(text, MAX_BODY_DEPTH)) {
       throw new HttpError(400, 'invalid_json', `The body nests objects or arrays more than ${MAX_BODY_DEPTH} levels deep.`);
     }
+    if (hasLoneSurrogate(ctx.request.body)) {
+      throw new HttpError(400, 'invalid_json', 'The body has text that is not valid Unicode (a \\u escape of half a surrogate pair).');
+    }
     await next();
   };
 }
@@ -56,6 +59,21 @@ export function nestingExceeds(text: string, limit: number): boolean {
       if (depth > limit) return true;
     } else if (code === 0x7d || code === 0x5d) depth -= 1;
   }
+  return false;
+}
+
+/** Half of a UTF-16 surrogate pair with no other half: JSON's `\\uD800` escapes can make one, UTF-8 cannot carry it. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * True when a string (a value or a key) anywhere in the parsed body holds a lone surrogate.
+ * The database would store it as U+FFFD, so the text read back would not be the text sent:
+ * such a body is refused instead. Recursion is safe here: the depth is already bounded.
+ */
+export function hasLoneSurrogate(value: unknown): boolean {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value);
+  if (Array.isArray(value)) return value.some(hasLoneSurrogate);
+  if (value && typeof value === 'object') return Object.entries(value).some(([key, item]) => LONE_SURROGATE.test(key) || hasLoneSurrogate(item));
   return false;
 }
 
