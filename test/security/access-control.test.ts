@@ -1,3 +1,6 @@
+import { buildRouters } from '../../api/app';
+import type { AppDependencies } from '../../api/dependencies';
+import { openApiPath } from '../../api/openapi/document';
 import type { RouteDoc } from '../../api/openapi/registry';
 import { actorsOf, expectError } from '../support/actors';
 import type { TestResponse } from '../support/http';
@@ -359,6 +362,26 @@ describe('API3 property-level authorization', () => {
       const keys = [...keysDeep(response.body)];
       expect({ route, internal: keys.filter((key) => INTERNAL_PROPERTIES.includes(key)) }).toEqual({ route, internal: [] });
       expect({ route, hash: JSON.stringify(response.body).includes('$argon2') }).toEqual({ route, hash: false });
+    }
+  });
+});
+
+describe('API9 inventory', () => {
+  it('when the router and the documented routes are compared, then they are the same list: no route escapes the tables above', () => {
+    const { routers, docs } = buildRouters({ config: stack.config } as unknown as AppDependencies);
+    const routed = routers.flatMap((router) => router.stack.flatMap((layer) => layer.methods.filter((method) => method !== 'HEAD').map((method) => `${method} ${openApiPath(String(layer.path))}`)));
+    const documented = docs.routes.map((route) => `${route.method.toUpperCase()} ${openApiPath(route.path)}`);
+    expect([...new Set(routed)].sort()).toEqual(documented.sort());
+  });
+
+  it('when paths that often hide debug or old versions are probed, then 404 with the error shape, and no file is served', async () => {
+    for (const path of ['/v1/debug', '/v1/admin', '/v1/internal/users', '/v2/payments', '/v0/payments', '/v1/users', '/v1/config', '/v1/env']) {
+      const response = await actors.call('GET', path, { token: world.adminToken });
+      expect({ path, status: response.status }).toEqual({ path, status: 404 });
+    }
+    for (const path of ['/.env', '/.git/config', '/package.json', '/.data/jwt-secret']) {
+      const text = await (await fetch(`${stack.baseUrl}${path}`)).text();
+      expect({ path, leaked: /JWT_SECRET=|\[core\]|"dependencies"|repositoryformatversion/.test(text) }).toEqual({ path, leaked: false });
     }
   });
 });
