@@ -177,6 +177,16 @@ describe('API1 object-level authorization', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it('when another user sends the same Idempotency-Key and body as a payment of Ada’s, then they get a payment of their own, never hers', async () => {
+    const body = { merchantId: world.merchant.user.id, amount: 150, currency: 'USD' };
+    const first = await actors.call<{ id: string }>('POST', '/v1/payments', { token: world.ada.token, body, headers: { 'idempotency-key': 'shared-key-1' } });
+    const second = await actors.call<{ id: string; sourceWalletId: string }>('POST', '/v1/payments', { token: world.bob.token, body, headers: { 'idempotency-key': 'shared-key-1' } });
+    expect([first.status, second.status]).toEqual([201, 201]);
+    expect(second.headers.get('idempotent-replayed')).toBeNull();
+    expect(second.body.id).not.toBe(first.body.id);
+    expect(second.body.sourceWalletId).toBe(world.bob.wallet.id);
+  });
+
   it('when a stranger reads every list route, then no object of the world shows up in any answer', async () => {
     const secrets = [world.paymentId, world.refundId, world.transferId, world.ada.wallet.id, world.bob.wallet.id, world.ada.user.id, world.ada.email, world.adaAlias];
     const lists = routes.filter((route) => route.method === 'get' && route.auth && !route.path.includes(':'));
@@ -328,6 +338,8 @@ describe('API3 property-level authorization', () => {
         const label = `${routeKey(route)} run ${run}`;
         expect({ label, serverError: response.status >= 500 }).toEqual({ label, serverError: false });
         const text = JSON.stringify(response.body);
+        const internal = [...keysDeep(response.body)].filter((key) => INTERNAL_PROPERTIES.includes(key) && !(key === 'secret' && routeKey(route) === 'PUT /v1/merchant/webhook'));
+        expect({ label, internal }).toEqual({ label, internal: [] });
         for (const mark of INJECTED_MARKS) expect({ label, mark, echoed: text.includes(mark) }).toEqual({ label, mark, echoed: false });
         if (response.status < 300 && response.body && typeof response.body === 'object' && 'user' in response.body) {
           expect((response.body as { user: { role: string } }).user.role).not.toBe('admin');
@@ -338,7 +350,7 @@ describe('API3 property-level authorization', () => {
     for (const actor of [world.ada, world.bob, world.merchant, world.strangerCustomer, world.strangerMerchant]) expect(await roleOf(actor.user.id)).toBe(actor.user.role);
     expect(await stack.db('accounts').where({ balance: INJECTED.balance }).orWhere({ held: INJECTED.held })).toEqual([]);
     expect(await stack.db('users').where({ token_version: INJECTED.tokenVersion }).orWhere({ role: 'admin', name: 'Mass Assignment' })).toEqual([]);
-    const bobsPayments = await stack.db('payments').where({ payer_id: world.bob.user.id });
+    const bobsPayments = await stack.db('payments').where({ payer_id: world.bob.user.id, amount: 1000 });
     expect(bobsPayments.map((payment) => [Number(payment.amount), Number(payment.fee)])).toEqual([[1000, 20], [1000, 20]]);
     const registered = await stack.db('users').where({ email: `mass-1-${world.ada.email}` }).first();
     expect(registered).toMatchObject({ role: 'customer', token_version: 0 });

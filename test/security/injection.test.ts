@@ -176,6 +176,8 @@ describe('hostile text in paths, queries and headers', () => {
       if (merchants.status === 200) for (const merchant of merchants.body.data) expect(merchant.name.toLowerCase()).toContain(value.trim().toLowerCase());
       const users = await actors.call<{ data: unknown[] }>('GET', `/v1/admin/users?query=${encoded}`, { token: world.adminToken });
       expect(users.status).toBeLessThan(500);
+      const page = await actors.call('GET', `/v1/payments?startingAfter=${encoded}`, { token: world.ada.token });
+      expect({ value, status: page.status < 500 }).toEqual({ value, status: true });
       const recipients = await actors.call('GET', `/v1/recipients?to=${encoded}`, { token: world.ada.token });
       expect(recipients.status).toBeGreaterThanOrEqual(400);
       expect(recipients.status).toBeLessThan(500);

@@ -53,7 +53,7 @@ describe('API4 page sizes', () => {
     expect(lists.length).toBeGreaterThanOrEqual(10);
     for (const route of lists) {
       const path = fillPath(route.path, { id: route.path.includes('wallets') ? world.ada.wallet.id : world.paymentId });
-      for (const limit of ['101', '1000000', '0', '-1', '1.5', 'abc', '1e2', '']) {
+      for (const limit of ['101', '1000000', '0', '-1', '1.5', 'abc', '1e2', '', '5&limit=6', '9007199254740993']) {
         const response = await actors.call('GET', `${path}?limit=${limit}`, { token: tokenFor(path) });
         expect({ route: routeKey(route), limit, status: response.status }).toEqual({ route: routeKey(route), limit, status: 400 });
         expectError(response, 400, 'validation_error');
@@ -175,7 +175,7 @@ describe('API4 slow and oversized requests on the API’s listener', () => {
     }
   });
 
-  it('when the request headers are over 16 KiB, then 431 and the connection closes; the server keeps serving', async () => {
+  it('when the request headers or the request line are over 16 KiB, then 431 and the connection closes; the server keeps serving', async () => {
     const port = Number(new URL(api.baseUrl).port);
     const client = rawConnection(port);
     client.socket.write(`GET /v1/me HTTP/1.1\r\nHost: api\r\nX-Huge: ${'h'.repeat(20 * 1024)}\r\n\r\n`);
@@ -188,6 +188,8 @@ describe('API4 slow and oversized requests on the API’s listener', () => {
       }, 20);
     });
     expect(client.received).toMatch(/^HTTP\/1\.1 431 /);
+    const longQuery = await fetch(`${api.baseUrl}/v1/me?x=${'q'.repeat(20 * 1024)}`, { headers: { authorization: `Bearer ${world.ada.token}` } });
+    expect(longQuery.status).toBe(431);
     expect((await request(api.baseUrl, 'GET', '/healthz')).status).toBe(200);
   });
 });
