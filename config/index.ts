@@ -152,6 +152,9 @@ const environmentSchema = z
     if (env.SAGA_START_EXPIRES_AFTER_MS <= env.SAGA_RECOVERY_MIN_AGE_MS) {
       context.addIssue({ code: 'custom', path: ['SAGA_START_EXPIRES_AFTER_MS'], message: 'must be more than SAGA_RECOVERY_MIN_AGE_MS' });
     }
+    if (env.HTTP_REQUEST_TIMEOUT_MS < env.HTTP_HEADERS_TIMEOUT_MS) {
+      context.addIssue({ code: 'custom', path: ['HTTP_REQUEST_TIMEOUT_MS'], message: 'must be at least HTTP_HEADERS_TIMEOUT_MS (the headers are part of the request)' });
+    }
     if (env.NODE_ENV === 'production' && env.SAGA_FAULTS === 'enabled') {
       context.addIssue({ code: 'custom', path: ['SAGA_FAULTS'], message: 'cannot be enabled in production' });
     }
@@ -290,7 +293,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
       port: env.PORT,
       trustProxy: env.TRUST_PROXY,
       headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
-      requestTimeoutMs: Math.max(env.HTTP_REQUEST_TIMEOUT_MS, env.HTTP_HEADERS_TIMEOUT_MS),
+      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
     },
     jwt: { secret: env.JWT_SECRET, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, ttlSeconds: env.JWT_TTL_SECONDS },
     session: {
