@@ -10,6 +10,7 @@ import { errorHandler } from './middleware/errors';
 import { jsonBody } from './middleware/json-body';
 import { ApiDocs } from './openapi/registry';
 import { requestId } from './middleware/request-id';
+import { securityHeaders } from './middleware/security-headers';
 import { webApp } from './middleware/web-app';
 import { adminRoutes } from './routes/admin';
 import { auditRoutes } from './routes/audit';
@@ -62,6 +63,7 @@ export function createApp(dependencies: AppDependencies): Koa {
   app.use(requestId());
   if (dependencies.logger) app.use(accessLog(dependencies.logger));
   app.use(httpMetrics(apiMetricsOf(dependencies)));
+  app.use(securityHeaders());
   app.use(errorHandler(dependencies.report));
   app.use(allowedMethods());
   app.use(jsonBody());

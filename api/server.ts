@@ -7,6 +7,7 @@ import { createDatabase } from '../infra/database';
 import { createLogger, describeError } from '../infra/logger';
 import { createRedisRateLimitStore } from '../infra/rate-limit-stores';
 import { createApp } from './app';
+import { createHttpServer } from './http-server';
 
 /** Composition root of the API process: reads the configuration, builds the pools, serves until SIGTERM. */
 function main(): void {
@@ -29,7 +30,7 @@ function main(): void {
     rateLimitStore: redis ? createRedisRateLimitStore(redis) : undefined,
     report: (error, requestId) => logger.error({ requestId, error: describeError(error) }, 'request failed'),
   });
-  const server: Server = app.listen(config.http.port, config.http.host, () => {
+  const server: Server = createHttpServer(app, config.http).listen(config.http.port, config.http.host, () => {
     // The bound port, not the configured one: with PORT=0 the system picks it, and this line reports it.
     const { port } = server.address() as AddressInfo;
     logger.info({ url: `http://${config.http.host}:${port}`, rateLimitStore: redis ? 'redis' : 'database' }, 'api listening');

@@ -128,4 +128,11 @@ describe('loadConfig', () => {
       expect.stringMatching(/^REFRESH_COOKIE_SECURE must be true or false/),
     ]);
   });
+
+  it('when the listener limits are unset, set or inverted, then they are 10 s and 30 s, read, or refused', () => {
+    expect(loadConfig(base).http).toMatchObject({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 });
+    expect(loadConfig({ ...base, HTTP_HEADERS_TIMEOUT_MS: '2000', HTTP_REQUEST_TIMEOUT_MS: '5000' }).http).toMatchObject({ headersTimeoutMs: 2_000, requestTimeoutMs: 5_000 });
+    expect(problemsOf({ ...base, HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '5000' })).toEqual([expect.stringMatching(/^HTTP_REQUEST_TIMEOUT_MS must be at least HTTP_HEADERS_TIMEOUT_MS/)]);
+    expect(problemsOf({ ...base, HTTP_HEADERS_TIMEOUT_MS: '10' })).toEqual([expect.stringMatching(/^HTTP_HEADERS_TIMEOUT_MS /)]);
+  });
 });

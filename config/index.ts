@@ -81,6 +81,8 @@ const environmentSchema = z
     TASK_QUEUE_NOTIFICATIONS: z.string().min(1).default('notifications'),
     HOST: z.string().min(1).default('127.0.0.1'),
     PORT: integer(3000, 0, 65535),
+    HTTP_HEADERS_TIMEOUT_MS: integer(10_000, 500, 120_000),
+    HTTP_REQUEST_TIMEOUT_MS: integer(30_000, 1_000, 600_000),
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters').default(DEVELOPMENT_JWT_SECRET),
     JWT_ISSUER: z.string().min(1).default('sagapay'),
     JWT_AUDIENCE: z.string().min(1).default('sagapay-api'),
@@ -150,6 +152,9 @@ const environmentSchema = z
     if (env.SAGA_START_EXPIRES_AFTER_MS <= env.SAGA_RECOVERY_MIN_AGE_MS) {
       context.addIssue({ code: 'custom', path: ['SAGA_START_EXPIRES_AFTER_MS'], message: 'must be more than SAGA_RECOVERY_MIN_AGE_MS' });
     }
+    if (env.HTTP_REQUEST_TIMEOUT_MS < env.HTTP_HEADERS_TIMEOUT_MS) {
+      context.addIssue({ code: 'custom', path: ['HTTP_REQUEST_TIMEOUT_MS'], message: 'must be at least HTTP_HEADERS_TIMEOUT_MS (the headers are part of the request)' });
+    }
     if (env.NODE_ENV === 'production' && env.SAGA_FAULTS === 'enabled') {
       context.addIssue({ code: 'custom', path: ['SAGA_FAULTS'], message: 'cannot be enabled in production' });
     }
@@ -165,7 +170,8 @@ export interface Config {
   /** Bounds on every database wait (lock waits, taking a pooled connection), inside an activity attempt. */
   databaseWaitLimits: { lockWaitTimeoutS: number; acquireTimeoutMs: number };
   temporal: { address: string; namespace: string; paymentsTaskQueue: string; notificationsTaskQueue: string };
-  http: { host: string; port: number; trustProxy: boolean };
+  /** The listener; a client gets headersTimeoutMs to send its headers and requestTimeoutMs for the whole request (slow senders are cut off). */
+  http: { host: string; port: number; trustProxy: boolean; headersTimeoutMs: number; requestTimeoutMs: number };
   jwt: { secret: string; issuer: string; audience: string; ttlSeconds: number };
   /**
    * Web sessions: how long a refresh token lives (each use rotates it and starts a new term), and
@@ -282,7 +288,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
       paymentsTaskQueue: env.TASK_QUEUE_PAYMENTS,
       notificationsTaskQueue: env.TASK_QUEUE_NOTIFICATIONS,
     },
-    http: { host: env.HOST, port: env.PORT, trustProxy: env.TRUST_PROXY },
+    http: {
+      host: env.HOST,
+      port: env.PORT,
+      trustProxy: env.TRUST_PROXY,
+      headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
+    },
     jwt: { secret: env.JWT_SECRET, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, ttlSeconds: env.JWT_TTL_SECONDS },
     session: {
       refreshTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,

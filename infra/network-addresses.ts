@@ -1,4 +1,4 @@
-import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import type { LookupAddress, LookupOptions } from 'node:dns';
 import { lookup as dnsLookupAsync } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 
@@ -88,18 +88,25 @@ export function hostOf(url: URL): string {
   return url.hostname.replace(/^\[(.*)\]$/, '$1');
 }
 
+/** Resolves a host name to every address it has: the system resolver, or a test's own (to play DNS rebinding). */
+export type HostResolver = (hostname: string) => Promise<LookupAddress[]>;
+
+/** The system's resolver (`getaddrinfo`, so /etc/hosts counts), every address of every family. */
+export const systemResolver: HostResolver = (hostname) => dnsLookupAsync(hostname, { all: true });
+
 /**
  * Why a host may not be reached, or undefined when it may: an IP literal is checked
  * as it is, a name is resolved and every address it resolves to must be public.
  */
-export async function nonPublicReason(host: string): Promise<string | undefined> {
+export async function nonPublicReason(host: string, resolve: HostResolver = systemResolver): Promise<string | undefined> {
   if (isIP(host)) return isPublicAddress(host) ? undefined : `${host} is not a public address`;
   let addresses: LookupAddress[];
   try {
-    addresses = await dnsLookupAsync(host, { all: true });
+    addresses = await resolve(host);
   } catch {
     return `${host} does not resolve`;
   }
+  if (addresses.length === 0) return `${host} does not resolve`;
   const refused = addresses.find((entry) => !isPublicAddress(entry.address));
   return refused ? `${host} resolves to ${refused.address}, which is not a public address` : undefined;
 }
@@ -109,18 +116,24 @@ type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | Lo
 /**
  * A `lookup` for http.request that refuses non-public answers. The connection then goes to
  * the address that was checked, so a name cannot resolve to a public address for the check
- * and to a private one for the request (DNS rebinding).
+ * and to a private one for the request (DNS rebinding): the check runs on every connection,
+ * at delivery time, on the very answer the socket connects to.
  */
-export function publicOnlyLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
-  dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
-    if (error) return callback(error, []);
-    const refused = addresses.find((entry) => !isPublicAddress(entry.address));
-    if (refused || addresses.length === 0) {
-      const reason = Object.assign(new Error(`${hostname} resolves to a non-public address`), { code: 'ENOTPUBLIC' });
-      return callback(reason, []);
-    }
-    const [first] = addresses;
-    if (options.all || !first) return callback(null, addresses);
-    return callback(null, first.address, first.family);
-  });
+export function publicOnlyLookup(resolve: HostResolver = systemResolver) {
+  return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
+    resolve(hostname).then(
+      (answers) => {
+        const addresses = options.family === 4 || options.family === 6 ? answers.filter((entry) => entry.family === options.family) : answers;
+        const refused = addresses.find((entry) => !isPublicAddress(entry.address));
+        if (refused || addresses.length === 0) {
+          const reason = Object.assign(new Error(`${hostname} resolves to a non-public address`), { code: 'ENOTPUBLIC' });
+          return callback(reason, []);
+        }
+        const [first] = addresses;
+        if (options.all || !first) return callback(null, addresses);
+        return callback(null, first.address, first.family);
+      },
+      (error: NodeJS.ErrnoException) => callback(error, []),
+    );
+  };
 }

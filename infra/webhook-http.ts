@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { hostOf, isPublicAddress, publicOnlyLookup } from './network-addresses';
+import { hostOf, isPublicAddress, publicOnlyLookup, type HostResolver } from './network-addresses';
 import { isIP } from 'node:net';
 
 /** What one POST to a merchant's endpoint got back. */
@@ -14,6 +14,8 @@ export interface WebhookPostOptions {
   timeoutMs: number;
   /** Development and tests only: lets the request reach loopback and private addresses. */
   allowPrivateAddresses: boolean;
+  /** Resolves host names for the public-address check and the connection alike; the system's by default. */
+  resolver?: HostResolver;
 }
 
 /** Largest response body we read before hanging up: the status is all we need. */
@@ -21,7 +23,7 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
 
 /**
  * POSTs a JSON body to a merchant's webhook URL. No redirects are followed; the
- * connection is made only to a public address unless private ones are allowed.
+ * connection (a new one each time) is made only to a public address unless private ones are allowed.
  * Resolves with the status of any answer; rejects when there is none (refused,
  * timed out, not a public address).
  */
@@ -38,7 +40,11 @@ export function postWebhook(url: string, body: string, headers: Record<string, s
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'User-Agent': 'SagaPay-Webhooks/1', ...headers },
         signal: AbortSignal.timeout(options.timeoutMs),
-        ...(options.allowPrivateAddresses ? {} : { lookup: publicOnlyLookup }),
+        // A connection of its own for every attempt, so the address check runs on each one: a pooled
+        // keep-alive socket to the same host and port (made by another request of this process,
+        // without the check) would otherwise be reused and skip the lookup altogether.
+        agent: false,
+        ...(options.allowPrivateAddresses ? {} : { lookup: publicOnlyLookup(options.resolver) }),
       },
       (response) => {
         let received = 0;

@@ -12,6 +12,9 @@ export interface TokenSettings {
 /** The one algorithm accepted; a token naming another (or `none`) is refused. */
 const ALGORITHM = 'HS256';
 
+/** Clock skew allowed between the API copies that sign and verify a token. */
+const CLOCK_TOLERANCE_SECONDS = 5;
+
 /** Who a verified token speaks for. */
 export interface TokenClaims {
   userId: string;
@@ -40,6 +43,10 @@ export async function verifyAccessToken(settings: TokenSettings, token: string):
       issuer: settings.issuer,
       audience: settings.audience,
       requiredClaims: ['sub', 'exp', 'iat'],
+      // Signed tokens live ttlSeconds from iat: one claiming a later iat, or older than the TTL
+      // whatever its exp says, was not issued by this API as configured now.
+      maxTokenAge: settings.ttlSeconds,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
     });
     if (typeof payload.sub !== 'string') return null;
     const tokenVersion = payload.tv ?? 0;

@@ -3,6 +3,12 @@ import { HttpError } from '../errors';
 
 /** Largest request body accepted, per the contract. */
 export const MAX_BODY_BYTES = 64 * 1024;
+/**
+ * Deepest nesting of objects and arrays accepted. The contract's bodies are two levels deep at
+ * most; without a bound, 64 KiB of `[` is 65,536 levels, and code that walks a body recursively
+ * (the idempotency hash does) runs out of stack: a 500 for the client, a crash risk for us.
+ */
+export const MAX_BODY_DEPTH = 32;
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
@@ -22,13 +28,53 @@ export function jsonBody(): Middleware {
     const declared = Number(ctx.get('Content-Length') || 0);
     if (declared > MAX_BODY_BYTES) throw payloadTooLarge();
     const raw = await readLimited(ctx.req, MAX_BODY_BYTES);
+    const text = raw.toString('utf8');
     try {
-      ctx.request.body = raw.length === 0 ? undefined : JSON.parse(raw.toString('utf8'));
+      ctx.request.body = raw.length === 0 ? undefined : JSON.parse(text);
     } catch {
       throw new HttpError(400, 'invalid_json', 'The body is not valid JSON.');
     }
+    if (nestingExceeds(text, MAX_BODY_DEPTH)) {
+      throw new HttpError(400, 'invalid_json', `The body nests objects or arrays more than ${MAX_BODY_DEPTH} levels deep.`);
+    }
+    if (hasLoneSurrogate(ctx.request.body)) {
+      throw new HttpError(400, 'invalid_json', 'The body has text that is not valid Unicode (a \\u escape of half a surrogate pair).');
+    }
     await next();
   };
+}
+
+/** True when the JSON text (already known to parse) nests objects or arrays deeper than `limit`; counted without recursion. */
+export function nestingExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (inString) {
+      if (code === 0x5c) index += 1; // a backslash escapes the next character
+      else if (code === 0x22) inString = false;
+    } else if (code === 0x22) inString = true;
+    else if (code === 0x7b || code === 0x5b) {
+      depth += 1;
+      if (depth > limit) return true;
+    } else if (code === 0x7d || code === 0x5d) depth -= 1;
+  }
+  return false;
+}
+
+/** Half of a UTF-16 surrogate pair with no other half: JSON's `\\uD800` escapes can make one, UTF-8 cannot carry it. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * True when a string (a value or a key) anywhere in the parsed body holds a lone surrogate.
+ * The database would store it as U+FFFD, so the text read back would not be the text sent:
+ * such a body is refused instead. Recursion is safe here: the depth is already bounded.
+ */
+export function hasLoneSurrogate(value: unknown): boolean {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value);
+  if (Array.isArray(value)) return value.some(hasLoneSurrogate);
+  if (value && typeof value === 'object') return Object.entries(value).some(([key, item]) => LONE_SURROGATE.test(key) || hasLoneSurrogate(item));
+  return false;
 }
 
 function hasBody(headers: NodeJS.Dict<string | string[]>): boolean {

@@ -6,7 +6,7 @@ import type { ApiDocs, HeaderDoc, RouteDoc } from './registry';
 type JsonObject = Record<string, unknown>;
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
-  400: 'validation_error (details.fields names each bad field) or invalid_json',
+  400: 'validation_error (details.fields names each bad field) or invalid_json (not JSON, nested more than 32 levels deep, or a lone surrogate escape)',
   401: 'unauthorized or invalid_credentials',
   403: 'forbidden: authenticated, but the role may not do this',
   404: 'not found (also for another user’s resource)',

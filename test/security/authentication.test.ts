@@ -1,0 +1,187 @@
+import { SignJWT } from 'jose';
+import { hashPassword } from '../../api/auth/passwords';
+import { issueAccessToken } from '../../api/auth/tokens';
+import { newId } from '../../domain/ids';
+import { actorsOf, expectError } from '../support/actors';
+import { userWithWallet } from '../support/fixtures';
+import type { TestResponse } from '../support/http';
+import { startStack, type TestStack } from '../support/stack';
+
+/**
+ * OWASP API2 (broken authentication) and the login part of API6 (sensitive business flows):
+ * every token that is not exactly one this API signed for a live user and its current
+ * version is refused; refresh tokens are single-use; guessing passwords is bounded.
+ * Logins come from distinct X-Forwarded-For addresses (TRUST_PROXY), so the low limits
+ * of this file count only this file's attempts.
+ */
+const LIMITS = { TRUST_PROXY: 'true', RATE_LIMIT_LOGIN_PER_EMAIL: '5/15m', RATE_LIMIT_LOGIN_PER_IP: '12/15m' };
+const PASSWORD = 'correct horse battery';
+let stack: TestStack;
+let actors: ReturnType<typeof actorsOf>;
+
+beforeAll(async () => {
+  stack = await startStack(LIMITS);
+  actors = actorsOf(stack);
+});
+
+afterAll(async () => {
+  await stack.stop();
+});
+
+/** An address (benchmarking range, a block picked per run) no other login used: the per-IP limit starts from zero for it. */
+const freshAddress = (() => {
+  const block = Math.floor(Math.random() * 256);
+  let next = 0;
+  return () => `198.18.${block}.${(next += 1)}`;
+})();
+
+/** A customer made in the database (their wallet included), with a password. */
+async function customer(role: 'customer' | 'admin' = 'customer') {
+  const { user, wallet } = await userWithWallet(stack.db, { role: role === 'admin' ? 'admin' : 'customer' });
+  await stack.db('users').where({ id: user.id }).update({ password_hash: await hashPassword(PASSWORD) });
+  stack.own.add(user.id);
+  return { user, wallet };
+}
+
+async function login(email: string, password = PASSWORD, address = freshAddress()): Promise<TestResponse<{ accessToken: string }>> {
+  return actors.call<{ accessToken: string }>('POST', '/v1/auth/login', { body: { email, password }, headers: { 'x-forwarded-for': address } });
+}
+
+function refreshCookieOf(response: TestResponse<unknown>): string {
+  const cookie = response.headers.getSetCookie().find((line) => line.startsWith('sagapay_refresh='));
+  if (!cookie) throw new Error('no refresh cookie');
+  return cookie.split(';')[0] ?? '';
+}
+
+const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+describe('API2 access tokens', () => {
+  it('when a token is expired, forged, unsigned, of another algorithm, audience or issuer, or lacks a claim, then 401 unauthorized', async () => {
+    const { user } = await customer();
+    const jwt = stack.config.jwt;
+    const key = new TextEncoder().encode(jwt.secret);
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const signed = (options: { alg?: string; key?: Uint8Array; issuer?: string; audience?: string; exp?: number; iat?: number; sub?: string | null; claims?: Record<string, unknown> }) => {
+      let token = new SignJWT({ role: 'customer', tv: 0, ...options.claims }).setProtectedHeader({ alg: options.alg ?? 'HS256', typ: 'JWT' });
+      if (options.sub !== null) token = token.setSubject(options.sub ?? user.id);
+      token = token.setIssuer(options.issuer ?? jwt.issuer).setAudience(options.audience ?? jwt.audience).setIssuedAt(options.iat ?? nowSeconds);
+      if (options.exp !== -1) token = token.setExpirationTime(options.exp ?? nowSeconds + 600);
+      return token.sign(options.key ?? key);
+    };
+    const good = await signed({});
+    expect((await actors.call('GET', '/v1/me', { token: good })).status).toBe(200);
+
+    const [header = '', payload = '', signature = ''] = good.split('.');
+    const refused: Record<string, string> = {
+      expired: await signed({ exp: nowSeconds - 5, iat: nowSeconds - 905 }),
+      'signed with another key': await signed({ key: new TextEncoder().encode('another-secret-another-secret-another-secret') }),
+      'alg none, no signature': `${base64url({ alg: 'none', typ: 'JWT' })}.${payload}.`,
+      'alg none, the good signature kept': `${base64url({ alg: 'none', typ: 'JWT' })}.${payload}.${signature}`,
+      'HS512 with the right key': await signed({ alg: 'HS512' }),
+      'HS384 with the right key': await signed({ alg: 'HS384' }),
+      'another audience': await signed({ audience: 'someone-else' }),
+      'another issuer': await signed({ issuer: 'evil' }),
+      'no expiry': await signed({ exp: -1 }),
+      'no subject': await signed({ sub: null }),
+      'a user that does not exist': await signed({ sub: newId('usr') }),
+      'a token version from the future': await signed({ claims: { tv: 1 } }),
+      'a token version that is not a number': await signed({ claims: { tv: '0' } }),
+      'the payload changed (role admin), signature kept': `${header}.${base64url({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), role: 'admin' })}.${signature}`,
+      'the signature cut short': `${header}.${payload}.${signature.slice(0, 20)}`,
+      'issued in the future': await signed({ iat: nowSeconds + 3_600, exp: nowSeconds + 7_200 }),
+      'older than JWT_TTL_SECONDS, with a far expiry': await signed({ iat: nowSeconds - jwt.ttlSeconds - 60, exp: nowSeconds + 86_400 }),
+    };
+    for (const [what, token] of Object.entries(refused)) {
+      const response = await actors.call('GET', '/v1/me', { token });
+      expect({ what, status: response.status }).toEqual({ what, status: 401 });
+      expectError(response, 401, 'unauthorized');
+    }
+  });
+
+  it('when a customer’s token says role admin (signed with the right key), then the role comes from the database: admin routes are 403', async () => {
+    const { user } = await customer();
+    const token = await issueAccessToken(stack.config.jwt, { userId: user.id, role: 'admin', tokenVersion: 0 });
+    expectError(await actors.call('GET', '/v1/admin/reconciliation', { token }), 403, 'forbidden');
+    expect((await actors.call<{ user: { role: string } }>('GET', '/v1/me', { token })).body.user.role).toBe('customer');
+  });
+
+  it('when a token comes in the query string, a cookie or another header, then it is not accepted', async () => {
+    const { user } = await customer();
+    const token = await issueAccessToken(stack.config.jwt, { userId: user.id, role: 'customer', tokenVersion: 0 });
+    expectError(await actors.call('GET', `/v1/me?access_token=${token}`), 401, 'unauthorized');
+    expectError(await actors.call('GET', '/v1/me', { headers: { cookie: `access_token=${token}` } }), 401, 'unauthorized');
+    expectError(await actors.call('GET', '/v1/me', { headers: { 'x-access-token': token } }), 401, 'unauthorized');
+    expectError(await actors.call('GET', '/v1/me', { headers: { authorization: `Bearer ${token}, Bearer ${token}` } }), 401, 'unauthorized');
+  });
+});
+
+describe('API2 revoked sessions', () => {
+  it('when the password changes, then every earlier access token and refresh token is refused', async () => {
+    const { user } = await customer();
+    const first = await login(user.email);
+    const { accessToken } = first.body;
+    const changed = await actors.call('POST', '/v1/me/password', { token: accessToken, body: { currentPassword: PASSWORD, newPassword: 'a whole new passphrase' } });
+    expect(changed.status).toBe(204);
+    expectError(await actors.call('GET', '/v1/me', { token: accessToken }), 401, 'unauthorized');
+    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { cookie: refreshCookieOf(first) } }), 401, 'unauthorized');
+  });
+
+  it('when a session logs out, then its refresh token is refused; the access token ends at its expiry (JWT_TTL_SECONDS)', async () => {
+    const { user } = await customer();
+    const session = await login(user.email);
+    const cookie = refreshCookieOf(session);
+    expect((await actors.call('POST', '/v1/auth/logout', { headers: { cookie } })).status).toBe(204);
+    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { cookie } }), 401, 'unauthorized');
+    const claims = JSON.parse(Buffer.from(session.body.accessToken.split('.')[1] ?? '', 'base64url').toString()) as { exp: number; iat: number };
+    expect(claims.exp - claims.iat).toBe(stack.config.jwt.ttlSeconds);
+  });
+
+  it('when the account is closed, then its tokens and its refresh token are refused and it cannot log in', async () => {
+    const { user } = await customer();
+    const session = await login(user.email);
+    expect((await actors.call('DELETE', '/v1/me', { token: session.body.accessToken })).status).toBe(204);
+    expectError(await actors.call('GET', '/v1/me', { token: session.body.accessToken }), 401, 'unauthorized');
+    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { cookie: refreshCookieOf(session) } }), 401, 'unauthorized');
+    expectError(await login(user.email), 401, 'invalid_credentials');
+  });
+
+  it('when a refresh token is used twice, then the second use is refused and the session it started is revoked too', async () => {
+    const { user } = await customer();
+    const session = await login(user.email);
+    const stolen = refreshCookieOf(session);
+    const rotated = await actors.call<{ accessToken: string }>('POST', '/v1/auth/refresh', { headers: { cookie: stolen } });
+    expect(rotated.status).toBe(200);
+    const next = refreshCookieOf(rotated);
+    expect(next).not.toBe(stolen);
+    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { cookie: stolen } }), 401, 'unauthorized');
+    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { cookie: next } }), 401, 'unauthorized');
+    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { cookie: 'sagapay_refresh=forged-value' } }), 401, 'unauthorized');
+  });
+});
+
+describe('API2 and API6 password guessing', () => {
+  it('when an e-mail gets more wrong passwords than RATE_LIMIT_LOGIN_PER_EMAIL from new addresses, then even the right password is 429 with Retry-After', async () => {
+    const { user } = await customer();
+    for (let attempt = 0; attempt < 5; attempt += 1) expectError(await login(user.email, `wrong guess ${attempt}`), 401, 'invalid_credentials');
+    const limited = await login(user.email);
+    expectError(limited, 429, 'rate_limited');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('when one address tries more logins than RATE_LIMIT_LOGIN_PER_IP, over many e-mails, then it is 429 until the window ends', async () => {
+    const address = freshAddress();
+    for (let attempt = 0; attempt < 12; attempt += 1) {
+      expectError(await login(`nobody-${attempt}-${newId('req').toLowerCase()}@example.test`, 'any guess at all', address), 401, 'invalid_credentials');
+    }
+    const limited = await login(`nobody-else-${newId('req').toLowerCase()}@example.test`, 'any guess at all', address);
+    expectError(limited, 429, 'rate_limited');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('when the e-mail is unknown or the password wrong, then the answers are the same 401 invalid_credentials', async () => {
+    const { user } = await customer();
+    const wrong = expectError(await login(user.email, 'not the password'), 401, 'invalid_credentials');
+    const unknown = expectError(await login(`nobody-${newId('req').toLowerCase()}@example.test`, 'not the password'), 401, 'invalid_credentials');
+    expect(wrong.message).toBe(unknown.message);
+  });
+});
