@@ -160,7 +160,8 @@ describe('API4 slow and oversized requests on the API’s listener', () => {
       // Meanwhile a normal client is answered at once.
       const quickStartMs = Date.now();
       expect((await request(api.baseUrl, 'GET', '/healthz')).status).toBe(200);
-      expect(Date.now() - quickStartMs).toBeLessThan(1_000);
+      const quickMs = Date.now() - quickStartMs;
+      expect(quickMs).toBeLessThan(1_000);
 
       const everyone = [...headerTricklers, ...bodyTricklers, ...silent];
       const deadlineMs = limits.requestTimeoutMs + 3_000;
@@ -169,6 +170,9 @@ describe('API4 slow and oversized requests on the API’s listener', () => {
       expect(everyone.filter((client) => !client.closed)).toHaveLength(0);
       expect(elapsedMs).toBeLessThan(deadlineMs);
       for (const client of [...headerTricklers, ...bodyTricklers]) expect(client.received).toMatch(/^HTTP\/1\.1 408 /);
+      console.log(
+        `slowloris: ${everyone.length} slow connections (headers timeout ${limits.headersTimeoutMs} ms, request timeout ${limits.requestTimeoutMs} ms) all cut off ${elapsedMs} ms after they started; a normal request meanwhile answered in ${quickMs} ms`,
+      );
     } finally {
       clearInterval(trickle);
       for (const client of [...headerTricklers, ...bodyTricklers, ...silent]) client.socket.destroy();
