@@ -84,7 +84,7 @@ const junkId: fc.Arbitrary<Value> = fc.oneof(
 function pathParamRef(path: string, name: string): fc.Arbitrary<Value> | undefined {
   if (name === 'alias') return refOf('alias');
   if (name === 'file') return refOf('asset');
-  if (/\/wallets\/\{id\}/.test(path)) return fc.oneof(refOf('ownWallet'), refOf('wallet'));
+  if (/\/wallets\/\{id\}/.test(path)) return fc.oneof({ weight: 3, arbitrary: refOf('ownWallet') }, { weight: 1, arbitrary: refOf('wallet') });
   if (/\/payments\/\{id\}/.test(path)) return refOf('payment');
   if (/\/refunds\/\{id\}/.test(path)) return refOf('refund');
   if (/\/transfers\/\{id\}/.test(path)) return refOf('transfer');
@@ -255,6 +255,11 @@ const contentType = fc.oneof(
 
 /** Generated requests for one operation: its actors, path parameters (real and junk), query, headers and body. */
 export function requestPlans(operation: Operation, components: Record<string, unknown>): fc.Arbitrary<RequestPlan> {
+  return fc.oneof({ weight: 2, arbitrary: noisyPlans(operation, components) }, { weight: 1, arbitrary: wellFormedPlans(operation, components) });
+}
+
+/** Requests with a fault or more anywhere: credentials, path, query, headers, content type, body. */
+function noisyPlans(operation: Operation, components: Record<string, unknown>): fc.Arbitrary<RequestPlan> {
   const context: SchemaContext = { components, hints: hintsFor() };
   const pathModel: Record<string, fc.Arbitrary<Value>> = {};
   for (const parameter of operation.parameters.filter((item) => item.in === 'path')) {
@@ -274,6 +279,46 @@ export function requestPlans(operation: Operation, components: Record<string, un
     headers: headerPlan(operation),
     contentType,
     body: bodyPlan(operation, context),
+  });
+}
+
+/**
+ * Requests with nothing wrong in their form (an actor's own token, real ids, valid query, headers
+ * and body): what they meet is the state of the world, so money really moves, sagas run, and refusals
+ * come from the business rules (funds, frozen wallets, roles, ownership).
+ */
+function wellFormedPlans(operation: Operation, components: Record<string, unknown>): fc.Arbitrary<RequestPlan> {
+  const context: SchemaContext = { components, hints: hintsFor() };
+  const pathModel: Record<string, fc.Arbitrary<Value>> = {};
+  for (const parameter of operation.parameters.filter((item) => item.in === 'path')) pathModel[parameter.name] = pathParamRef(operation.path, parameter.name) ?? junkId;
+  const query = fc.tuple(
+    ...operation.parameters
+      .filter((item) => item.in === 'query')
+      .map(({ name, schema, required }) => {
+        const valid = (context.hints?.[name] ?? validValue(schema, context)).map((value): Array<[string, Value]> => [[name, value]]);
+        return required ? valid : fc.oneof(fc.constant([]), valid);
+      }),
+  ).map((lists) => lists.flat());
+  const declared = new Set(operation.parameters.map((parameter) => parameter.name));
+  const headers: Record<string, fc.Arbitrary<Value>> = {};
+  if (declared.has('Idempotency-Key')) headers['Idempotency-Key'] = sometimes(fc.string({ unit: printableCharacter, minLength: 1, maxLength: 40 }), 2);
+  if (declared.has('Prefer')) headers.Prefer = sometimes(fc.constant('respond-async'));
+  const plausible = PLAUSIBLE_BODIES[operation.key];
+  const body: fc.Arbitrary<BodyPlan> = operation.body
+    ? (plausible ? plausible.map(withoutUndefined) : validValue(operation.body, context)).map((value) => ({ kind: 'json' as const, value }))
+    : fc.constant({ kind: 'none' as const });
+  return fc.record({
+    operation: fc.constant(operation.key),
+    method: fc.constant(operation.method),
+    path: fc.constant(operation.path),
+    actor: actorChoice.filter((actor) => actor !== 'anonymous'),
+    auth: fc.constant({ kind: 'actor' as const }),
+    pathParams: fc.record(pathModel),
+    query,
+    rawQuery: fc.constant(''),
+    headers: fc.record(headers),
+    contentType: fc.constant('application/json'),
+    body,
   });
 }
 
