@@ -43,6 +43,28 @@ function passwordOf(databaseUrl: string): string {
   }
 }
 
+/** The reconciliation fields that must hold whatever else runs on the database, and how they are off. */
+const INVARIANTS: Record<string, unknown> = {
+  sumOfAllAccounts: 0,
+  unbalancedJournals: 0,
+  walletsOutOfSync: 0,
+  negativeUserWallets: 0,
+  clearingMismatch: [],
+  clearingShardMismatch: [],
+  heldMismatch: [],
+  offendingSagas: [],
+};
+
+/** Asks the admin API for the reconciliation once the run's sagas are final; lists the invariants it breaks. */
+async function brokenInvariants(baseUrl: string, adminToken: string | undefined): Promise<string[]> {
+  const response = await fetch(`${baseUrl}/v1/admin/reconciliation`, { headers: { Authorization: `Bearer ${adminToken ?? ''}` } });
+  if (response.status !== 200) return [`GET /v1/admin/reconciliation answered ${response.status}`];
+  const report = (await response.json()) as Record<string, unknown>;
+  return Object.entries(INVARIANTS)
+    .filter(([field, expected]) => JSON.stringify(report[field]) !== JSON.stringify(expected))
+    .map(([field, expected]) => `${field} is ${JSON.stringify(report[field])}, not ${JSON.stringify(expected)}`);
+}
+
 /**
  * Fuzzes a running test stack: builds the OpenAPI document the app serves, signs up the fuzz
  * actors, and runs the campaign. The stack stays up; the caller stops it.
@@ -54,7 +76,7 @@ export async function fuzzStack(stack: TestStack, options: SessionOptions): Prom
     const world = new World(stack.baseUrl, stack.db, sink.url, (userId) => stack.own.add(userId));
     await world.populate();
     const ledgerScope: LedgerScope = options.ledgerScope === 'everything' ? 'everything' : world.userIds;
-    return await runCampaign({
+    const result = await runCampaign({
       document,
       validator: new ResponseValidator(document),
       world,
@@ -68,6 +90,10 @@ export async function fuzzStack(stack: TestStack, options: SessionOptions): Prom
       progress: options.progress,
       progressEvery: options.progressEvery,
     });
+    await stack.own.settle(stack.db, { timeoutMs: 60_000 });
+    const broken = await brokenInvariants(stack.baseUrl, world.tokenOf('admin'));
+    if (broken.length > 0) result.failure = [result.failure, `the ledger after the run: ${broken.join('; ')}`].filter(Boolean).join('\n');
+    return result;
   } finally {
     await stack.own.settle(stack.db, { timeoutMs: 60_000 }).catch(() => undefined);
     await sink.close();
