@@ -70,7 +70,7 @@ async function settle(own: OwnSagas, db: Knex, timeoutMs: number): Promise<void>
 }
 
 /** What a request looked like, for a failure report. */
-function describe(request: ResolvedRequest, plan: RequestPlan): string {
+function describeRequest(request: ResolvedRequest, plan: RequestPlan): string {
   const headers = { ...request.headers };
   if (headers.Authorization) headers.Authorization = `${headers.Authorization.slice(0, 12)}… (as ${plan.actor}, ${plan.auth.kind})`;
   return `${request.method} ${request.url.slice(0, 300)}\n  headers: ${JSON.stringify(headers).slice(0, 500)}\n  body: ${(request.body ?? '(none)').slice(0, 500)}`;
@@ -108,6 +108,27 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   const every = options.progressEvery ?? 500;
   const settleTimeoutMs = options.settleTimeoutMs ?? 60_000;
 
+  /**
+   * Sends an accepted write with an Idempotency-Key again, once its saga is final: the answer must
+   * be a replay (2xx, `Idempotent-Replayed: true`, the same id) and the ledger must not move.
+   */
+  const replayViolations = async (request: ResolvedRequest, first: Answer): Promise<string[]> => {
+    await settle(own, db, settleTimeoutMs);
+    const before = await snapshotLedger(db, scopeNow(ledgerScope));
+    const again = await send(world.baseUrl, request);
+    made += 1;
+    count(tally, 'replayed writes', again.status);
+    const problems = contractViolations(request.method, request.url, again, validator, secrets).map((problem) => `the replay: ${problem}`);
+    const idOf = (answer: Answer) => (answer.body as { id?: unknown } | null)?.id;
+    if (again.status >= 300) problems.push(`the replay answered ${again.status}, not a 2xx`);
+    if (again.headers.get('idempotent-replayed') !== 'true') problems.push('the replay has no Idempotent-Replayed: true');
+    if (idOf(again) !== idOf(first)) problems.push(`the replay answered id ${JSON.stringify(idOf(again))}, the first ${JSON.stringify(idOf(first))}`);
+    await settle(own, db, settleTimeoutMs);
+    const moved = ledgerDifferences(before, await snapshotLedger(db, scopeNow(ledgerScope)));
+    if (moved.length > 0) problems.push(`the replay changed the ledger: ${moved.join(', ')}`);
+    return problems;
+  };
+
   const property = fc.asyncProperty(plans, async (plan) => {
     const isWrite = plan.method !== 'GET' && plan.method !== 'HEAD' && plan.method !== 'OPTIONS';
     if (isWrite) await settle(own, db, settleTimeoutMs);
@@ -122,8 +143,11 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
       const moved = ledgerDifferences(before, await snapshotLedger(db, scopeNow(ledgerScope)));
       if (moved.length > 0) problems.push(`a refused request (${answer.status}) changed the ledger: ${moved.join(', ')}`);
     }
+    if (problems.length === 0 && plan.replay && request.headers['Idempotency-Key'] !== undefined && answer.status < 300) {
+      problems.push(...(await replayViolations(request, answer)));
+    }
     if (problems.length > 0) {
-      throw new Error(`${describe(request, plan)}\n  → ${answer.status} ${answer.text.slice(0, 400)}\n  problems:\n    - ${problems.join('\n    - ')}`);
+      throw new Error(`${describeRequest(request, plan)}\n  → ${answer.status} ${answer.text.slice(0, 400)}\n  problems:\n    - ${problems.join('\n    - ')}`);
     }
     await world.learn({ method: request.method, path: request.url, authorization: request.headers.Authorization, status: answer.status, body: answer.body, sentBody: request.json });
   });

@@ -53,6 +53,8 @@ export interface RequestPlan {
   headers: Record<string, Value>;
   contentType: string | null;
   body: BodyPlan;
+  /** Send it a second time, unchanged: with an Idempotency-Key, an accepted write must replay. */
+  replay: boolean;
 }
 
 /** A request ready to send. */
@@ -279,6 +281,7 @@ function noisyPlans(operation: Operation, components: Record<string, unknown>): 
     headers: headerPlan(operation),
     contentType,
     body: bodyPlan(operation, context),
+    replay: fc.constant(false),
   });
 }
 
@@ -301,7 +304,7 @@ function wellFormedPlans(operation: Operation, components: Record<string, unknow
   ).map((lists) => lists.flat());
   const declared = new Set(operation.parameters.map((parameter) => parameter.name));
   const headers: Record<string, fc.Arbitrary<Value>> = {};
-  if (declared.has('Idempotency-Key')) headers['Idempotency-Key'] = sometimes(fc.string({ unit: printableCharacter, minLength: 1, maxLength: 40 }), 2);
+  if (declared.has('Idempotency-Key')) headers['Idempotency-Key'] = sometimes(fc.string({ unit: printableCharacter, minLength: 1, maxLength: 40 }), 4);
   if (declared.has('Prefer')) headers.Prefer = sometimes(fc.constant('respond-async'));
   const plausible = PLAUSIBLE_BODIES[operation.key];
   const body: fc.Arbitrary<BodyPlan> = operation.body
@@ -319,6 +322,7 @@ function wellFormedPlans(operation: Operation, components: Record<string, unknow
     headers: fc.record(headers),
     contentType: fc.constant('application/json'),
     body,
+    replay: fc.boolean(),
   });
 }
 
@@ -338,6 +342,7 @@ export function undocumentedPlans(operations: Operation[]): fc.Arbitrary<Request
     headers: fc.constant({}),
     contentType: fc.constant('application/json'),
     body: fc.oneof(fc.constant({ kind: 'none' as const }), fc.constant({ kind: 'json' as const, value: {} })),
+    replay: fc.constant(false),
   });
 }
 

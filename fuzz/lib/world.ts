@@ -157,23 +157,23 @@ export class World {
       actor.token = await this.login(actor.email, actor.password);
       return;
     }
-    this.collectIds(exchange.body, actor);
+    this.collectIds(exchange.body);
   }
 
   /** Adds every public id found in a body to the pools (wallet ids also under their owner). */
-  private collectIds(body: unknown, actor: FuzzActor | undefined): void {
-    const visit = (value: unknown, owner: string | undefined): void => {
+  private collectIds(body: unknown): void {
+    const visit = (value: unknown): void => {
       if (typeof value === 'string') {
         const match = ID_PATTERN.exec(value);
         if (match) this.remember(match[1] as string, value);
-      } else if (Array.isArray(value)) value.forEach((item) => visit(item, owner));
+      } else if (Array.isArray(value)) value.forEach(visit);
       else if (value && typeof value === 'object') {
         const object = value as Record<string, unknown>;
         if (typeof object.id === 'string' && object.id.startsWith('wal_') && typeof object.userId === 'string') this.remember(`wal:${object.userId}`, object.id);
-        for (const item of Object.values(object)) visit(item, owner);
+        Object.values(object).forEach(visit);
       }
     };
-    visit(body, actor?.userId);
+    visit(body);
   }
 
   private pool(name: string): string[] {
@@ -226,7 +226,7 @@ export class World {
       if (Date.now() > deadline) throw new Error(`the onboarding of the fuzz ${name} did not finish in ${ONBOARDING_TIMEOUT_MS} ms`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    this.collectIds((await this.call('GET', '/v1/me', undefined, token)).body, this.actors.get(name));
+    this.collectIds((await this.call('GET', '/v1/me', undefined, token)).body);
   }
 
   private async makeAdmin(): Promise<void> {
@@ -255,11 +255,11 @@ export class World {
     for (const answer of seeded) if (answer.status >= 300) throw new Error(`seeding the fuzz resources answered ${answer.status}: ${JSON.stringify(answer.body)}`);
     this.handles.push(handle);
     this.aliases.set(merchant.userId, [handle]);
-    for (const answer of seeded) this.collectIds(answer.body, undefined);
+    for (const answer of seeded) this.collectIds(answer.body);
     const paymentId = (seeded[1]?.body as { id: string }).id;
     const refund = await this.call('POST', `/v1/payments/${paymentId}/refunds`, { amount: 100 }, merchant.token);
     if (refund.status >= 300) throw new Error(`seeding a refund answered ${refund.status}: ${JSON.stringify(refund.body)}`);
-    this.collectIds(refund.body, merchant);
+    this.collectIds(refund.body);
   }
 }
 
