@@ -25,7 +25,8 @@ describe('fuzzing the API from its OpenAPI document', () => {
     const result = await fuzzStack(stack, { requests: REQUESTS, seed: SEED, ledgerScope: 'own' });
 
     if (result.failure) throw new Error(`${result.failure}\n\n${summaryTable(result.tally)}`);
-    expect(result.requests).toBe(REQUESTS);
+    // Accepted writes sent again as replays come on top of the generated requests.
+    expect(result.requests).toBeGreaterThanOrEqual(REQUESTS);
     const statuses = statusTotals(result.tally);
     // The run reached past the front door: successes, refusals of every kind, and every operation.
     for (const status of [200, 201, 204, 400, 401, 403, 404, 409, 415, 422]) expect(statuses.get(status) ?? 0).toBeGreaterThan(0);
