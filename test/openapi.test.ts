@@ -174,3 +174,41 @@ describe('serving the document', () => {
     expect((await fetch(`${stack.baseUrl}/docs/assets/package.json`)).status).toBe(404);
   });
 });
+
+describe('bodies sent to writes that take none (found by npm run fuzz)', () => {
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+
+  afterAll(async () => {
+    await stack.stop();
+  });
+
+  it('when any write is documented, then it lists the answers every write can give its body: 400, 413 and 415', () => {
+    const document = openApiDocumentFor(stack.config);
+    const writes = Object.entries(document.paths as Record<string, Record<string, { responses: JsonObject }>>).flatMap(([path, operations]) =>
+      Object.entries(operations)
+        .filter(([method]) => ['post', 'put', 'patch', 'delete'].includes(method))
+        .map(([method, operation]) => ({ operation: `${method} ${path}`, statuses: ['400', '413', '415'].filter((status) => status in operation.responses) })),
+    );
+    expect(writes.length).toBeGreaterThan(15);
+    for (const write of writes) expect(write).toEqual({ operation: write.operation, statuses: ['400', '413', '415'] });
+  });
+
+  it('when POST /v1/auth/logout gets a form body or broken JSON, then its 415 and 400 are answers the document declares', async () => {
+    const validator = new ResponseValidator(openApiDocumentFor(stack.config));
+    const send = async (contentType: string, body: string) => {
+      const response = await fetch(`${stack.baseUrl}/v1/auth/logout`, { method: 'POST', headers: { 'Content-Type': contentType }, body });
+      return { status: response.status, headers: response.headers, body: (await response.json()) };
+    };
+
+    const form = await send('application/x-www-form-urlencoded', 'a=1');
+    const broken = await send('application/json', '{');
+
+    expect([form.status, broken.status]).toEqual([415, 400]);
+    expect(() => validator.validate('POST', '/v1/auth/logout', form)).not.toThrow();
+    expect(() => validator.validate('POST', '/v1/auth/logout', broken)).not.toThrow();
+  });
+});

@@ -20,6 +20,15 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   503: 'a dependency does not answer',
 };
 
+/** Methods whose body the API reads (api/middleware/json-body.ts), whether or not the route wants one. */
+const WRITE_METHODS = new Set(['post', 'put', 'patch', 'delete']);
+
+/**
+ * What any write can answer before its route runs, body or not: a body that is not JSON (400
+ * invalid_json), too large (413) or of another content type (415).
+ */
+const BODY_ERRORS = [400, 413, 415];
+
 /**
  * Turns a zod schema into an OpenAPI 3.1 (JSON Schema 2020-12) schema. Named
  * schemas (`.meta({ id })`) move to `components.schemas` and are referenced.
@@ -77,7 +86,8 @@ function operation(route: RouteDoc, components: JsonObject): JsonObject {
       ...(response.schema ? { content: { 'application/json': { schema: toSchema(response.schema, 'output', components) } } } : {}),
     };
   }
-  for (const status of new Set([...route.errors, ...(route.auth ? [401] : []), 500])) {
+  const bodyErrors = WRITE_METHODS.has(route.method) ? BODY_ERRORS : [];
+  for (const status of [...new Set([...route.errors, ...bodyErrors, ...(route.auth ? [401] : []), 500])].sort((a, b) => a - b)) {
     responses[String(status)] = {
       description: ERROR_DESCRIPTIONS[status] ?? 'error',
       ...(status === 429 ? { headers: headerObjects({ 'Retry-After': RETRY_AFTER_HEADER }) } : {}),

@@ -1,0 +1,118 @@
+/**
+ * `npm run fuzz`: starts a private stack (MariaDB, Temporal dev server, the API and both workers
+ * in this process, rate limits raised, the fault drill on), signs up the fuzz actors, then sends
+ * generated requests for every operation of the OpenAPI document one after another, checking
+ * each answer against the document and each refused write against the ledger. Prints progress,
+ * a summary by operation and status, writes it under .data/fuzz/, and exits non-zero with the
+ * shrunk counterexample and its replay command when a request broke a property.
+ *
+ *   npm run fuzz -- [--requests 10000] [--seed <integer>] [--path <replay path>]
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { loadConfig } from '../config';
+import { startMariaDb, type MariaDbServer } from '../scripts/lib/mariadb';
+import { prepareDatabase } from '../scripts/lib/migrations';
+import { startTemporalDevServer, type TemporalDevServer } from '../scripts/lib/temporal-server';
+import { startStackWith, type TestStack } from '../test/support/stack';
+import { statusTotals, summaryTable, type CampaignResult } from './lib/campaign';
+import { parseFuzzOptions, USAGE, type FuzzOptions } from './lib/options';
+import { fuzzStack } from './lib/session';
+
+function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** What the run started, stopped in reverse order (also on Ctrl-C). */
+const started: { root?: string; database?: MariaDbServer; temporal?: TemporalDevServer; stack?: TestStack } = {};
+let stopping: Promise<void> | undefined;
+
+function stopAll(): Promise<void> {
+  stopping ??= (async () => {
+    await started.stack?.stop().catch((error: unknown) => say(`stopping the stack: ${error instanceof Error ? error.message : String(error)}`));
+    await started.temporal?.stop();
+    await started.database?.stop();
+    if (started.root) rmSync(started.root, { recursive: true, force: true });
+  })();
+  return stopping;
+}
+
+/** The private servers, their addresses put where loadConfig and the test stack read them. */
+async function startServers(): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'sagapay-fuzz-'));
+  started.root = root;
+  started.database = await startMariaDb({ dataDir: join(root, 'mariadb'), ephemeral: true });
+  say(`MariaDB on 127.0.0.1:${started.database.port}`);
+  started.temporal = await startTemporalDevServer({ headless: true, logDir: root });
+  say(`Temporal dev server on ${started.temporal.address}`);
+  Object.assign(process.env, {
+    DATABASE_URL: started.database.databaseUrl,
+    TEMPORAL_ADDRESS: started.temporal.address,
+    TEMPORAL_NAMESPACE: 'default',
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    SAGA_RECOVERY: 'false',
+  });
+  const config = loadConfig();
+  await prepareDatabase(config.databaseUrl, config.money.currencies, config.ledgerSystemShards);
+}
+
+function writeResults(options: FuzzOptions, result: CampaignResult): string {
+  const directory = resolve(options.outputDir);
+  mkdirSync(directory, { recursive: true });
+  const file = join(directory, `fuzz-${options.seed}.json`);
+  const byOperation = Object.fromEntries([...result.tally].map(([operation, byStatus]) => [operation, Object.fromEntries(byStatus)]));
+  const results = { seed: options.seed, requests: result.requests, elapsedMs: result.elapsedMs, byStatus: Object.fromEntries(statusTotals(result.tally)), byOperation, failure: result.failure ?? null };
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  return file;
+}
+
+async function main(): Promise<number> {
+  // Workers log only errors: the fuzzer's refused and failed sagas are expected, not news.
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  let options: FuzzOptions;
+  try {
+    if (process.argv.includes('--help')) {
+      say(USAGE);
+      return 0;
+    }
+    options = parseFuzzOptions(process.argv.slice(2));
+  } catch (error) {
+    say(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    return 2;
+  }
+  say(`fuzzing with seed ${options.seed}, ${options.requests} requests${options.path ? `, replaying path ${options.path}` : ''}`);
+  await startServers();
+  // The fault drill is on so generated X-Saga-Fault headers run the compensations too.
+  started.stack = await startStackWith({ SAGA_FAULTS: 'enabled' });
+  say(`API on ${started.stack.baseUrl}; signing up the fuzz actors`);
+  const result = await fuzzStack(started.stack, { ...options, ledgerScope: 'everything', progress: say });
+  say(`\n${summaryTable(result.tally)}`);
+  say(`\n${result.requests} requests in ${(result.elapsedMs / 1000).toFixed(1)} s; results in ${writeResults(options, result)}`);
+  if (result.failure) {
+    say(`\nFAILED (seed ${options.seed}): ${result.failure}`);
+    return 1;
+  }
+  say('no 5xx, every answer as the OpenAPI document declares, no money moved by a refused request');
+  return 0;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    say(`\n${signal}: stopping the fuzz stack`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
+main()
+  .then(async (code) => {
+    await stopAll();
+    process.exit(code);
+  })
+  .catch(async (error: unknown) => {
+    say(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    await stopAll();
+    process.exit(1);
+  });
