@@ -24,6 +24,30 @@ export interface ReconciliationReport {
   checkedAt: string;
 }
 
+/**
+ * What a report's fields read whenever the ledger is sound, whatever else runs meanwhile. Stuck
+ * sagas are left out: a saga may be in flight, or old from an earlier run, without any money wrong.
+ */
+export const SOUND_LEDGER = {
+  sumOfAllAccounts: 0,
+  unbalancedJournals: 0,
+  walletsOutOfSync: 0,
+  negativeUserWallets: 0,
+  clearingMismatch: [],
+  clearingShardMismatch: [],
+  heldMismatch: [],
+  offendingSagas: [],
+} as const;
+
+type SoundLedgerField = keyof typeof SOUND_LEDGER;
+
+/** The fields of a report (or of its JSON) that differ from a sound ledger's, one line each; empty when sound. */
+export function ledgerBreaches(report: Partial<Record<SoundLedgerField, unknown>>): string[] {
+  return (Object.keys(SOUND_LEDGER) as SoundLedgerField[])
+    .filter((field) => JSON.stringify(report[field]) !== JSON.stringify(SOUND_LEDGER[field]))
+    .map((field) => `${field} is ${JSON.stringify(report[field])}, not ${JSON.stringify(SOUND_LEDGER[field])}`);
+}
+
 /** A table whose rows are sagas: a row still in a non-final status after `stuckAfterMs` is stuck. */
 interface SagaSource {
   table: string;

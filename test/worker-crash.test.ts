@@ -6,7 +6,8 @@ import { shardOfSaga } from '../domain/ledger-shards';
 import { systemAccountId } from '../domain/types';
 import { isGroupAlive, type ManagedProcess } from '../scripts/lib/processes';
 import { actorsOf, type Actor } from './support/actors';
-import { expectLedgerInvariants, type LedgerInvariants } from './support/own-sagas';
+import { expectLedgerInvariants } from './support/own-sagas';
+import type { ReconciliationReport } from '../store/reconciliation';
 import { startStackWith, waitFor, type TestStack } from './support/stack';
 import { stepActivitiesOf, type StepActivity } from './support/step-activities';
 import { WebhookReceiver } from './support/webhook-receiver';
@@ -509,7 +510,7 @@ describe('a worker killed with SIGKILL inside a step', () => {
       // The server rolls the dead worker's transaction back once it is granted the lock and finds the client gone.
       await waitFor(async () => !(await sessionExists(session.id)), { what: "the dead worker's database session to end" });
       await expectPaymentState(payment.id, parties, crash.committed);
-      expectLedgerInvariants((await actors.call<LedgerInvariants>('GET', '/v1/admin/reconciliation', { token: adminToken })).body);
+      expectLedgerInvariants((await actors.call<ReconciliationReport>('GET', '/v1/admin/reconciliation', { token: adminToken })).body);
 
       workers[crash.worker] = await spawnWorker(crash.worker);
       const handle = temporal.workflow.getHandle(payment.workflowId);

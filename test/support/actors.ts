@@ -3,7 +3,8 @@ import { insertUser } from '../../api/users';
 import { uniqueEmail } from './fixtures';
 import { request, type TestResponse } from './http';
 import { openApiDocumentFor, ResponseValidator } from './openapi';
-import { expectLedgerInvariants, type LedgerInvariants } from './own-sagas';
+import { expectLedgerInvariants } from './own-sagas';
+import type { ReconciliationReport } from '../../store/reconciliation';
 import { waitFor, type TestStack } from './stack';
 
 /** A wallet as the API returns it. */
@@ -84,7 +85,7 @@ export function actorsOf(stack: TestStack) {
    */
   async function expectReconciled(adminToken: string): Promise<void> {
     await stack.own.settle(stack.db);
-    const report = await call<LedgerInvariants>('GET', '/v1/admin/reconciliation', { token: adminToken });
+    const report = await call<ReconciliationReport>('GET', '/v1/admin/reconciliation', { token: adminToken });
     expect(report.status).toBe(200);
     expectLedgerInvariants(report.body);
   }
