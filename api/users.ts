@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { newId } from '../domain/ids';
 import type { Role } from '../domain/types';
 import { isDuplicateKey } from '../store/ledger';
+import { revokedSessionQuery } from '../store/refresh-tokens';
 import type { UserRow } from '../infra/tables';
 import { HttpError } from './errors';
 
@@ -51,6 +52,24 @@ export function publicUser(user: StoredUser | User): User {
 export async function findUserById(db: Knex, userId: string): Promise<StoredUser | null> {
   const row = await db('users').where({ id: userId }).first();
   return row ? toStoredUser(row) : null;
+}
+
+/**
+ * The user an access token names, and whether the web session it was issued in has been revoked,
+ * in one query: the session check is an `exists` subquery on an indexed column of the same
+ * statement, so authenticating stays one round trip. A token without a session reads the user
+ * row alone, as before sessions existed.
+ */
+export async function findUserForToken(db: Knex, userId: string, sessionId: string | undefined): Promise<{ user: StoredUser; sessionRevoked: boolean } | null> {
+  if (sessionId === undefined) {
+    const user = await findUserById(db, userId);
+    return user ? { user, sessionRevoked: false } : null;
+  }
+  const row = (await db('users')
+    .select('users.*', db.raw('exists ? as session_revoked', [revokedSessionQuery(db, sessionId)]))
+    .where('users.id', userId)
+    .first()) as (UserRow & { session_revoked: number | string }) | undefined;
+  return row ? { user: toStoredUser(row), sessionRevoked: Number(row.session_revoked) !== 0 } : null;
 }
 
 /** The user with this (normalised) e-mail, or null. */

@@ -127,6 +127,8 @@ describe('loadConfig', () => {
       expect.stringMatching(/^REFRESH_TOKEN_TTL_SECONDS /),
       expect.stringMatching(/^REFRESH_COOKIE_SECURE must be true or false/),
     ]);
+    expect(problemsOf({ ...base, JWT_TTL_SECONDS: '3600', REFRESH_TOKEN_TTL_SECONDS: '1800' })).toEqual([expect.stringMatching(/^REFRESH_TOKEN_TTL_SECONDS must be at least JWT_TTL_SECONDS/)]);
+    expect(loadConfig({ ...base, JWT_TTL_SECONDS: '3600', REFRESH_TOKEN_TTL_SECONDS: '3600' }).session.refreshTtlSeconds).toBe(3600);
   });
 
   it('when the listener limits are unset, set or inverted, then they are 10 s and 30 s, read, or refused', () => {

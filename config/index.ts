@@ -155,6 +155,10 @@ const environmentSchema = z
     if (env.HTTP_REQUEST_TIMEOUT_MS < env.HTTP_HEADERS_TIMEOUT_MS) {
       context.addIssue({ code: 'custom', path: ['HTTP_REQUEST_TIMEOUT_MS'], message: 'must be at least HTTP_HEADERS_TIMEOUT_MS (the headers are part of the request)' });
     }
+    if (env.REFRESH_TOKEN_TTL_SECONDS < env.JWT_TTL_SECONDS) {
+      // A revoked session is known by its revoked refresh tokens, deleted once expired: they must outlive the access tokens issued with them.
+      context.addIssue({ code: 'custom', path: ['REFRESH_TOKEN_TTL_SECONDS'], message: 'must be at least JWT_TTL_SECONDS (a session outlives its access tokens)' });
+    }
     if (env.NODE_ENV === 'production' && env.SAGA_FAULTS === 'enabled') {
       context.addIssue({ code: 'custom', path: ['SAGA_FAULTS'], message: 'cannot be enabled in production' });
     }

@@ -217,4 +217,10 @@ describe('migrations', () => {
     )) as [Array<{ possible_keys: string | null }>];
     expect(plan[0]?.possible_keys ?? '').toContain('payments_payer_currency_created_at_index');
   });
+
+  it('when a request asks whether its session was revoked, then the (family_id, revoked_at) index serves it', async () => {
+    await migrateLatest(db);
+    const [plan] = (await db.raw('EXPLAIN SELECT 1 FROM refresh_tokens WHERE family_id = ? AND revoked_at IS NOT NULL', ['ses_x'])) as [Array<{ possible_keys: string | null }>];
+    expect(plan[0]?.possible_keys ?? '').toContain('refresh_tokens_family_id_revoked_at_index');
+  });
 });

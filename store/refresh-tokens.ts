@@ -8,6 +8,8 @@ import { inTransaction } from './ledger';
 export interface IssuedRefreshToken {
   token: string;
   expiresAt: Date;
+  /** The session (token family) it belongs to; access tokens issued with it carry this id. */
+  sessionId: string;
 }
 
 /** What presenting a refresh token led to. */
@@ -42,7 +44,7 @@ async function insertToken(
     revoked_at: null,
     created_at: now,
   });
-  return { token, expiresAt };
+  return { token, expiresAt, sessionId: owner.familyId };
 }
 
 /**
@@ -100,6 +102,17 @@ export async function revokeRefreshToken(db: Knex, token: string): Promise<{ use
 /** Revokes every live refresh token of a user (a new password, a closed account), inside the caller's transaction. */
 export async function revokeAllRefreshTokens(trx: Knex.Transaction, userId: string, now: Date = new Date()): Promise<void> {
   await trx('refresh_tokens').where({ user_id: userId, revoked_at: null }).update({ revoked_at: now });
+}
+
+/**
+ * A subquery that finds a row when the session was revoked (logout, reuse, a refused refresh, a
+ * new password): revoking marks every token of the family, the latest included, so a revoked
+ * session has a revoked row for as long as any of its access tokens can live (refresh tokens
+ * live at least as long as access tokens; see the configuration). One probe of the
+ * (`family_id`, `revoked_at`) index, meant to be embedded in the caller's query as `exists (…)`.
+ */
+export function revokedSessionQuery(db: Knex, sessionId: string): Knex.QueryBuilder {
+  return db('refresh_tokens').select(db.raw('1')).where({ family_id: sessionId }).whereNotNull('revoked_at');
 }
 
 async function revokeFamily(trx: Knex.Transaction, familyId: string, now: Date): Promise<void> {

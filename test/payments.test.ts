@@ -4,7 +4,7 @@ import { currentStepQuery } from '../workflows/queries';
 import { MerchantIdKey, PaymentIdKey, SagaStatusKey } from '../domain/search-attributes';
 import { actorsOf, expectError, type Actor } from './support/actors';
 import { clearingOf, feesOf } from './support/saga-activities';
-import { listenOnEphemeralPort, startStack, waitFor, type TestStack } from './support/stack';
+import { serveOnEphemeralPort, startStack, waitFor, type TestStack } from './support/stack';
 import { activityNamesOf } from './support/step-activities';
 import { createApp } from '../api/app';
 import { request, type TestResponse } from './support/http';
@@ -339,7 +339,7 @@ describe('the synchronous answer', () => {
     const payer = await actors.signUp();
     const slowMerchant = await actors.signUp({ role: 'merchant', name: 'Slow Shop' });
     // An API whose synchronous wait is short; the same database, Temporal and workers.
-    const api = await listenOnEphemeralPort(createApp({ db: stack.db, temporal: stack.temporal, config: { ...stack.config, paymentSyncWaitMs: 300 }, report: () => undefined }));
+    const api = await serveOnEphemeralPort(createApp({ db: stack.db, temporal: stack.temporal, config: { ...stack.config, paymentSyncWaitMs: 300 }, report: () => undefined }), stack.config);
     // credit_merchant waits for this shared lock on the merchant's wallet (well within its lock-wait limit).
     const blocker = await stack.db.transaction();
     let response: TestResponse<PaymentBody>;

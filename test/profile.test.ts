@@ -116,7 +116,7 @@ describe('POST /v1/me/password', () => {
     expect((await actors.call('GET', '/v1/me', { token })).status).toBe(200);
   });
 
-  it('when a request is authenticated, then the version check costs no query of its own: GET /v1/me reads the user row once, by primary key', async () => {
+  it('when a request is authenticated, then the version and session checks cost no query of their own: GET /v1/me reads the user row once, by primary key', async () => {
     const { user, token } = await member();
     const queries: string[] = [];
     const onQuery = (query: { sql: string; bindings?: unknown[] }) => {
@@ -128,7 +128,11 @@ describe('POST /v1/me/password', () => {
     } finally {
       stack.db.off('query', onQuery);
     }
-    expect(queries).toEqual(['select * from `users` where `id` = ? limit ?', expect.stringMatching(/^select \* from `accounts` where/) as string]);
+    // One round trip authenticates: the user row by primary key, with the session's revocation as a subquery of the same statement.
+    expect(queries).toEqual([
+      'select `users`.*, exists (select 1 from `refresh_tokens` where `family_id` = ? and `revoked_at` is not null) as session_revoked from `users` where `users`.`id` = ? limit ?',
+      expect.stringMatching(/^select \* from `accounts` where/) as string,
+    ]);
   });
 
   it('when a token names an older token version, then it is refused although its signature is good', async () => {

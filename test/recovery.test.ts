@@ -10,7 +10,7 @@ import { ensureRecoverySchedule, recoveryScheduleId } from '../workers/build';
 import { actorsOf, type Actor } from './support/actors';
 import { uniqueEmail } from './support/fixtures';
 import { request } from './support/http';
-import { listenOnEphemeralPort, startStackWith, waitFor, type ListeningApp, type TestStack } from './support/stack';
+import { serveOnEphemeralPort, startStackWith, waitFor, type ListeningApp, type TestStack } from './support/stack';
 
 /**
  * Sagas never stay unstarted: a payment or transfer row committed while its workflow could not be
@@ -35,7 +35,7 @@ beforeAll(async () => {
   // Temporal refuses every start of this client at once: its namespace does not exist.
   brokenTemporal = new Client({ connection: stack.connection, namespace: 'no-such-namespace' });
   const app = createApp({ db: stack.db, temporal: brokenTemporal, config: stack.config, report: () => undefined });
-  brokenApi = await listenOnEphemeralPort(app);
+  brokenApi = await serveOnEphemeralPort(app, stack.config);
   [customer, merchant] = await Promise.all([actors.signUp(), actors.signUp({ role: 'merchant', name: 'Recovered Shop' })]);
 }, 60_000);
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { hashPassword } from '../api/auth/passwords';
+import { issueAccessToken } from '../api/auth/tokens';
 import { insertUser } from '../api/users';
 import { actorsOf, expectError } from './support/actors';
 import { uniqueEmail } from './support/fixtures';
@@ -38,6 +39,9 @@ function refreshCookieOf(response: TestResponse<unknown>): { token: string; attr
 
 const withCookie = (token: string) => ({ headers: { cookie: `sagapay_refresh=${token}` } });
 const login = (email: string) => actors.call<{ accessToken: string }>('POST', '/v1/auth/login', { body: { email, password: PASSWORD } });
+const me = (token: string) => actors.call<{ user: { id: string } }>('GET', '/v1/me', { token });
+/** The claims of an access token, read without checking it (the test only looks). */
+const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
 const refresh = (token: string) => actors.call<{ accessToken: string; tokenType: string; expiresIn: number }>('POST', '/v1/auth/refresh', withCookie(token));
 
 describe('web sessions', () => {
@@ -136,5 +140,54 @@ describe('web sessions', () => {
     expect(again.status).toBe(204);
     expect((await actors.call('POST', '/v1/auth/logout')).status).toBe(204);
     expect(await stack.db('audit_log').where({ actor_id: user.id, action: 'session.logged_out' })).toHaveLength(1);
+  });
+  it('when login and refresh issue access tokens, then each names its session (the refresh token family) in the sid claim', async () => {
+    const user = await userWithPassword();
+    const first = await login(user.email);
+    const refreshed = await refresh(refreshCookieOf(first).token);
+    const [row] = await stack.db('refresh_tokens').where({ user_id: user.id }).distinct('family_id');
+
+    expect(claimsOf(first.body.accessToken).sid).toBe(row?.family_id);
+    expect(claimsOf(refreshed.body.accessToken).sid).toBe(row?.family_id);
+  });
+
+  it('when a user logs out of one session, then that session\'s access tokens get 401 at once while a second login of theirs keeps working', async () => {
+    const user = await userWithPassword();
+    const laptop = await login(user.email);
+    const phone = await login(user.email);
+    expect((await me(laptop.body.accessToken)).status).toBe(200);
+
+    expect((await actors.call('POST', '/v1/auth/logout', withCookie(refreshCookieOf(laptop).token))).status).toBe(204);
+
+    expectError(await me(laptop.body.accessToken), 401, 'unauthorized');
+    expect((await me(phone.body.accessToken)).body.user.id).toBe(user.id);
+    const phoneRefreshed = await refresh(refreshCookieOf(phone).token);
+    expect((await me(phoneRefreshed.body.accessToken)).status).toBe(200);
+  });
+
+  it('when a rotated refresh token is reused, then the access tokens of that session get 401, those of another session do not', async () => {
+    const user = await userWithPassword();
+    const stolenLogin = await login(user.email);
+    const other = await login(user.email);
+    const rotated = await refresh(refreshCookieOf(stolenLogin).token);
+    expect((await me(rotated.body.accessToken)).status).toBe(200);
+
+    expectError(await refresh(refreshCookieOf(stolenLogin).token), 401, 'unauthorized');
+
+    expectError(await me(stolenLogin.body.accessToken), 401, 'unauthorized');
+    expectError(await me(rotated.body.accessToken), 401, 'unauthorized');
+    expect((await me(other.body.accessToken)).status).toBe(200);
+  });
+
+  it('when an access token was signed without a session (scripts, benchmarks), then it keeps working after every session of its user is logged out', async () => {
+    const user = await userWithPassword();
+    const session = await login(user.email);
+    const sessionless = await issueAccessToken(stack.config.jwt, { userId: user.id, role: 'customer', tokenVersion: 0 });
+    expect(claimsOf(sessionless)).not.toHaveProperty('sid');
+
+    expect((await actors.call('POST', '/v1/auth/logout', withCookie(refreshCookieOf(session).token))).status).toBe(204);
+
+    expectError(await me(session.body.accessToken), 401, 'unauthorized');
+    expect((await me(sessionless)).body.user.id).toBe(user.id);
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createApp } from '../api/app';
 import type { AppDependencies } from '../api/dependencies';
 import { WEB_APP_CONTENT_SECURITY_POLICY } from '../api/middleware/web-app';
-import { listenOnEphemeralPort, testConfig, type ListeningApp } from './support/stack';
+import { serveOnEphemeralPort, testConfig, type ListeningApp } from './support/stack';
 
 /**
  * How the API serves the web wallet's built files: these run on a hand-made build folder, so they
@@ -24,7 +24,7 @@ describe('the web wallet as the API serves it', () => {
     writeFileSync(join(directory, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
     // No route these tests call reaches the database or Temporal.
     const config = testConfig({ WEB_APP_DIR: directory, TEMPORAL_UI_URL: 'http://temporal-ui.test:8233/', SAGA_FAULTS: 'enabled' });
-    api = await listenOnEphemeralPort(createApp({ config, report: () => undefined } as unknown as AppDependencies));
+    api = await serveOnEphemeralPort(createApp({ config, report: () => undefined } as unknown as AppDependencies), config);
   });
 
   afterAll(async () => {
@@ -98,7 +98,7 @@ describe('the web wallet as the API serves it', () => {
 describe('the web wallet without a build', () => {
   it('when the build folder is missing, then / is the JSON 404 and the API still answers', async () => {
     const config = testConfig({ WEB_APP_DIR: join(tmpdir(), 'sagapay-web-not-built-anywhere') });
-    const api = await listenOnEphemeralPort(createApp({ config, report: () => undefined } as unknown as AppDependencies));
+    const api = await serveOnEphemeralPort(createApp({ config, report: () => undefined } as unknown as AppDependencies), config);
     try {
       const response = await fetch(`${api.baseUrl}/`);
       expect(response.status).toBe(404);

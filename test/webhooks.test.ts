@@ -4,7 +4,7 @@ import { webhookWorkflowId } from '../domain/workflow-ids';
 import { postWebhook } from '../infra/webhook-http';
 import { actorsOf, expectError, type Actor } from './support/actors';
 import { request } from './support/http';
-import { listenOnEphemeralPort, startStack, waitFor, type ListeningApp, type TestStack } from './support/stack';
+import { serveOnEphemeralPort, startStack, waitFor, type ListeningApp, type TestStack } from './support/stack';
 import { verifyWebhookSignature, WebhookReceiver } from './support/webhook-receiver';
 
 /**
@@ -230,7 +230,7 @@ describe('with WEBHOOK_ALLOW_PRIVATE=false', () => {
 
   beforeAll(async () => {
     const app = createApp({ db: stack.db, temporal: stack.temporal, config: { ...stack.config, webhookAllowPrivate: false }, report: () => undefined });
-    api = await listenOnEphemeralPort(app);
+    api = await serveOnEphemeralPort(app, stack.config);
   });
 
   afterAll(async () => {

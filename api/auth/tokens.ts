@@ -21,11 +21,21 @@ export interface TokenClaims {
   role: Role;
   /** The user's token version when the token was signed (claim `tv`); tokens from before versions count as 0. */
   tokenVersion: number;
+  /**
+   * The web session (refresh token family) the token was issued in (claim `sid`): logging that
+   * session out, or refresh-token reuse in it, ends the token at once. Tokens signed without one
+   * (tests, benchmarks) live until their expiry or a new token version.
+   */
+  sessionId?: string;
 }
+
+/** What a session id claim looks like: `ses_` and a ULID. */
+const SESSION_ID_PATTERN = /^ses_[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /** Signs an access token for a user. */
 export async function issueAccessToken(settings: TokenSettings, claims: TokenClaims): Promise<string> {
-  return new SignJWT({ role: claims.role, tv: claims.tokenVersion })
+  const payload = { role: claims.role, tv: claims.tokenVersion, ...(claims.sessionId === undefined ? {} : { sid: claims.sessionId }) };
+  return new SignJWT(payload)
     .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
     .setSubject(claims.userId)
     .setIssuer(settings.issuer)
@@ -51,7 +61,10 @@ export async function verifyAccessToken(settings: TokenSettings, token: string):
     if (typeof payload.sub !== 'string') return null;
     const tokenVersion = payload.tv ?? 0;
     if (typeof tokenVersion !== 'number' || !Number.isSafeInteger(tokenVersion)) return null;
-    return { userId: payload.sub, role: payload.role as Role, tokenVersion };
+    const sessionId = payload.sid;
+    if (sessionId === undefined) return { userId: payload.sub, role: payload.role as Role, tokenVersion };
+    if (typeof sessionId !== 'string' || !SESSION_ID_PATTERN.test(sessionId)) return null;
+    return { userId: payload.sub, role: payload.role as Role, tokenVersion, sessionId };
   } catch (error) {
     if (error instanceof errors.JOSEError || error instanceof TypeError) return null;
     throw error;

@@ -3,7 +3,7 @@ import type { Middleware } from 'koa';
 import type { Role } from '../../domain/types';
 import { verifyAccessToken, type TokenSettings } from '../auth/tokens';
 import { HttpError } from '../errors';
-import { findUserById, type User } from '../users';
+import { findUserForToken, type User } from '../users';
 
 /** The state an authenticated route can rely on. */
 export interface AuthenticatedState {
@@ -18,7 +18,9 @@ function unauthorized(): HttpError {
 /**
  * Requires `Authorization: Bearer <token>` and loads the user it names (roles come from the
  * database). The same primary-key read checks the token's version against the user's, so a new
- * password or a closed account ends every older token on its next request, with no cache to expire.
+ * password or a closed account ends every older token on its next request, with no cache to expire;
+ * and, for a token issued in a web session (claim `sid`), whether that session was revoked (logout,
+ * refresh-token reuse), so its access tokens end with it. Still one query per request.
  */
 export function authenticate(db: Knex, settings: TokenSettings): Middleware {
   return async (ctx, next) => {
@@ -26,8 +28,10 @@ export function authenticate(db: Knex, settings: TokenSettings): Middleware {
     if (!match?.[1]) throw unauthorized();
     const claims = await verifyAccessToken(settings, match[1]);
     if (!claims) throw unauthorized();
-    const user = await findUserById(db, claims.userId);
-    if (!user || user.tokenVersion !== claims.tokenVersion || user.status === 'closed') throw unauthorized();
+    const found = await findUserForToken(db, claims.userId, claims.sessionId);
+    if (!found || found.sessionRevoked) throw unauthorized();
+    const { user } = found;
+    if (user.tokenVersion !== claims.tokenVersion || user.status === 'closed') throw unauthorized();
     ctx.state.user = user;
     await next();
   };

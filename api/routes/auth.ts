@@ -54,9 +54,13 @@ export function authRoutes(dependencies: AppDependencies, docs: ApiDocs): Router
   });
   const loginSchema = z.object({ email: emailSchema, password: z.string({ message: 'must be a string' }).min(1).max(128) });
 
-  /** The login body; `tokenVersion` is the one the credentials were checked against, so a version bumped meanwhile makes the token useless. */
-  const accessTokenBody = async (user: StoredUser, tokenVersion: number) => ({
-    accessToken: await issueAccessToken(config.jwt, { userId: user.id, role: user.role, tokenVersion }),
+  /**
+   * The login body; `tokenVersion` is the one the credentials were checked against, so a version
+   * bumped meanwhile makes the token useless, and `sessionId` the refresh token family it was
+   * issued with, so logging that session out ends the token too.
+   */
+  const accessTokenBody = async (user: StoredUser, tokenVersion: number, sessionId: string) => ({
+    accessToken: await issueAccessToken(config.jwt, { userId: user.id, role: user.role, tokenVersion, sessionId }),
     tokenType: 'Bearer' as const,
     expiresIn: config.jwt.ttlSeconds,
   });
@@ -106,7 +110,7 @@ export function authRoutes(dependencies: AppDependencies, docs: ApiDocs): Router
     tag: 'Auth',
     auth: false,
     body: loginSchema,
-    responses: { 200: { description: 'an access token; the refresh token cookie starts a web session', schema: accessTokenSchema, headers: { 'Set-Cookie': SET_REFRESH_COOKIE_HEADER } } },
+    responses: { 200: { description: 'an access token (its claim `sid` names the session, which logout ends); the refresh token cookie starts a web session', schema: accessTokenSchema, headers: { 'Set-Cookie': SET_REFRESH_COOKIE_HEADER } } },
     errors: [400, 401, 413, 415, 429],
   });
   router.post('/v1/auth/login', limits.loginPerIp, limits.loginPerEmail, async (ctx) => {
@@ -123,7 +127,7 @@ export function authRoutes(dependencies: AppDependencies, docs: ApiDocs): Router
     }
     const session = await issueRefreshToken(db, { userId: user.id, tokenVersion: user.tokenVersion }, config.session.refreshTtlSeconds);
     setRefreshCookie(ctx, session.token, config.session.refreshTtlSeconds, config.session.cookieSecure);
-    ctx.body = await accessTokenBody(user, user.tokenVersion);
+    ctx.body = await accessTokenBody(user, user.tokenVersion, session.sessionId);
   });
 
   docs.add({
@@ -145,17 +149,17 @@ export function authRoutes(dependencies: AppDependencies, docs: ApiDocs): Router
       throw new HttpError(401, 'unauthorized', 'A valid refresh token is required; log in again.');
     }
     setRefreshCookie(ctx, outcome.next.token, config.session.refreshTtlSeconds, config.session.cookieSecure);
-    ctx.body = await accessTokenBody(user, outcome.tokenVersion);
+    ctx.body = await accessTokenBody(user, outcome.tokenVersion, outcome.next.sessionId);
   });
 
   docs.add({
     method: 'post',
     path: '/v1/auth/logout',
-    summary: 'End the web session: the refresh token cookie is revoked and cleared',
+    summary: 'End the web session: its refresh tokens are revoked and the cookie cleared; the access tokens issued in the session (login and refreshes) stop working at once',
     tag: 'Auth',
     auth: false,
     headers: { Cookie: `${REFRESH_COOKIE_NAME}=<refresh token>; without it there is nothing to revoke and the answer is the same` },
-    responses: { 204: { description: 'the session is over (also when there was none)', headers: { 'Set-Cookie': SET_REFRESH_COOKIE_HEADER } } },
+    responses: { 204: { description: 'the session is over, its refresh and access tokens refused from now on (also 204 when there was none); the user\'s other sessions go on', headers: { 'Set-Cookie': SET_REFRESH_COOKIE_HEADER } } },
     errors: [],
   });
   router.post('/v1/auth/logout', async (ctx) => {

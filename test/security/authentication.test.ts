@@ -9,8 +9,8 @@ import { startStack, type TestStack } from '../support/stack';
 
 /**
  * OWASP API2 (broken authentication) and the login part of API6 (sensitive business flows):
- * every token that is not exactly one this API signed for a live user and its current
- * version is refused; refresh tokens are single-use; guessing passwords is bounded.
+ * every token that is not exactly one this API signed for a live user, its current
+ * version and a session not logged out is refused; refresh tokens are single-use; guessing passwords is bounded.
  * Logins come from distinct X-Forwarded-For addresses (TRUST_PROXY), so the low limits
  * of this file count only this file's attempts.
  */
@@ -126,14 +126,43 @@ describe('API2 revoked sessions', () => {
     expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { cookie: refreshCookieOf(first) } }), 401, 'unauthorized');
   });
 
-  it('when a session logs out, then its refresh token is refused; the access token ends at its expiry (JWT_TTL_SECONDS)', async () => {
+  it('when a session logs out, then its refresh token and its access tokens are refused at once, and another session of the user goes on', async () => {
     const { user } = await customer();
     const session = await login(user.email);
+    const other = await login(user.email);
     const cookie = refreshCookieOf(session);
-    expect((await actors.call('POST', '/v1/auth/logout', { headers: { cookie } })).status).toBe(204);
-    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { cookie } }), 401, 'unauthorized');
-    const claims = JSON.parse(Buffer.from(session.body.accessToken.split('.')[1] ?? '', 'base64url').toString()) as { exp: number; iat: number };
-    expect(claims.exp - claims.iat).toBe(stack.config.jwt.ttlSeconds);
+    const refreshed = await actors.call<{ accessToken: string }>('POST', '/v1/auth/refresh', { headers: { cookie } });
+    expect(refreshed.status).toBe(200);
+    expect((await actors.call('GET', '/v1/me', { token: session.body.accessToken })).status).toBe(200);
+    expect((await actors.call('GET', '/v1/me', { token: refreshed.body.accessToken })).status).toBe(200);
+
+    expect((await actors.call('POST', '/v1/auth/logout', { headers: { cookie: refreshCookieOf(refreshed) } })).status).toBe(204);
+
+    // Both access tokens of the session end now, not at their expiry: the one from login and the one from refresh.
+    expectError(await actors.call('GET', '/v1/me', { token: session.body.accessToken }), 401, 'unauthorized');
+    expectError(await actors.call('GET', '/v1/me', { token: refreshed.body.accessToken }), 401, 'unauthorized');
+    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { cookie: refreshCookieOf(refreshed) } }), 401, 'unauthorized');
+    expect((await actors.call<{ user: { id: string } }>('GET', '/v1/me', { token: other.body.accessToken })).body.user.id).toBe(user.id);
+    expect((await actors.call('POST', '/v1/auth/refresh', { headers: { cookie: refreshCookieOf(other) } })).status).toBe(200);
+  });
+
+  it('when a token names a session and its signature is good, then the session id must be well formed', async () => {
+    const { user } = await customer();
+    const good = await issueAccessToken(stack.config.jwt, { userId: user.id, role: 'customer', tokenVersion: 0, sessionId: newId('ses') });
+    // A session this API never revoked (here: never started) does not stop a token the API signed.
+    expect((await actors.call('GET', '/v1/me', { token: good })).status).toBe(200);
+    for (const sid of [42, '', 'ses_x', "ses_' or '1'='1", ['ses'], null]) {
+      const token = await new SignJWT({ role: 'customer', tv: 0, sid })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject(user.id)
+        .setIssuer(stack.config.jwt.issuer)
+        .setAudience(stack.config.jwt.audience)
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(new TextEncoder().encode(stack.config.jwt.secret));
+      const response = await actors.call('GET', '/v1/me', { token });
+      expect({ sid, status: response.status }).toEqual({ sid, status: 401 });
+    }
   });
 
   it('when the account is closed, then its tokens and its refresh token are refused and it cannot log in', async () => {
@@ -145,7 +174,7 @@ describe('API2 revoked sessions', () => {
     expectError(await login(user.email), 401, 'invalid_credentials');
   });
 
-  it('when a refresh token is used twice, then the second use is refused and the session it started is revoked too', async () => {
+  it('when a refresh token is used twice, then the second use is refused and the session it started is revoked too, its access tokens included', async () => {
     const { user } = await customer();
     const session = await login(user.email);
     const stolen = refreshCookieOf(session);
@@ -153,9 +182,13 @@ describe('API2 revoked sessions', () => {
     expect(rotated.status).toBe(200);
     const next = refreshCookieOf(rotated);
     expect(next).not.toBe(stolen);
+    expect((await actors.call('GET', '/v1/me', { token: rotated.body.accessToken })).status).toBe(200);
     expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { cookie: stolen } }), 401, 'unauthorized');
     expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { cookie: next } }), 401, 'unauthorized');
     expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { cookie: 'sagapay_refresh=forged-value' } }), 401, 'unauthorized');
+    // The session's access tokens end with it: whoever holds them, thief or owner, logs in again.
+    expectError(await actors.call('GET', '/v1/me', { token: session.body.accessToken }), 401, 'unauthorized');
+    expectError(await actors.call('GET', '/v1/me', { token: rotated.body.accessToken }), 401, 'unauthorized');
   });
 });
 

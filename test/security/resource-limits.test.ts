@@ -6,7 +6,7 @@ import { MAX_BODY_BYTES } from '../../api/middleware/json-body';
 import { JSON_CONTENT_SECURITY_POLICY } from '../../api/middleware/security-headers';
 import { actorsOf, expectError } from '../support/actors';
 import { request, type TestResponse } from '../support/http';
-import { listenOnEphemeralPort, startStack, type ListeningApp, type TestStack } from '../support/stack';
+import { listenOnEphemeralPort, serveOnEphemeralPort, startStack, type ListeningApp, type TestStack } from '../support/stack';
 import { buildWorld, documentedRoutes, fillPath, routeKey, type World } from './world';
 
 /**
@@ -259,7 +259,7 @@ describe('API8 security misconfiguration', () => {
     const unreachable = knex({ client: 'mysql2', connection: { host: '127.0.0.1', port: closedPort, user: 'nobody', password: 'secret-db-password' }, pool: { min: 0, max: 1 }, acquireConnectionTimeout: 1_000, log: { warn: () => undefined, error: () => undefined, debug: () => undefined, deprecate: () => undefined } });
     const reported: unknown[] = [];
     const app = createApp({ db: unreachable, temporal: stack.temporal, config: stack.config, report: (error) => reported.push(error) });
-    const broken = await listenOnEphemeralPort(app);
+    const broken = await serveOnEphemeralPort(app, stack.config);
     try {
       const response = await request(broken.baseUrl, 'GET', '/v1/me', { token: world.ada.token });
       const error = expectError(response, 500, 'internal_error');

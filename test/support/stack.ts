@@ -4,7 +4,9 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type Koa from 'koa';
 import { createApp } from '../../api/app';
+import { createHttpServer } from '../../api/http-server';
 import { loadConfig, type Config } from '../../config';
 import { newId } from '../../domain/ids';
 import { createDatabase } from '../../infra/database';
@@ -197,6 +199,14 @@ export async function listenOnEphemeralPort(app: { listen(port: number, host: st
   };
 }
 
+/**
+ * Serves a Koa app the way `api/server.ts` does in production: through `createHttpServer`, with the
+ * configuration's header and request timeouts, header size cap and timeout checks, on an ephemeral port.
+ */
+export function serveOnEphemeralPort(app: Koa, config: Pick<Config, 'http'>): Promise<ListeningApp> {
+  return listenOnEphemeralPort(createHttpServer(app, config.http));
+}
+
 /** `startStack` with a choice of in-process workers; `stop()` stops only what it started. */
 export async function startStackWith(
   overrides: Record<string, string> = {},
@@ -212,7 +222,7 @@ export async function startStackWith(
   const workers = await startWorkersOf(config, db, workerConnection, inProcess);
   // A 5xx in a test is a bug worth seeing: its cause goes to the test output.
   const app = createApp({ db, temporal, config, logger, rateLimitNowMs, report: (error) => console.error('api answered 5xx:', describeError(error)) });
-  const api = await listenOnEphemeralPort(app);
+  const api = await serveOnEphemeralPort(app, config);
   const own = new OwnSagas();
   return {
     config,
