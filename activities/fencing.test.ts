@@ -66,6 +66,29 @@ describe.each(fixtures.map((fixture) => ({ kind: fixture.kind, fixture })))('fen
     expect(await stepsOf(sagaId)).toEqual([`${debit.step}:compensated`]);
   });
 
+  it('when a dead worker left its steps to run again after the mark, then validate and the committed steps answer as before and move nothing, and every one is compensated', async () => {
+    // A worker killed before its workflow task completed: the task's local steps (validate, debit,
+    // credit, the failing step and begin_compensation) committed, but Temporal never heard of them,
+    // so the next worker runs them again after the saga was marked compensating.
+    const { sagaId, debited, credited, debitedBalance } = await validated(db(), fixture);
+    const debitedFirst = (await saga.debit(sagaId)) as { journalId: string };
+    const creditedFirst = (await saga.credit(sagaId)) as { journalId: string };
+    expect(await saga.beginCompensation(sagaId)).toEqual({ succeeded: false });
+    const movedBefore = await journalKeys(sagaId);
+
+    await saga.validate(sagaId);
+    expect(await saga.debit(sagaId)).toEqual({ journalId: debitedFirst.journalId });
+    expect(await saga.credit(sagaId)).toEqual({ journalId: creditedFirst.journalId });
+    await notLive(saga.writeLedger(sagaId));
+    expect(await journalKeys(sagaId)).toEqual(movedBefore);
+
+    expect(typeof ((await saga.reverseCredit(sagaId)) as { journalId: string | null }).journalId).toBe('string');
+    expect(typeof ((await saga.returnDebit(sagaId)) as { journalId: string | null }).journalId).toBe('string');
+    expect(await balanceOf(db(), debited.wallet.id)).toBe(debitedBalance);
+    expect(await balanceOf(db(), credited.wallet.id)).toBe(0);
+    expect(await journalKeys(sagaId)).toEqual([debit.step, credit.step, credit.compensation.step, debit.compensation.step]);
+  });
+
   it('when the saga is marked, then a late final step cannot make it succeed', async () => {
     const { sagaId } = await validated(db(), fixture);
     await saga.debit(sagaId);

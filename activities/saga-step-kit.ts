@@ -38,6 +38,9 @@ export interface SagaAudit {
  * kind's activities add only what is their own: which lines move, and what validate checks.
  * `shards` is LEDGER_SYSTEM_SHARDS: a saga's clearing and fee accounts are those of its shard.
  */
+/** The statuses of a saga whose validate step has committed and that has not ended. */
+const VALIDATED_STATUSES: readonly string[] = ['processing', 'in_review'];
+
 export function sagaStepKit<Record extends SagaRecord>(
   db: Knex,
   kind: MoneySagaKind,
@@ -71,15 +74,17 @@ export function sagaStepKit<Record extends SagaRecord>(
       compensateSagaStep(db, ref(record), { step, undoes }, lines, options),
 
     /**
-     * Step validate's frame: under the saga row's lock, a saga already `processing` was validated
-     * by an earlier attempt and is not judged again; otherwise `judge` checks (and may lock) what
-     * it needs, then the saga turns `processing` with its timeline entry.
+     * Step validate's frame: under the saga row's lock, a saga already past `pending` was
+     * validated by an earlier attempt and is not judged again, even once compensating (a worker
+     * that died before its workflow task completed left the next one to run the task's steps
+     * again); otherwise `judge` checks (and may lock) what it needs, then the saga turns
+     * `processing` with its timeline entry.
      */
     async validate(record: Record, judge: (trx: Knex.Transaction) => Promise<void>): Promise<void> {
       await inTransaction(db, async (trx) => {
         const saga = await lockSaga(trx, kind, record.id);
-        assertLive(kind, record.id, saga, ['pending', 'processing']);
-        if (saga.status === 'processing') return;
+        if (VALIDATED_STATUSES.includes(saga.status)) return;
+        assertLive(kind, record.id, saga, ['pending']);
         await judge(trx);
         await trx(table).where({ id: record.id, status: 'pending' }).update({ status: 'processing', updated_at: new Date() });
         await recordStep(trx, record.id, 'validate', 'completed');

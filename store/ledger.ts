@@ -243,7 +243,8 @@ function checkRules(request: JournalRequest, accountIds: string[], accounts: Map
   }
 }
 
-async function findJournal(db: Knex | Knex.Transaction, key: string): Promise<PostedJournal | null> {
+/** The journal posted under `key`, as a replayed posting answers it; null when none was. */
+export async function findJournal(db: Knex | Knex.Transaction, key: string): Promise<PostedJournal | null> {
   const journal = await db('journals').select('id').where({ journal_key: key }).first();
   if (!journal) return null;
   const rows = await db('entries')

@@ -3,7 +3,7 @@ import { DomainError, ErrorType } from '../domain/errors';
 import { shardOfSaga } from '../domain/ledger-shards';
 import { MONEY_SAGAS, type MoneySagaKind, type SagaFailure, type StepStatus } from '../domain/money-sagas';
 import { systemAccountId } from '../domain/types';
-import { inTransaction, postJournal, type JournalRequest, type PostedJournal, type PostingLine } from './ledger';
+import { findJournal, inTransaction, postJournal, type JournalRequest, type PostedJournal, type PostingLine } from './ledger';
 import { recordStep } from './saga-timeline';
 
 /** The saga row as the fence reads it, under its lock. */
@@ -25,12 +25,17 @@ export async function lockSaga(trx: Knex.Transaction, kind: MoneySagaKind, sagaI
   return { status: row.status, compensating: row.compensation_started_at !== null, createdAt: row.created_at };
 }
 
+/** Whether a forward step may still change the saga: in `expected` status and not compensating. */
+function isLive(saga: LockedSaga, expected: readonly string[] = ['processing']): boolean {
+  return !saga.compensating && expected.includes(saga.status);
+}
+
 /**
  * The fence: throws a non-retryable SagaNotLive unless the saga is in `expected` status and has
  * not begun compensating. An attempt that Temporal gave up on finds the mark and moves nothing.
  */
 export function assertLive(kind: MoneySagaKind, sagaId: string, saga: LockedSaga, expected: readonly string[] = ['processing']): void {
-  if (saga.compensating || !expected.includes(saga.status)) {
+  if (!isLive(saga, expected)) {
     throw new DomainError(ErrorType.SagaNotLive, `${kind} ${sagaId} is ${saga.compensating ? 'compensating' : saga.status}; this step moves nothing`);
   }
 }
@@ -84,10 +89,20 @@ export async function sagaSystemAccounts(trx: Knex.Transaction, saga: SagaRef): 
  * Forward money step: locks the saga row, checks that the saga is live, then posts the step's
  * journal, keyed `<sagaId>:<step>` so a retry moves money once, with its timeline entry, all in
  * one transaction. The lines move money through the saga's own clearing and fee accounts.
+ *
+ * A step that already committed answers its journal again even once the saga is compensating:
+ * a worker that dies before its workflow task completes loses the task's local-step results, and
+ * the next worker runs those steps again after the compensating mark. Refusing them would end the
+ * saga at the wrong step and leave their compensations unregistered; answering them moves nothing.
  */
 export function postSagaStep(db: Knex, saga: SagaRef, step: string, lines: SagaStepLines, options: SagaStepOptions): Promise<PostedJournal> {
   return inTransaction(db, async (trx) => {
-    assertLive(saga.kind, saga.id, await lockSaga(trx, saga.kind, saga.id));
+    const locked = await lockSaga(trx, saga.kind, saga.id);
+    if (!isLive(locked)) {
+      const posted = await findJournal(trx, `${saga.id}:${step}`);
+      if (posted) return posted;
+    }
+    assertLive(saga.kind, saga.id, locked);
     return postStep(db, trx, saga.id, step, lines(await sagaSystemAccounts(trx, saga)), options);
   });
 }
