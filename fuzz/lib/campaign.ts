@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import fc from 'fast-check';
 import type { Knex } from 'knex';
 import type { ResponseValidator } from '../../test/support/openapi';
@@ -42,26 +43,50 @@ export interface CampaignResult {
 /** Time one request may take: a payment waits up to PAYMENT_SYNC_WAIT_MS for its saga. */
 const REQUEST_TIMEOUT_MS = 30_000;
 
-/** Sends one request; the body is parsed when it is JSON. */
-async function send(baseUrl: string, request: ResolvedRequest): Promise<Answer> {
+/**
+ * The request target as it goes on the wire: what HTTP does not allow raw (spaces, controls,
+ * non-ASCII, `#`) percent-encoded as UTF-8, and nothing else touched. Dot segments (`..`,
+ * `%2e%2e`) stay, where fetch's URL parsing would resolve them and send another path.
+ */
+export function wireTarget(url: string): string {
+  return url.replace(/[^\x21-\x22\x24-\x7e]/gu, (char) => [...Buffer.from(char, 'utf8')].map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
+}
+
+/** Sends one request with the path exactly as generated; the body is parsed when it is JSON. */
+function send(baseUrl: string, request: ResolvedRequest): Promise<Answer> {
   const hasBody = request.body !== undefined && request.method !== 'GET' && request.method !== 'HEAD';
-  const response = await fetch(`${baseUrl}${request.url}`, {
-    method: request.method,
-    headers: request.headers,
-    body: hasBody ? request.body : undefined,
-    redirect: 'manual',
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  const { hostname, port } = new URL(baseUrl);
+  const named = (header: string) => Object.keys(request.headers).some((name) => name.toLowerCase() === header);
+  // As fetch does: a body goes with its length, not chunked.
+  const headers = hasBody && !named('content-length') && !named('transfer-encoding') ? { ...request.headers, 'Content-Length': String(Buffer.byteLength(request.body ?? '')) } : request.headers;
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest(
+      { hostname, port, path: wireTarget(request.url), method: request.method, headers, agent: false, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', reject);
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const headers = new Headers();
+          for (const [name, value] of Object.entries(response.headers)) {
+            if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+          }
+          let body: unknown = text;
+          if ((headers.get('content-type') ?? '').includes('json')) {
+            try {
+              body = JSON.parse(text) as unknown;
+            } catch {
+              body = text;
+            }
+          }
+          resolve({ status: response.statusCode ?? 0, headers, text, body });
+        });
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(hasBody ? request.body : undefined);
   });
-  const text = await response.text();
-  let body: unknown = text;
-  if ((response.headers.get('content-type') ?? '').includes('json')) {
-    try {
-      body = JSON.parse(text) as unknown;
-    } catch {
-      body = text;
-    }
-  }
-  return { status: response.status, headers: response.headers, text, body };
 }
 
 /** Waits until no saga of the run is in flight, so that a write's effect on the ledger is its own. */
