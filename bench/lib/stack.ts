@@ -99,6 +99,64 @@ export class Children {
   }
 }
 
+/** What a stack may have started; the stop reads it when it runs, so a part restarted meanwhile is the one stopped. */
+export interface StartedParts {
+  children?: Children;
+  db?: Knex;
+  temporal?: TemporalDevServer;
+  /** A TCP proxy in front of the database (the chaos run's). */
+  proxy?: { close(): Promise<void> };
+  database?: MariaDbServer;
+  smtp?: SmtpSink;
+  webhooks?: { close(): Promise<void> };
+}
+
+/**
+ * A stack's stop: the processes first, then the servers they used, then the folder. It runs once;
+ * a second call waits for the first, so a Ctrl-C during a stop does not stop things twice.
+ */
+export function stopOnce(root: string, started: StartedParts): () => Promise<void> {
+  let stopping: Promise<void> | undefined;
+  return () =>
+    (stopping ??= (async () => {
+      await started.children?.stopAll();
+      await started.db?.destroy();
+      await started.temporal?.stop();
+      await started.proxy?.close();
+      await started.database?.stop();
+      await started.smtp?.close();
+      await started.webhooks?.close();
+      rmSync(root, { recursive: true, force: true });
+    })());
+}
+
+/** Waits until the API answers 200 on /readyz; fails early when its process exits. */
+export async function waitForApi(apiUrl: string, api: Child): Promise<void> {
+  await waitFor(async () => (await fetch(`${apiUrl}/readyz`).catch(() => undefined))?.status === 200, {
+    timeoutMs: READY_TIMEOUT_MS,
+    intervalMs: 200,
+    what: `the API to answer 200 on ${apiUrl}/readyz`,
+    failIf: () => (api.process.hasExited() ? `the API exited; see ${api.logFile}` : undefined),
+  });
+}
+
+/** The environment of a stack's processes: `settings` over this process's, and where each server of the stack is. */
+export function stackEnvironment(
+  settings: Readonly<Record<string, string>>,
+  where: { databaseUrl: string; temporalAddress: string; apiPort: number; smtpUrl: string; root: string },
+): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    ...settings,
+    DATABASE_URL: where.databaseUrl,
+    TEMPORAL_ADDRESS: where.temporalAddress,
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    PORT: String(where.apiPort),
+    SMTP_URL: where.smtpUrl,
+    WORKFLOW_BUNDLE_PATH: join(where.root, 'workflow-bundle.js'),
+  };
+}
+
 /** Bundles the workflows once, as the production image does, rather than by webpack in every worker process. */
 export async function writeWorkflowBundle(path: string): Promise<void> {
   const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietBundlerLogger });
@@ -123,14 +181,7 @@ async function useGivenStack(apiUrl: string, given: NodeJS.ProcessEnv, say: (lin
   const config = loadConfig(env, { signsTokens: true });
   const children = new Children(root, env);
   const db = createDatabase(config.databaseUrl, 4, config.databaseWaitLimits);
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await children.stopAll();
-    await db.destroy();
-    rmSync(root, { recursive: true, force: true });
-  };
+  const stop = stopOnce(root, { children, db });
   try {
     const ready = await fetch(`${apiUrl}/readyz`);
     if (ready.status !== 200) throw new Error(`${apiUrl}/readyz answered ${ready.status}: is the stack up?`);
@@ -159,18 +210,8 @@ async function useGivenStack(apiUrl: string, given: NodeJS.ProcessEnv, say: (lin
  */
 export async function startBenchStack(say: (line: string) => void, onStoppable: (stop: () => Promise<void>) => void = () => undefined): Promise<BenchStack> {
   const root = mkdtempSync(join(tmpdir(), 'sagapay-bench-'));
-  const started: { database?: MariaDbServer; temporal?: TemporalDevServer; smtp?: SmtpSink; db?: Knex; children?: Children } = {};
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await started.children?.stopAll();
-    await started.db?.destroy();
-    await started.temporal?.stop();
-    await started.database?.stop();
-    await started.smtp?.close();
-    rmSync(root, { recursive: true, force: true });
-  };
+  const started: StartedParts = {};
+  const stop = stopOnce(root, started);
   // A Ctrl-C while the stack is still starting stops what has started so far.
   onStoppable(stop);
   try {
@@ -180,16 +221,7 @@ export async function startBenchStack(say: (line: string) => void, onStoppable: 
     say(`Temporal dev server on ${started.temporal.address}`);
     started.smtp = await openSmtpSink();
     const apiPort = await freePort();
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      ...BENCH_ENVIRONMENT,
-      DATABASE_URL: started.database.databaseUrl,
-      TEMPORAL_ADDRESS: started.temporal.address,
-      JWT_SECRET: randomBytes(32).toString('hex'),
-      PORT: String(apiPort),
-      SMTP_URL: started.smtp.url,
-      WORKFLOW_BUNDLE_PATH: join(root, 'workflow-bundle.js'),
-    };
+    const env = stackEnvironment(BENCH_ENVIRONMENT, { databaseUrl: started.database.databaseUrl, temporalAddress: started.temporal.address, apiPort, smtpUrl: started.smtp.url, root });
     const config = loadConfig(env, { signsTokens: true });
     await prepareDatabase(config.databaseUrl, config.money.currencies);
     await writeWorkflowBundle(join(root, 'workflow-bundle.js'));
@@ -197,14 +229,8 @@ export async function startBenchStack(say: (line: string) => void, onStoppable: 
     const children = new Children(root, env);
     started.children = children;
     await Promise.all([children.startWorker('notifications'), children.startWorker('payments')]);
-    const api = children.spawn('api', 'api/server.ts');
     const apiUrl = `http://127.0.0.1:${apiPort}`;
-    await waitFor(async () => (await fetch(`${apiUrl}/readyz`)).status === 200, {
-      timeoutMs: READY_TIMEOUT_MS,
-      intervalMs: 250,
-      what: `the API to answer 200 on ${apiUrl}/readyz`,
-      failIf: () => (api.process.hasExited() ? `the API exited; see ${api.logFile}` : undefined),
-    });
+    await waitForApi(apiUrl, children.spawn('api', 'api/server.ts'));
     started.db = createDatabase(config.databaseUrl, 4, config.databaseWaitLimits);
     say(`API on ${apiUrl}; one payments worker, one notifications worker; logs in ${root}`);
     return {

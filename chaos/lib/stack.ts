@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,10 +7,10 @@ import { loadConfig, type Config } from '../../config';
 import { createDatabase } from '../../infra/database';
 import { startMariaDb, type MariaDbServer } from '../../scripts/lib/mariadb';
 import { prepareDatabase } from '../../scripts/lib/migrations';
-import { freePort, waitFor, type ManagedProcess } from '../../scripts/lib/processes';
+import { freePort, type ManagedProcess } from '../../scripts/lib/processes';
 import { startTemporalDevServer, type TemporalDevServer } from '../../scripts/lib/temporal-server';
 import { WebhookReceiver } from '../../test/support/webhook-receiver';
-import { BENCH_ENVIRONMENT, Children, READY_TIMEOUT_MS, writeWorkflowBundle, type Child } from '../../bench/lib/stack';
+import { BENCH_ENVIRONMENT, Children, stackEnvironment, stopOnce, waitForApi, writeWorkflowBundle, type Child, type StartedParts } from '../../bench/lib/stack';
 import { openSmtpSink, type SmtpSink } from '../../bench/lib/smtp-sink';
 import { openLatencyProxy, type LatencyProxy } from './proxy';
 
@@ -68,26 +67,6 @@ export interface ChaosStack {
   stop(): Promise<void>;
 }
 
-interface Started {
-  database?: MariaDbServer;
-  temporal?: TemporalDevServer;
-  proxy?: LatencyProxy;
-  smtp?: SmtpSink;
-  webhooks?: WebhookReceiver;
-  db?: Knex;
-  children?: Children;
-}
-
-/** Waits until the API answers 200 on /readyz. */
-async function waitForApi(apiUrl: string, api: Child): Promise<void> {
-  await waitFor(async () => (await fetch(`${apiUrl}/readyz`).catch(() => undefined))?.status === 200, {
-    timeoutMs: READY_TIMEOUT_MS,
-    intervalMs: 200,
-    what: `the API to answer 200 on ${apiUrl}/readyz`,
-    failIf: () => (api.process.hasExited() ? `the API exited; see ${api.logFile}` : undefined),
-  });
-}
-
 /**
  * Starts MariaDB on a data folder that survives a restart, the latency proxy in front of it, the
  * Temporal dev server on a file database, an SMTP sink and a webhook receiver, then the workers and
@@ -95,20 +74,8 @@ async function waitForApi(apiUrl: string, api: Child): Promise<void> {
  */
 export async function startChaosStack(say: (line: string) => void, options: { paymentsWorkers: number }, onStoppable: (stop: () => Promise<void>) => void = () => undefined): Promise<ChaosStack> {
   const root = mkdtempSync(join(tmpdir(), 'sagapay-chaos-'));
-  const started: Started = {};
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await started.children?.stopAll();
-    await started.db?.destroy();
-    await started.temporal?.stop();
-    await started.proxy?.close();
-    await started.database?.stop();
-    await started.smtp?.close();
-    await started.webhooks?.close();
-    rmSync(root, { recursive: true, force: true });
-  };
+  const started: StartedParts & { database?: MariaDbServer; temporal?: TemporalDevServer; proxy?: LatencyProxy; smtp?: SmtpSink; webhooks?: WebhookReceiver } = {};
+  const stop = stopOnce(root, started);
   onStoppable(stop);
   try {
     const databaseDir = join(root, 'mariadb');
@@ -124,16 +91,7 @@ export async function startChaosStack(say: (line: string) => void, options: { pa
     started.smtp = await openSmtpSink();
     started.webhooks = await WebhookReceiver.open();
     const apiPort = await freePort();
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      ...CHAOS_ENVIRONMENT,
-      DATABASE_URL: started.proxy.rewrite(directDatabaseUrl),
-      TEMPORAL_ADDRESS: started.temporal.address,
-      JWT_SECRET: randomBytes(32).toString('hex'),
-      PORT: String(apiPort),
-      SMTP_URL: started.smtp.url,
-      WORKFLOW_BUNDLE_PATH: join(root, 'workflow-bundle.js'),
-    };
+    const env = stackEnvironment(CHAOS_ENVIRONMENT, { databaseUrl: started.proxy.rewrite(directDatabaseUrl), temporalAddress: started.temporal.address, apiPort, smtpUrl: started.smtp.url, root });
     const config = loadConfig(env, { signsTokens: true });
     await prepareDatabase(directDatabaseUrl, config.money.currencies);
     await writeWorkflowBundle(join(root, 'workflow-bundle.js'));
