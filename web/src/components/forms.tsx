@@ -103,6 +103,16 @@ export function SubmitButton({ busy, children, busyLabel }: { busy: boolean; chi
   );
 }
 
+/** One term of a confirmation's description list; render it only when it has something to say. */
+export function Detail({ term, children }: { term: string; children: ComponentChildren }): JSX.Element {
+  return (
+    <>
+      <dt>{term}</dt>
+      <dd>{children}</dd>
+    </>
+  );
+}
+
 /**
  * The confirmation step of a money form: the error of the last attempt, the button that moves the
  * money (`label` once, `busyLabel` while it is sent), and "Change", which goes back to the form.

@@ -1,9 +1,8 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, asCurrency, asProblem, type Currency } from '../api/client';
-import { explain } from '../components/forms';
 import { lookUpRecipient, searchMerchants, type DirectoryMerchant } from '../components/recipient';
-import { ConfirmMoneyForm, ErrorBanner, Field, SelectField, SubmitButton } from '../components/forms';
+import { ConfirmMoneyForm, Detail, ErrorBanner, explain, Field, SelectField, SubmitButton } from '../components/forms';
 import { useMoneySubmission } from '../components/money-form';
 import { formatMoney, parseAmount } from '../money';
 import { navigate } from '../router';
@@ -137,18 +136,8 @@ export function PayPage(): JSX.Element {
           <dd data-testid="confirm-amount">{formatMoney(draft.amount, draft.currency)}</dd>
           <dt>From</dt>
           <dd>Your {draft.currency} wallet</dd>
-          {draft.description && (
-            <>
-              <dt>Description</dt>
-              <dd>{draft.description}</dd>
-            </>
-          )}
-          {draft.fault && (
-            <>
-              <dt>Fault drill</dt>
-              <dd>the step {draft.fault} will fail</dd>
-            </>
-          )}
+          {draft.description && <Detail term="Description">{draft.description}</Detail>}
+          {draft.fault && <Detail term="Fault drill">the step {draft.fault} will fail</Detail>}
         </dl>
         <ConfirmMoneyForm
           submission={payment}

@@ -1,7 +1,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, asCurrency, asProblem, type Currency } from '../api/client';
-import { ConfirmMoneyForm, ErrorBanner, explain, Field, SelectField, SubmitButton } from '../components/forms';
+import { ConfirmMoneyForm, Detail, ErrorBanner, explain, Field, SelectField, SubmitButton } from '../components/forms';
 import { lookUpRecipient } from '../components/recipient';
 import { useMoneySubmission } from '../components/money-form';
 import { formatMoney, parseAmount } from '../money';
@@ -83,12 +83,7 @@ export function SendPage(): JSX.Element {
           </dd>
           <dt>Amount</dt>
           <dd>{formatMoney(draft.amount, draft.currency)}</dd>
-          {draft.note && (
-            <>
-              <dt>Note</dt>
-              <dd>{draft.note}</dd>
-            </>
-          )}
+          {draft.note && <Detail term="Note">{draft.note}</Detail>}
         </dl>
         <ConfirmMoneyForm
           submission={transfer}
