@@ -1,13 +1,15 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/errors';
-import { MONEY_SAGAS } from '../domain/money-sagas';
+import { MONEY_SAGAS, sagaFailureOf, type MoneySagaKind, type StepFailure } from '../domain/money-sagas';
 import { balanceOf } from '../test/support/fixtures';
 import { paymentFixture, refundFixture, transferFixture, validated, type MoneySagaFixture, type SagaActivities } from '../test/support/money-saga-fixtures';
-import { useSagaActivityHarness } from '../test/support/saga-activities';
+import { clearingOf, feesOf, useSagaActivityHarness } from '../test/support/saga-activities';
 
 /**
  * The fence, for every money saga kind: once the compensating path has marked a saga, no forward
  * step moves money or finishes it; a compensation whose step never committed moves nothing and
- * records nothing; and a saga that already succeeded is never compensated.
+ * records nothing; a saga that already succeeded is never compensated; and a saga ends with the
+ * first failure recorded with its mark, whatever a step run again afterwards failed with.
  */
 const harness = useSagaActivityHarness(async () => {
   for (const fixture of fixtures) await fixture.endLeftovers();
@@ -24,6 +26,25 @@ async function journalKeys(sagaId: string): Promise<string[]> {
 
 async function sagaRow(fixture: MoneySagaFixture, sagaId: string): Promise<{ status: string; compensation_started_at: Date | null } | undefined> {
   return db()(MONEY_SAGAS[fixture.kind].table).select('status', 'compensation_started_at').where({ id: sagaId }).first();
+}
+
+/** The failure a saga ended with, as its row keeps it. */
+async function endingOf(fixture: MoneySagaFixture, sagaId: string): Promise<{ status: string; failure_code: string | null; failure_message: string | null } | undefined> {
+  return db()(MONEY_SAGAS[fixture.kind].table).select('status', 'failure_code', 'failure_message').where({ id: sagaId }).first();
+}
+
+/**
+ * Runs a step that must fail and answers what the workflow makes of its failure at `step`: a
+ * refusal's type and message through `sagaFailureOf`, anything else a processing error.
+ */
+async function failureAt(kind: MoneySagaKind, step: string, outcome: Promise<unknown>): Promise<StepFailure> {
+  const error = await outcome.then(
+    () => null,
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(Error);
+  const type = error instanceof ApplicationFailure ? (error.type ?? undefined) : undefined;
+  return { step, ...sagaFailureOf(kind, type, (error as Error).message) };
 }
 
 describe.each(fixtures.map((fixture) => ({ kind: fixture.kind, fixture })))('fencing of a $kind', ({ fixture }) => {
@@ -123,5 +144,60 @@ describe.each(fixtures.map((fixture) => ({ kind: fixture.kind, fixture })))('fen
 
     await notLive(saga.credit(sagaId));
     expect((await sagaRow(fixture, sagaId))?.compensation_started_at).toBeInstanceOf(Date);
+  });
+
+  // A worker killed before its workflow task completed: the task's local steps and the mark committed,
+  // so the next worker runs those steps again after the mark, and the step that fails may now fail
+  // for another reason. The mark recorded the first failure; the saga ends with it.
+  it('when validate refused the saga (insufficient_funds) and, run again after the mark, is refused by the fence, then the saga still ends insufficient_funds', async () => {
+    const { sagaId, debited, debitedBalance } = await fixture.newSaga({ debitedBalance: fixture.debitedAmount - 1 });
+    const first = await failureAt(fixture.kind, 'validate', saga.validate(sagaId));
+    expect(first.code).toBe('insufficient_funds');
+    expect(await saga.beginCompensation(sagaId, first)).toEqual({ succeeded: false, firstFailure: first });
+
+    const again = await failureAt(fixture.kind, 'validate', saga.validate(sagaId));
+    expect(again.code).toBe('processing_error');
+    expect(await saga.beginCompensation(sagaId, again)).toEqual({ succeeded: false, firstFailure: first });
+    expect(await saga.reverseCredit(sagaId)).toEqual({ journalId: null });
+    expect(await saga.returnDebit(sagaId)).toEqual({ journalId: null });
+    await saga.fail(sagaId, again);
+    // Ending it failed again, with yet another failure, changes nothing.
+    await saga.fail(sagaId, { step: 'write_ledger', code: 'processing_error', message: 'late' });
+
+    expect(await endingOf(fixture, sagaId)).toEqual({ status: 'failed', failure_code: 'insufficient_funds', failure_message: first.message });
+    expect(await stepsOf(sagaId)).toEqual(['validate:failed']);
+    expect(await journalKeys(sagaId)).toEqual([]);
+    expect(await balanceOf(db(), debited.wallet.id)).toBe(debitedBalance);
+  });
+
+  it('when the credit failed on purpose (injected_fault) and the debit, run again after the mark, gives up on a lock, then every compensation runs and the saga still ends injected_fault', async () => {
+    const { table } = MONEY_SAGAS[fixture.kind];
+    const { sagaId, debited, credited, debitedBalance } = await validated(db(), fixture, { faultStep: credit.step });
+    await saga.debit(sagaId);
+    const first = await failureAt(fixture.kind, credit.step, saga.credit(sagaId));
+    expect(first.code).toBe('injected_fault');
+    expect(await saga.beginCompensation(sagaId, first)).toEqual({ succeeded: false, firstFailure: first });
+
+    // The debit's second run waits for the saga's row, which another session holds, past every lock wait.
+    const holder = await db().transaction();
+    let again: StepFailure;
+    try {
+      await holder(table).where({ id: sagaId }).forUpdate();
+      again = await failureAt(fixture.kind, debit.step, saga.debit(sagaId));
+    } finally {
+      await holder.rollback();
+    }
+    expect(again).toMatchObject({ step: debit.step, code: 'processing_error' });
+    expect(await saga.beginCompensation(sagaId, again)).toEqual({ succeeded: false, firstFailure: first });
+    expect(await saga.reverseCredit(sagaId)).toEqual({ journalId: null });
+    expect(typeof ((await saga.returnDebit(sagaId)) as { journalId: string | null }).journalId).toBe('string');
+    await saga.fail(sagaId, again);
+
+    expect(await endingOf(fixture, sagaId)).toEqual({ status: 'failed', failure_code: 'injected_fault', failure_message: first.message });
+    expect(await stepsOf(sagaId)).toEqual([`${debit.step}:compensated`, `${credit.step}:failed`]);
+    expect(await journalKeys(sagaId)).toEqual([debit.step, debit.compensation.step]);
+    expect(await balanceOf(db(), debited.wallet.id)).toBe(debitedBalance);
+    expect(await balanceOf(db(), credited.wallet.id)).toBe(0);
+    await harness.expectLedgerInBalance([debited.wallet.id, credited.wallet.id, clearingOf(sagaId), feesOf(sagaId)]);
   });
 });

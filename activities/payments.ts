@@ -1,7 +1,7 @@
 import { log } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { DomainError, ErrorType } from '../domain/errors';
-import type { StepStatus } from '../domain/money-sagas';
+import type { CompensationBegun, StepFailure, StepStatus } from '../domain/money-sagas';
 import { toSafeInteger } from '../domain/money';
 import { releaseHold, type PostingLine } from '../store/ledger';
 import { loadPaymentRecord, type PaymentRecord } from '../store/payment-records';
@@ -142,10 +142,13 @@ export function createPaymentSagaActivities({ db, paymentDailyLimit, ledgerSyste
     },
 
     /**
-     * The first act of compensating: marks the payment so no forward step moves money after it.
-     * `succeeded: true` when a late write_ledger already finished it: then nothing is compensated.
+     * The first act of compensating: marks the payment so no forward step moves money after it, and
+     * records `failure` as its first failure unless one is; answers the recorded one (absent for a
+     * saga started before the workflow passed it). `succeeded: true` when a late write_ledger
+     * already finished it: then nothing is compensated.
      */
-    beginPaymentCompensation: ({ paymentId }: { paymentId: string }): Promise<{ succeeded: boolean }> => saga.beginCompensation(paymentId),
+    beginPaymentCompensation: ({ paymentId, failure }: { paymentId: string; failure?: StepFailure }): Promise<CompensationBegun> =>
+      saga.beginCompensation(paymentId, failure),
 
     /** Ends a payment `failed` with its failure code, and marks the step that failed. */
     failPayment: ({ paymentId, step, ...failure }: { paymentId: string; step: string; code: string; message: string; rule?: string }): Promise<void> =>

@@ -2,7 +2,7 @@ import { log } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { DomainError, ErrorType } from '../domain/errors';
 import { toSafeInteger } from '../domain/money';
-import type { StepStatus } from '../domain/money-sagas';
+import type { CompensationBegun, StepFailure, StepStatus } from '../domain/money-sagas';
 import { releaseHold } from '../store/ledger';
 import { loadRefundRecord, type RefundRecord } from '../store/refund-records';
 import type { SagaStepLines } from '../store/saga-steps';
@@ -124,8 +124,8 @@ export function createRefundSagaActivities({ db, ledgerSystemShards }: { db: Kne
       return { journalId: posted?.journalId ?? null };
     },
 
-    /** The first act of compensating: marks the refund so no forward step moves money after it. */
-    beginRefundCompensation: ({ refundId }: { refundId: string }): Promise<{ succeeded: boolean }> => saga.beginCompensation(refundId),
+    /** The first act of compensating: marks the refund so no forward step moves money after it, recording its first failure. */
+    beginRefundCompensation: ({ refundId, failure }: { refundId: string; failure?: StepFailure }): Promise<CompensationBegun> => saga.beginCompensation(refundId, failure),
 
     /** Ends a refund `failed` with its failure code, and marks the step that failed. */
     failRefund: ({ refundId, step, ...failure }: { refundId: string; step: string; code: string; message: string }): Promise<void> =>

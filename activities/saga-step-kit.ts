@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { DomainError, ErrorType } from '../domain/errors';
-import { MONEY_SAGAS, type MoneySagaKind, type SagaFailure, type StepStatus } from '../domain/money-sagas';
+import { MONEY_SAGAS, type CompensationBegun, type MoneySagaKind, type SagaFailure, type StepFailure, type StepStatus } from '../domain/money-sagas';
 import { DEFAULT_LEDGER_SYSTEM_SHARDS } from '../domain/ledger-shards';
 import { recordAudit } from '../store/audit-log';
 import { inTransaction } from '../store/ledger';
@@ -111,10 +111,14 @@ export function sagaStepKit<Record extends SagaRecord>(
       if (finished) recordSagaFinished(kind, 'succeeded', record.createdAt);
     },
 
-    /** The first act of compensating: marks the saga; `succeeded: true` when a late write_ledger already finished it. */
-    beginCompensation: (sagaId: string): Promise<{ succeeded: boolean }> => beginCompensation(db, kind, sagaId),
+    /**
+     * The first act of compensating: marks the saga and records `failure` as its first failure
+     * (unless one is recorded), answering the recorded one; `succeeded: true` when a late
+     * write_ledger already finished it.
+     */
+    beginCompensation: (sagaId: string, failure?: StepFailure): Promise<CompensationBegun> => beginCompensation(db, kind, sagaId, failure),
 
-    /** Ends the saga `failed` with its failure code and marks the step that failed. */
+    /** Ends the saga `failed` with its first failure (recorded with the mark, else the one given) and marks the step that failed. */
     async fail(sagaId: string, step: string, failure: SagaFailure): Promise<void> {
       const endedCreatedAt = await failMoneySaga(db, kind, { sagaId, step, ...failure });
       if (endedCreatedAt) recordSagaFinished(kind, 'failed', endedCreatedAt);

@@ -2,7 +2,7 @@ import { log } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { DomainError, ErrorType } from '../domain/errors';
 import { toSafeInteger } from '../domain/money';
-import type { StepStatus } from '../domain/money-sagas';
+import type { CompensationBegun, StepFailure, StepStatus } from '../domain/money-sagas';
 import { releaseHold } from '../store/ledger';
 import { loadTransferRecord, type TransferRecord } from '../store/transfer-records';
 import { withDomainFailures } from './failures';
@@ -148,10 +148,12 @@ export function createTransferSagaActivities({ db, transferDailyLimit, ledgerSys
     },
 
     /**
-     * The first act of compensating: marks the transfer so no forward step moves money after it.
+     * The first act of compensating: marks the transfer so no forward step moves money after it, and
+     * records `failure` as its first failure unless one is; answers the recorded one.
      * `succeeded: true` when a late write_ledger already finished it: then nothing is compensated.
      */
-    beginTransferCompensation: ({ transferId }: { transferId: string }): Promise<{ succeeded: boolean }> => saga.beginCompensation(transferId),
+    beginTransferCompensation: ({ transferId, failure }: { transferId: string; failure?: StepFailure }): Promise<CompensationBegun> =>
+      saga.beginCompensation(transferId, failure),
 
     /** Ends a transfer `failed` with its failure code, and marks the step that failed. */
     failTransfer: ({ transferId, step, ...failure }: { transferId: string; step: string; code: string; message: string; rule?: string }): Promise<void> =>

@@ -125,6 +125,23 @@ export interface SagaFailure {
   rule?: string;
 }
 
+/** A saga's failure with the step it happened at: what the compensating mark records, once. */
+export interface StepFailure extends SagaFailure {
+  step: string;
+}
+
+/** What beginning a saga's compensation answers. */
+export interface CompensationBegun {
+  /** True when a late final step already made the saga succeed: nothing is marked or compensated. */
+  succeeded: boolean;
+  /**
+   * The saga's first failure, recorded with the mark: the one it ends `failed` with, even when a step
+   * run again afterwards failed differently. Absent when none was recorded (a saga marked before
+   * first failures were kept).
+   */
+  firstFailure?: StepFailure;
+}
+
 /** The name of the update a money saga's POST sends with its start; its answer is a `SagaFinal`. */
 export const AWAIT_FINAL_UPDATE = 'awaitFinal';
 

@@ -155,6 +155,11 @@ export interface PaymentRow {
   workflow_id: string;
   /** Set when the saga began compensating; forward money steps refuse to run after it. */
   compensation_started_at: Date | null;
+  /** The saga's first failure, written once with the compensating mark: what its `failed` ending keeps. */
+  first_failure_step?: string | null;
+  first_failure_code?: string | null;
+  first_failure_message?: string | null;
+  first_failure_rule?: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -178,6 +183,11 @@ export interface TransferRow {
   workflow_id: string;
   /** Set when the saga began compensating; forward money steps refuse to run after it. */
   compensation_started_at: Date | null;
+  /** The saga's first failure, written once with the compensating mark: what its `failed` ending keeps. */
+  first_failure_step?: string | null;
+  first_failure_code?: string | null;
+  first_failure_message?: string | null;
+  first_failure_rule?: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -202,6 +212,11 @@ export interface RefundRow {
   workflow_id: string;
   /** Set when the saga began compensating; forward money steps refuse to run after it. */
   compensation_started_at: Date | null;
+  /** The saga's first failure, written once with the compensating mark: what its `failed` ending keeps. */
+  first_failure_step?: string | null;
+  first_failure_code?: string | null;
+  first_failure_message?: string | null;
+  first_failure_rule?: string | null;
   created_at: Date;
   updated_at: Date;
 }

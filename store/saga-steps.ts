@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { DomainError, ErrorType } from '../domain/errors';
 import { shardOfSaga } from '../domain/ledger-shards';
-import { MONEY_SAGAS, type MoneySagaKind, type SagaFailure, type StepStatus } from '../domain/money-sagas';
+import { MONEY_SAGAS, type CompensationBegun, type MoneySagaKind, type SagaFailure, type StepFailure, type StepStatus } from '../domain/money-sagas';
 import { systemAccountId } from '../domain/types';
 import { findJournal, inTransaction, postJournal, type JournalRequest, type PostedJournal, type PostingLine } from './ledger';
 import { recordStep } from './saga-timeline';
@@ -11,6 +11,16 @@ interface LockedSaga {
   status: string;
   compensating: boolean;
   createdAt: Date;
+  /** The failure recorded with the compensating mark, if any. */
+  firstFailure: StepFailure | null;
+}
+
+/** The row's columns of the first failure. */
+interface FirstFailureColumns {
+  first_failure_step: string | null;
+  first_failure_code: string | null;
+  first_failure_message: string | null;
+  first_failure_rule: string | null;
 }
 
 /**
@@ -18,11 +28,29 @@ interface LockedSaga {
  * the account locks after it, so one lock order holds everywhere: saga row, then accounts by id.
  */
 export async function lockSaga(trx: Knex.Transaction, kind: MoneySagaKind, sagaId: string): Promise<LockedSaga> {
-  const row = (await trx(MONEY_SAGAS[kind].table).select('status', 'compensation_started_at', 'created_at').where({ id: sagaId }).forUpdate().first()) as
-    | { status: string; compensation_started_at: Date | null; created_at: Date }
-    | undefined;
+  const row = (await trx(MONEY_SAGAS[kind].table)
+    .select('status', 'compensation_started_at', 'created_at', 'first_failure_step', 'first_failure_code', 'first_failure_message', 'first_failure_rule')
+    .where({ id: sagaId })
+    .forUpdate()
+    .first()) as ({ status: string; compensation_started_at: Date | null; created_at: Date } & FirstFailureColumns) | undefined;
   if (!row) throw new Error(`${kind} ${sagaId} does not exist`);
-  return { status: row.status, compensating: row.compensation_started_at !== null, createdAt: row.created_at };
+  return { status: row.status, compensating: row.compensation_started_at !== null, createdAt: row.created_at, firstFailure: firstFailureOf(row) };
+}
+
+function firstFailureOf(row: FirstFailureColumns): StepFailure | null {
+  if (row.first_failure_step === null || row.first_failure_code === null) return null;
+  const failure = { step: row.first_failure_step, code: row.first_failure_code, message: row.first_failure_message ?? '' };
+  return row.first_failure_rule ? { ...failure, rule: row.first_failure_rule } : failure;
+}
+
+/** A first failure as the row keeps it, cut to its columns' lengths. */
+function firstFailureColumns(failure: StepFailure): FirstFailureColumns {
+  return {
+    first_failure_step: failure.step.slice(0, 32),
+    first_failure_code: failure.code.slice(0, 32),
+    first_failure_message: failure.message.slice(0, 255),
+    first_failure_rule: failure.rule ? failure.rule.slice(0, 40) : null,
+  };
 }
 
 /** Whether a forward step may still change the saga: in `expected` status and not compensating. */
@@ -122,7 +150,7 @@ export function compensateSagaStep(
   options: SagaStepOptions,
 ): Promise<PostedJournal | null> {
   return inTransaction(db, async (trx) => {
-    if (await markUnlessSucceeded(trx, saga.kind, saga.id)) return null;
+    if ((await markUnlessSucceeded(trx, saga.kind, saga.id)).succeeded) return null;
     const undone = await trx('journals').select('id').where({ journal_key: `${saga.id}:${compensation.undoes}` }).first();
     if (!undone) return null;
     return postStep(db, trx, saga.id, compensation.step, lines(await sagaSystemAccounts(trx, saga)), options);
@@ -131,25 +159,38 @@ export function compensateSagaStep(
 
 /**
  * The first act of the compensating path: marks the saga under its row lock, so no forward step
- * moves money after this commits. Answers `succeeded: true` (and marks nothing) when a late
- * write_ledger already made the saga final: then it ends succeeded with no compensation.
+ * moves money after this commits, and records `failure` as the saga's first failure in the same
+ * transaction unless one is recorded already. Answers the recorded first failure: a worker killed
+ * before its workflow task completed leaves the next one to run that task's steps again after the
+ * mark, and the step that fails then may fail differently (the fence refuses it); the saga keeps
+ * the first. Answers `succeeded: true` (and marks nothing) when a late write_ledger already made
+ * the saga final: then it ends succeeded with no compensation.
  */
-export async function beginCompensation(db: Knex, kind: MoneySagaKind, sagaId: string): Promise<{ succeeded: boolean }> {
-  return inTransaction(db, async (trx) => ({ succeeded: await markUnlessSucceeded(trx, kind, sagaId) }));
+export async function beginCompensation(db: Knex, kind: MoneySagaKind, sagaId: string, failure?: StepFailure): Promise<CompensationBegun> {
+  return inTransaction(db, async (trx) => {
+    const { succeeded, firstFailure } = await markUnlessSucceeded(trx, kind, sagaId, failure);
+    return firstFailure ? { succeeded, firstFailure } : { succeeded };
+  });
 }
 
 /**
- * Locks the saga row and sets the compensating mark if nothing did yet; answers true (marking
- * nothing) when the saga already succeeded, which no compensation may touch.
+ * Locks the saga row and sets the compensating mark if nothing did yet, with `failure` as the
+ * first failure if none is recorded; answers `succeeded: true` (marking nothing) when the saga
+ * already succeeded, which no compensation may touch, and otherwise the recorded first failure.
  */
-async function markUnlessSucceeded(trx: Knex.Transaction, kind: MoneySagaKind, sagaId: string): Promise<boolean> {
+async function markUnlessSucceeded(trx: Knex.Transaction, kind: MoneySagaKind, sagaId: string, failure?: StepFailure): Promise<{ succeeded: boolean; firstFailure: StepFailure | null }> {
   const saga = await lockSaga(trx, kind, sagaId);
-  if (saga.status === 'succeeded') return true;
-  if (!saga.compensating) {
+  if (saga.status === 'succeeded') return { succeeded: true, firstFailure: null };
+  // The first failure given is kept; a saga that already ended failed keeps the failure it ended with.
+  const recording = saga.firstFailure === null && saga.status !== 'failed' ? failure : undefined;
+  if (!saga.compensating || recording) {
     const now = new Date();
-    await trx(MONEY_SAGAS[kind].table).where({ id: sagaId }).update({ compensation_started_at: now, updated_at: now });
+    const mark = saga.compensating ? {} : { compensation_started_at: now };
+    await trx(MONEY_SAGAS[kind].table)
+      .where({ id: sagaId })
+      .update({ ...mark, ...(recording ? firstFailureColumns(recording) : {}), updated_at: now });
   }
-  return false;
+  return { succeeded: false, firstFailure: saga.firstFailure ?? recording ?? null };
 }
 
 async function postStep(db: Knex, trx: Knex.Transaction, sagaId: string, step: string, lines: PostingLine[], options: SagaStepOptions): Promise<PostedJournal> {
@@ -163,10 +204,11 @@ async function postStep(db: Knex, trx: Knex.Transaction, sagaId: string, step: s
 }
 
 /**
- * Ends a money saga `failed` with its failure code and marks the step that failed.
- * A saga that already succeeded never turns failed; ending it failed twice is harmless.
- * Answers the saga's creation time when this call ended it (so the caller's duration metric
- * counts it once), null when it had already failed.
+ * Ends a money saga `failed` with its failure code and marks the step that failed: the first
+ * failure recorded with the compensating mark when there is one (a step run again after the mark
+ * may have failed differently), else the one given. A saga that already succeeded never turns
+ * failed; ending it failed twice changes nothing. Answers the saga's creation time when this call
+ * ended it (so the caller's duration metric counts it once), null when it had already failed.
  */
 export async function failMoneySaga(
   db: Knex,
@@ -177,20 +219,22 @@ export async function failMoneySaga(
   return inTransaction(db, async (trx) => {
     const current = await lockSaga(trx, kind, input.sagaId);
     if (current.status === 'succeeded') throw new Error(`${kind} ${input.sagaId} already succeeded; it cannot fail`);
+    if (current.status === 'failed') return null;
+    const ending = current.firstFailure ?? input;
     const now = new Date();
     await trx(table)
       .where({ id: input.sagaId })
       .update({
         status: 'failed',
-        failure_code: input.code,
-        failure_message: input.message.slice(0, 255),
+        failure_code: ending.code,
+        failure_message: ending.message.slice(0, 255),
         // Only payments and transfers have a risk check, and the column.
-        ...(input.rule ? { failure_rule: input.rule.slice(0, 40) } : {}),
+        ...(ending.rule ? { failure_rule: ending.rule.slice(0, 40) } : {}),
         updated_at: now,
         ...(current.compensating ? {} : { compensation_started_at: now }),
       });
-    await recordStep(trx, input.sagaId, input.step, 'failed');
-    return current.status === 'failed' ? null : current.createdAt;
+    await recordStep(trx, input.sagaId, ending.step, 'failed');
+    return current.createdAt;
   });
 }
 

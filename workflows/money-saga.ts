@@ -17,7 +17,15 @@ import {
 import type { Duration, RetryPolicy } from '@temporalio/common';
 import type { NotificationActivities, PaymentActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors';
-import { MONEY_SAGAS, sagaFailureOf, type MoneySagaKind, type MoneySagaOutcome, type SagaFinal } from '../domain/money-sagas';
+import {
+  MONEY_SAGAS,
+  sagaFailureOf,
+  type CompensationBegun,
+  type MoneySagaKind,
+  type MoneySagaOutcome,
+  type SagaFinal,
+  type StepFailure,
+} from '../domain/money-sagas';
 import { awaitFinalUpdate, currentStepQuery } from './queries';
 import { SagaStatusKey } from '../domain/search-attributes';
 
@@ -145,10 +153,11 @@ export interface MoneySagaPlan {
   /** The risk check, run right after the first step (validate) behind RISK_CHECK_PATCH; it moves no money. */
   riskCheck?: MoneyStep & { inReview?: () => boolean };
   /**
-   * Marks the saga compensating under its row lock, so no forward step moves money after it;
+   * Marks the saga compensating under its row lock, so no forward step moves money after it, and
+   * records `failure` as its first failure unless one is recorded; answers the recorded one.
    * `succeeded: true` when a late final step already made the saga succeed.
    */
-  beginCompensation: () => Promise<{ succeeded: boolean }>;
+  beginCompensation: (failure: StepFailure) => Promise<CompensationBegun>;
   /** Ends the saga failed, naming the step that failed and why. */
   fail: (step: string, failure: { code: string; message: string }) => Promise<unknown>;
   /** Tells the people involved; its failure never moves money back. */
@@ -200,16 +209,24 @@ export async function runMoneySaga(plan: MoneySagaPlan): Promise<MoneySagaOutcom
       }
     }
   } catch (error) {
-    const failed = describe(error);
+    const failed: StepFailure = { step, ...describe(error) };
     const failedStep = step;
     log.warn(`${plan.kind} step failed; compensating`, { id: plan.id, step: failedStep, code: failed.code, compensations: compensations.map((c) => c.name) });
     failure = await CancellationScope.nonCancellable(async () => {
+      let first = failed;
       if (fenced) {
         step = 'begin_compensation';
-        const { succeeded } = await plan.beginCompensation();
-        if (succeeded) {
+        const begun = await plan.beginCompensation(failed);
+        if (begun.succeeded) {
           log.warn(`${plan.kind} had already succeeded when compensation began; nothing to compensate`, { id: plan.id, step: failedStep });
           return null;
+        }
+        // A worker that died before its workflow task completed left this one to run the task's steps
+        // again after the mark, and one may have failed differently: the saga keeps its first failure.
+        // (Histories recorded before the mark kept it answer none.)
+        first = begun.firstFailure ?? failed;
+        if (first.step !== failed.step || first.code !== failed.code) {
+          log.warn(`${plan.kind} keeps its first failure`, { id: plan.id, step: first.step, code: first.code, againStep: failed.step, againCode: failed.code });
         }
       }
       upsertSearchAttributes([{ key: SagaStatusKey, value: 'compensating' }]);
@@ -222,8 +239,9 @@ export async function runMoneySaga(plan: MoneySagaPlan): Promise<MoneySagaOutcom
         if (!fenced || journalId !== null) compensated.push(name);
       }
       step = MONEY_SAGAS[plan.kind].failStep;
-      await plan.fail(failedStep, failed);
-      return failed;
+      const { step: firstStep, ...firstFailure } = first;
+      await plan.fail(firstStep, firstFailure);
+      return firstFailure;
     });
   }
   const status = failure ? 'failed' : 'succeeded';

@@ -354,6 +354,30 @@ describe.each(KINDS)('the $kind workflow', ({ kind, idField, activities: names, 
     expect(run.sagaStatus).toBe('failed');
   });
 
+  // A worker killed before its workflow task completed: the mark recorded the first run's failure (a frozen
+  // wallet refused the credit); this run's credit, run again after the mark, is refused by the fence instead.
+  it('when the mark answers an earlier first failure, then the compensations run and the saga ends with the first failure, not the one seen again', async () => {
+    const recorder = newRecorder();
+    const sagaId = newSagaId();
+    const begins: Array<Record<string, unknown>> = [];
+    const first = { step: creditStep.step, code: 'wallet_frozen', message: 'a wallet is frozen' };
+    const activities = stubActivities(recorder, {
+      credit: () => refusal(ErrorType.SagaNotLive, 'compensating; this step moves nothing'),
+      begin: (beginInput) => {
+        begins.push(beginInput);
+        return Promise.resolve({ succeeded: false, firstFailure: first });
+      },
+    });
+
+    const run = await runSaga(sagaId, activities);
+
+    expect(begins).toEqual([{ [idField]: sagaId, failure: { step: creditStep.step, code: 'processing_error', message: saga.processingErrorMessage } }]);
+    expect(recorder.calls).toEqual(call('validate', 'debit', 'credit', 'begin', 'undoCredit', 'undoDebit', 'fail', 'notify'));
+    expect(recorder.fails).toEqual([{ [idField]: sagaId, ...first }]);
+    expect(run.outcome).toEqual({ status: 'failed', failure: { code: 'wallet_frozen', message: 'a wallet is frozen' }, compensated: [debitStep.compensation.step], notified: true });
+    expect(run.sagaStatus).toBe('failed');
+  });
+
   it('when the mark finds the saga already succeeded (a late write_ledger won), then it ends succeeded and nothing is compensated', async () => {
     const recorder = newRecorder();
     const activities = stubActivities(recorder, {

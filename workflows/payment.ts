@@ -33,7 +33,7 @@ export function paymentWorkflow(input: PaymentInput): Promise<MoneySagaOutcome> 
       },
       { name: 'write_ledger', run: () => forward.writeLedger({ paymentId }) },
     ],
-    beginCompensation: () => compensation.beginPaymentCompensation({ paymentId }),
+    beginCompensation: (failure) => compensation.beginPaymentCompensation({ paymentId, failure }),
     fail: (step, failure) => compensation.failPayment({ paymentId, step, ...failure }),
     notify: () => notifications.notifyPayment({ paymentId }),
     notifyFailed: () => compensation.recordPaymentStep({ paymentId, step: 'notify', status: 'failed' }),

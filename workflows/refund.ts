@@ -29,7 +29,7 @@ export function refundWorkflow(input: RefundInput): Promise<MoneySagaOutcome> {
       },
       { name: 'write_ledger', run: () => forward.writeRefundLedger({ refundId }) },
     ],
-    beginCompensation: () => compensation.beginRefundCompensation({ refundId }),
+    beginCompensation: (failure) => compensation.beginRefundCompensation({ refundId, failure }),
     fail: (step, failure) => compensation.failRefund({ refundId, step, ...failure }),
     notify: () => notifications.notifyRefund({ refundId }),
     notifyFailed: () => compensation.recordRefundStep({ refundId, step: 'notify', status: 'failed' }),

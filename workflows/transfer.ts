@@ -32,7 +32,7 @@ export function transferWorkflow(input: TransferInput): Promise<MoneySagaOutcome
       },
       { name: 'write_ledger', run: () => forward.writeTransferLedger({ transferId }) },
     ],
-    beginCompensation: () => compensation.beginTransferCompensation({ transferId }),
+    beginCompensation: (failure) => compensation.beginTransferCompensation({ transferId, failure }),
     fail: (step, failure) => compensation.failTransfer({ transferId, step, ...failure }),
     notify: () => notifications.notifyTransfer({ transferId }),
     notifyFailed: () => compensation.recordTransferStep({ transferId, step: 'notify', status: 'failed' }),

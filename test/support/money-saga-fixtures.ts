@@ -4,7 +4,7 @@ import { createPaymentSagaActivities } from '../../activities/payments';
 import { createRefundSagaActivities } from '../../activities/refunds';
 import { createTransferSagaActivities } from '../../activities/transfers';
 import { newId } from '../../domain/ids';
-import { MONEY_SAGAS, type MoneySagaKind, type MoneySagaStatus, type StepStatus } from '../../domain/money-sagas';
+import { MONEY_SAGAS, type CompensationBegun, type MoneySagaKind, type MoneySagaStatus, type StepFailure, type StepStatus } from '../../domain/money-sagas';
 import { insertPendingPayment } from '../../store/payment-records';
 import { insertPendingRefund } from '../../store/refund-records';
 import { insertPendingTransfer } from '../../store/transfer-records';
@@ -27,8 +27,8 @@ export interface SagaActivities {
   notify(sagaId: string): Promise<unknown>;
   reverseCredit(sagaId: string): Promise<unknown>;
   returnDebit(sagaId: string): Promise<unknown>;
-  /** Marks the saga compensating (the fence); `succeeded: true` when it had already succeeded. */
-  beginCompensation(sagaId: string): Promise<{ succeeded: boolean }>;
+  /** Marks the saga compensating (the fence) with `failure` as its first failure; `succeeded: true` when it had already succeeded. */
+  beginCompensation(sagaId: string, failure?: StepFailure): Promise<CompensationBegun>;
   fail(sagaId: string, failure: { step: string; code: string; message: string }): Promise<unknown>;
   recordStep(sagaId: string, step: string, status: StepStatus): Promise<unknown>;
 }
@@ -113,7 +113,7 @@ export function paymentFixture(harness: SagaActivityHarness) {
     return {
       ...{ validate: run(saga.validatePayment), debit: run(saga.debitPayer), credit: run(saga.creditMerchant), writeLedger: run(saga.writeLedger) },
       ...{ notify: run(saga.notifyPayment), reverseCredit: run(saga.reverseMerchantCredit), returnDebit: run(saga.refundPayer) },
-      beginCompensation: run(saga.beginPaymentCompensation),
+      beginCompensation: (paymentId, failure) => harness.run(saga.beginPaymentCompensation, { paymentId, failure }),
       fail: (paymentId, failure) => harness.run(saga.failPayment, { paymentId, ...failure }),
       recordStep: (paymentId, step, status) => harness.run(saga.recordPaymentStep, { paymentId, step, status }),
     };
@@ -165,7 +165,7 @@ export function transferFixture(harness: SagaActivityHarness) {
     return {
       ...{ validate: run(saga.validateTransfer), debit: run(saga.debitSender), credit: run(saga.creditRecipient), writeLedger: run(saga.writeTransferLedger) },
       ...{ notify: run(saga.notifyTransfer), reverseCredit: run(saga.reverseRecipientCredit), returnDebit: run(saga.refundSender) },
-      beginCompensation: run(saga.beginTransferCompensation),
+      beginCompensation: (transferId, failure) => harness.run(saga.beginTransferCompensation, { transferId, failure }),
       fail: (transferId, failure) => harness.run(saga.failTransfer, { transferId, ...failure }),
       recordStep: (transferId, step, status) => harness.run(saga.recordTransferStep, { transferId, step, status }),
     };
@@ -226,7 +226,7 @@ export function refundFixture(harness: SagaActivityHarness) {
     return {
       ...{ validate: run(saga.validateRefund), debit: run(saga.debitMerchant), credit: run(saga.creditPayer), writeLedger: run(saga.writeRefundLedger) },
       ...{ notify: run(saga.notifyRefund), reverseCredit: run(saga.reversePayerCredit), returnDebit: run(saga.returnMerchantDebit) },
-      beginCompensation: run(saga.beginRefundCompensation),
+      beginCompensation: (refundId, failure) => harness.run(saga.beginRefundCompensation, { refundId, failure }),
       fail: (refundId, failure) => harness.run(saga.failRefund, { refundId, ...failure }),
       recordStep: (refundId, step, status) => harness.run(saga.recordRefundStep, { refundId, step, status }),
     };
