@@ -11,7 +11,7 @@ import type { PaymentRow } from '../../infra/tables';
 import type { AppDependencies } from '../dependencies';
 import { answerSaga, faultHeaderDoc, faultStepOf } from '../saga-routes';
 import { IDEMPOTENT_REPLAYED_HEADER, locationHeader } from '../openapi/headers';
-import type { ApiDocs } from '../openapi/registry';
+import { documentedWith, exactlyOneOf, type ApiDocs } from '../openapi/registry';
 import { findUserByAlias, handleSchema } from '../recipients';
 import { listOf, paymentSchema } from '../schemas';
 import { HttpError, notFound } from '../errors';
@@ -28,7 +28,8 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
   const { db, config, temporal } = dependencies;
   const router = new Router();
   const auth = authenticate(db, config.jwt);
-  const createSchema = z
+  const createSchema = documentedWith(
+    z
     .object({
       merchantId: z.string({ message: 'must be a merchant id' }).min(1, 'must be a merchant id').max(64).optional(),
       merchant: handleSchema.optional().describe('the merchant’s @handle, instead of merchantId'),
@@ -41,7 +42,9 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
       if ((body.merchantId === undefined) === (body.merchant === undefined)) {
         context.addIssue({ code: 'custom', path: ['merchantId'], message: 'give exactly one of merchantId and merchant' });
       }
-    });
+    }),
+    exactlyOneOf(['merchantId', 'merchant']),
+  );
   const listSchema = listQuerySchema.extend({
     role: z.enum(['payer', 'merchant'], { message: 'must be payer or merchant' }).optional(),
     status: z.enum(PAYMENT_STATUSES, { message: `must be ${PAYMENT_STATUSES.join(', ')}` }).optional(),

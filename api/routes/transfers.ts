@@ -13,27 +13,23 @@ import { HttpError, notFound } from '../errors';
 import { createOnce, hashedBody, readIdempotencyKey, requestHash } from '../idempotency';
 import { authenticate } from '../middleware/authenticate';
 import { IDEMPOTENT_REPLAYED_HEADER, locationHeader } from '../openapi/headers';
-import type { ApiDocs } from '../openapi/registry';
+import { documentedWith, exactlyOneOf, type ApiDocs } from '../openapi/registry';
 import { paginate } from '../pagination';
 import { rateLimitsOf } from '../rate-limits';
 import { transferLaunch } from '../../infra/sagas';
 import { findUserByAlias, handleSchema } from '../recipients';
 import { listOf, transferSchema } from '../schemas';
+import { emailSchema } from './auth';
 import { findUserByEmail, findUserById, type StoredUser, type User } from '../users';
 import { amountSchema, currencySchema, listQuerySchema, parseInput } from '../validation';
 
 /** The request body of `POST /v1/transfers`: the recipient by exactly one of `toUserId`, `toEmail` and `to` (an @handle). */
 function createTransferSchema(maxAmount: number, currencies: readonly string[]) {
-  return z
+  return documentedWith(
+    z
     .object({
       toUserId: z.string({ message: 'must be a user id' }).min(1, 'must be a user id').max(64).optional(),
-      toEmail: z
-        .string({ message: 'must be an e-mail address' })
-        .trim()
-        .toLowerCase()
-        .max(254, 'must be at most 254 characters')
-        .pipe(z.email('must be an e-mail address'))
-        .optional(),
+      toEmail: emailSchema.optional(),
       to: handleSchema.optional().describe('the recipient’s @handle'),
       amount: amountSchema(maxAmount),
       currency: currencySchema(currencies),
@@ -44,7 +40,9 @@ function createTransferSchema(maxAmount: number, currencies: readonly string[]) 
       if (named.length !== 1) {
         context.addIssue({ code: 'custom', path: ['toUserId'], message: 'give exactly one of toUserId, toEmail and to' });
       }
-    });
+    }),
+    exactlyOneOf(['toUserId', 'toEmail', 'to']),
+  );
 }
 
 /** Routes of `/v1/transfers`: money between people, through the transfer saga. */
