@@ -14,26 +14,23 @@ const HANDLE_MESSAGE = 'must be an @handle: 3 to 30 of a-z, 0-9 and _';
 const HANDLE_PATTERN = '@?[A-Za-z0-9_]{3,30}';
 
 /** A handle as a client may type it (`@Ada`, `ada`): normalised, or a validation error when malformed. */
-export const handleSchema = documentedAs(
-  z
-    .string({ message: HANDLE_MESSAGE })
-    .max(64, HANDLE_MESSAGE)
-    .transform((value, context) => {
-      const alias = normaliseAlias(value);
-      if (aliasProblem(alias) === 'format') {
-        context.addIssue({ code: 'custom', message: HANDLE_MESSAGE });
-        return z.NEVER;
-      }
-      return alias;
-    }),
-  { type: 'string', maxLength: 64, pattern: `^${TRIMMED_SPACE}*${HANDLE_PATTERN}${TRIMMED_SPACE}*$` },
-);
+export const handleSchema = z
+  .string({ message: HANDLE_MESSAGE })
+  .max(64, HANDLE_MESSAGE)
+  .transform((value, context) => {
+    const alias = normaliseAlias(value);
+    if (aliasProblem(alias) === 'format') {
+      context.addIssue({ code: 'custom', message: HANDLE_MESSAGE });
+      return z.NEVER;
+    }
+    return alias;
+  });
+documentedAs(handleSchema, { type: 'string', maxLength: 64, pattern: `^${TRIMMED_SPACE}*${HANDLE_PATTERN}${TRIMMED_SPACE}*$` });
 
 const emailSchema = z.string().toLowerCase().pipe(z.email());
 
 /** `@handle` (or a bare handle) or an e-mail address: anything with an `@` after its first character is an e-mail. */
-export const recipientReferenceSchema = documentedAs(
-  z
+export const recipientReferenceSchema = z
   .string({ message: 'must be an @handle or an e-mail address' })
   .trim()
   .min(1, 'must be an @handle or an e-mail address')
@@ -49,9 +46,8 @@ export const recipientReferenceSchema = documentedAs(
     if (handle.success) return { kind: 'alias', alias: handle.data };
     context.addIssue({ code: 'custom', message: HANDLE_MESSAGE });
     return z.NEVER;
-  }),
-  { type: 'string', maxLength: 254, pattern: `^${TRIMMED_SPACE}*(?:${HANDLE_PATTERN}|${EMAIL_PATTERN})${TRIMMED_SPACE}*$` },
-);
+  });
+documentedAs(recipientReferenceSchema, { type: 'string', maxLength: 254, pattern: `^${TRIMMED_SPACE}*(?:${HANDLE_PATTERN}|${EMAIL_PATTERN})${TRIMMED_SPACE}*$` });
 
 /** The user holding a normalised handle, or null. */
 export async function findUserByAlias(db: Knex, alias: string): Promise<StoredUser | null> {

@@ -28,8 +28,7 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
   const { db, config, temporal } = dependencies;
   const router = new Router();
   const auth = authenticate(db, config.jwt);
-  const createSchema = documentedWith(
-    z
+  const createSchema = z
     .object({
       merchantId: z.string({ message: 'must be a merchant id' }).min(1, 'must be a merchant id').max(64).optional(),
       merchant: handleSchema.optional().describe('the merchant’s @handle, instead of merchantId'),
@@ -42,9 +41,8 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
       if ((body.merchantId === undefined) === (body.merchant === undefined)) {
         context.addIssue({ code: 'custom', path: ['merchantId'], message: 'give exactly one of merchantId and merchant' });
       }
-    }),
-    exactlyOneOf(['merchantId', 'merchant']),
-  );
+    });
+  documentedWith(createSchema, exactlyOneOf(['merchantId', 'merchant']));
   const listSchema = listQuerySchema.extend({
     role: z.enum(['payer', 'merchant'], { message: 'must be payer or merchant' }).optional(),
     status: z.enum(PAYMENT_STATUSES, { message: `must be ${PAYMENT_STATUSES.join(', ')}` }).optional(),

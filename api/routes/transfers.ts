@@ -25,8 +25,7 @@ import { amountSchema, currencySchema, listQuerySchema, parseInput } from '../va
 
 /** The request body of `POST /v1/transfers`: the recipient by exactly one of `toUserId`, `toEmail` and `to` (an @handle). */
 function createTransferSchema(maxAmount: number, currencies: readonly string[]) {
-  return documentedWith(
-    z
+  return z
     .object({
       toUserId: z.string({ message: 'must be a user id' }).min(1, 'must be a user id').max(64).optional(),
       toEmail: emailSchema.optional(),
@@ -40,9 +39,7 @@ function createTransferSchema(maxAmount: number, currencies: readonly string[]) 
       if (named.length !== 1) {
         context.addIssue({ code: 'custom', path: ['toUserId'], message: 'give exactly one of toUserId, toEmail and to' });
       }
-    }),
-    exactlyOneOf(['toUserId', 'toEmail', 'to']),
-  );
+    });
 }
 
 /** Routes of `/v1/transfers`: money between people, through the transfer saga. */
@@ -50,7 +47,7 @@ export function transferRoutes(dependencies: AppDependencies, docs: ApiDocs): Ro
   const { db, config, temporal } = dependencies;
   const router = new Router();
   const auth = authenticate(db, config.jwt);
-  const createSchema = createTransferSchema(config.money.maxAmount, config.money.currencies);
+  const createSchema = documentedWith(createTransferSchema(config.money.maxAmount, config.money.currencies), exactlyOneOf(['toUserId', 'toEmail', 'to']));
   const listSchema = listQuerySchema.extend({
     role: z.enum(['sender', 'recipient'], { message: 'must be sender or recipient' }).optional(),
     status: z.enum(['pending', 'processing', 'succeeded', 'failed'], { message: 'must be pending, processing, succeeded or failed' }).optional(),
