@@ -5,6 +5,9 @@ import { HttpError, validationError } from './errors';
 
 const KEY_PATTERN = /^[\x20-\x7E]{1,255}$/;
 
+/** What KEY_PATTERN accepts, as the OpenAPI document states it (empty counts as no key). */
+export const IDEMPOTENCY_KEY_HEADER_SCHEMA: Record<string, unknown> = { type: 'string', maxLength: 255, pattern: '^[\\x20-\\x7E]*$' };
+
 /** Reads `Idempotency-Key`: absent → undefined; present but not 1–255 printable characters → 400. */
 export function readIdempotencyKey(header: string | undefined): string | undefined {
   if (header === undefined || header === '') return undefined;

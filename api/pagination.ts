@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { validationError } from './errors';
+import { HttpError } from './errors';
 
 /** The contract's list form. */
 export interface ListPage<T> {
@@ -11,7 +11,8 @@ export interface ListPage<T> {
 /**
  * Newest-first cursor pagination over a filtered query of a table with `seq`
  * (insertion order) and `id` (public id). The cursor is the last id seen; an
- * id outside the query's rows is a validation error, not an empty page.
+ * id outside the query's rows is 404 `not_found`, like any id that names nothing
+ * the caller may see (well-formed, so not a validation error), never an empty page.
  */
 export async function paginate<Row extends { seq: number | string; id: string }, T>(
   query: Knex.QueryBuilder,
@@ -21,7 +22,7 @@ export async function paginate<Row extends { seq: number | string; id: string },
   let rowsQuery = query.clone();
   if (page.startingAfter !== undefined) {
     const cursor = (await query.clone().select('seq').where('id', page.startingAfter).first()) as Pick<Row, 'seq'> | undefined;
-    if (!cursor) throw validationError({ startingAfter: 'does not name an item of this list' });
+    if (!cursor) throw new HttpError(404, 'not_found', 'startingAfter names no item of this list.', { startingAfter: 'does not name an item of this list' });
     rowsQuery = rowsQuery.where('seq', '<', cursor.seq);
   }
   const rows = (await rowsQuery.select('*').orderBy('seq', 'desc').limit(page.limit + 1)) as Row[];

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { z } from 'zod';
+import { documentedAs, EMAIL_PATTERN, TRIMMED_SPACE } from './openapi/registry';
 import { aliasProblem, normaliseAlias } from '../domain/aliases';
 import { findAliasHolder } from '../store/aliases';
 import { findUserByEmail, findUserById, type StoredUser } from './users';
@@ -8,6 +9,9 @@ import { findUserByEmail, findUserById, type StoredUser } from './users';
 export type RecipientReference = { kind: 'alias'; alias: string } | { kind: 'email'; email: string };
 
 const HANDLE_MESSAGE = 'must be an @handle: 3 to 30 of a-z, 0-9 and _';
+
+/** A handle as typed, once trimmed: an optional `@`, then what ALIAS_PATTERN allows in either case. */
+const HANDLE_PATTERN = '@?[A-Za-z0-9_]{3,30}';
 
 /** A handle as a client may type it (`@Ada`, `ada`): normalised, or a validation error when malformed. */
 export const handleSchema = z
@@ -21,6 +25,7 @@ export const handleSchema = z
     }
     return alias;
   });
+documentedAs(handleSchema, { type: 'string', maxLength: 64, pattern: `^${TRIMMED_SPACE}*${HANDLE_PATTERN}${TRIMMED_SPACE}*$` });
 
 const emailSchema = z.string().toLowerCase().pipe(z.email());
 
@@ -42,6 +47,7 @@ export const recipientReferenceSchema = z
     context.addIssue({ code: 'custom', message: HANDLE_MESSAGE });
     return z.NEVER;
   });
+documentedAs(recipientReferenceSchema, { type: 'string', maxLength: 254, pattern: `^${TRIMMED_SPACE}*(?:${HANDLE_PATTERN}|${EMAIL_PATTERN})${TRIMMED_SPACE}*$` });
 
 /** The user holding a normalised handle, or null. */
 export async function findUserByAlias(db: Knex, alias: string): Promise<StoredUser | null> {

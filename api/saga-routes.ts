@@ -4,6 +4,7 @@ import { startAndAwaitFinal, startMoneySaga, type MoneySagaLaunch } from '../inf
 import { forwardStepsOf, type MoneySagaKind } from '../domain/money-sagas';
 import { isFinalStatus } from '../domain/payments';
 import { validationError } from './errors';
+import type { RequestHeaderDoc } from './openapi/registry';
 
 /** The fault drill's step of a money saga, when the server allows drills and the request asks for one. */
 export function faultStepOf(ctx: Context, kind: MoneySagaKind, faultsEnabled: boolean): string | null {
@@ -14,9 +15,12 @@ export function faultStepOf(ctx: Context, kind: MoneySagaKind, faultsEnabled: bo
   return header;
 }
 
-/** The `X-Saga-Fault` header's documentation for a money saga's POST route. */
-export function faultHeaderDoc(kind: MoneySagaKind): string {
-  return `fault drill, only when the server runs with SAGA_FAULTS=enabled: ${forwardStepsOf(kind).join(' | ')}`;
+/** The `X-Saga-Fault` header's documentation for a money saga's POST route: a forward step, or empty for none. */
+export function faultHeaderDoc(kind: MoneySagaKind): RequestHeaderDoc {
+  return {
+    description: `fault drill, only when the server runs with SAGA_FAULTS=enabled (otherwise ignored): ${forwardStepsOf(kind).join(' | ')}`,
+    schema: { type: 'string', enum: ['', ...forwardStepsOf(kind)] },
+  };
 }
 
 /** What the POST of a money saga answers with, once its row is stored. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { documentedAs, EMAIL_PATTERN } from './openapi/registry';
 
 /** Response shapes of the contract (docs/api.md), as zod schemas: the OpenAPI document is built from them. */
 
@@ -20,7 +21,8 @@ export const errorSchema = z
 export const userSchema = z
   .object({
     id: id('usr'),
-    email: z.email(),
+    // zod's pattern, not JSON Schema's `email` format: a label may end in a hyphen, which zod accepts at sign-up.
+    email: documentedAs(z.email(), { type: 'string', pattern: `^${EMAIL_PATTERN}$` }),
     name: z.string(),
     phone: z.string().nullable(),
     role: z.enum(['customer', 'merchant', 'admin']),

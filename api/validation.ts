@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { validationError } from './errors';
+import { documentedAs } from './openapi/registry';
 
 /** Parses `input` with `schema` or throws 400 validation_error listing each bad field. */
 export function parseInput<Schema extends z.ZodType>(schema: Schema, input: unknown): z.infer<Schema> {
@@ -32,11 +33,15 @@ export function currencySchema(currencies: readonly string[]) {
 
 /** Query string of every list endpoint: `limit` 1–100 (default 20) and `startingAfter`. */
 export const listQuerySchema = z.object({
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, 'must be a whole number from 1 to 100')
-    .transform(Number)
-    .pipe(z.number().min(1, 'must be at least 1').max(100, 'must be at most 100'))
+  // A query string is text: the document says what the text must spell, an integer from 1 to 100.
+  limit: documentedAs(
+    z
+      .string()
+      .regex(/^\d{1,3}$/, 'must be a whole number from 1 to 100')
+      .transform(Number)
+      .pipe(z.number().min(1, 'must be at least 1').max(100, 'must be at most 100')),
+    { type: 'integer', minimum: 1, maximum: 100 },
+  )
     .optional()
     .default(20),
   startingAfter: z.string().min(1).max(64).optional(),

@@ -63,6 +63,13 @@ describe('loadConfig', () => {
     expect(problemsOf({})).toEqual([expect.stringMatching(/^DATABASE_URL is required \(mysql:\/\//)]);
   });
 
+  it('when CURRENCIES names a code the currency table does not know, then it refuses to start and says which', () => {
+    expect(problemsOf({ ...base, CURRENCIES: 'USD,XYZ' })).toEqual([
+      'CURRENCIES.1 must be an ISO 4217 currency that ICU knows (the currency table): XYZ is not, so its minor units are unknown',
+    ]);
+    expect(loadConfig({ ...base, CURRENCIES: 'USD,JPY,KWD' }).money.currencies).toEqual(['USD', 'JPY', 'KWD']);
+  });
+
   it('when the default currency is not configured, then it is refused', () => {
     expect(problemsOf({ ...base, CURRENCIES: 'EUR,GBP' })).toEqual(['DEFAULT_CURRENCY must be one of CURRENCIES']);
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isKnownCurrency } from '../domain/currencies';
 import { DEFAULT_LEDGER_SYSTEM_SHARDS, MAX_LEDGER_SYSTEM_SHARDS } from '../domain/ledger-shards';
 import type { RiskRules } from '../domain/risk';
 
@@ -39,7 +40,11 @@ const booleanFlag = (defaultValue: boolean) =>
  */
 export const API_SHUTDOWN_MARGIN_MS = 5_000;
 
-const currencyCode = z.string().regex(/^[A-Z]{3}$/, 'must be an upper-case ISO 4217 code');
+/** An ISO 4217 code the currency table (domain/currencies.ts) knows, so its minor units are known too. */
+const currencyCode = z
+  .string()
+  .regex(/^[A-Z]{3}$/, 'must be an upper-case ISO 4217 code')
+  .refine(isKnownCurrency, { error: (issue) => `must be an ISO 4217 currency that ICU knows (the currency table): ${String(issue.input)} is not, so its minor units are unknown` });
 
 /** One rate limit: at most `limit` requests per `windowMs` for one key (an IP, an e-mail, a user). */
 export interface RateLimitRule {

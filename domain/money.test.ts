@@ -41,6 +41,8 @@ describe('formatAmount', () => {
     [0, 'EUR', '0.00'],
     [-1_050, 'GBP', '-10.50'],
     [1_234, 'JPY', '1234'],
+    [1_234, 'KWD', '1.234'],
+    [5, 'BHD', '0.005'],
   ])('when %i %s is formatted, then it reads %s', (amount, currency, text) => {
     expect(formatAmount(amount, currency)).toBe(text);
   });

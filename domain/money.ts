@@ -1,3 +1,5 @@
+import { minorUnitDigits } from './currencies';
+
 /** Money is always an integer count of minor units (cents); these helpers guard that. */
 
 /** Throws unless `value` is a safe integer; `what` names it in the message. */
@@ -14,13 +16,7 @@ export function toSafeInteger(value: unknown, what: string): number {
   return converted;
 }
 
-/** The number of minor units in one major unit, per ISO 4217 (all configured currencies today use 2). */
-export function minorUnitDigits(currency: string): number {
-  const zeroDecimal = new Set(['JPY', 'KRW', 'VND', 'CLP', 'ISK', 'UGX']);
-  return zeroDecimal.has(currency) ? 0 : 2;
-}
-
-/** Renders minor units as a plain decimal string, e.g. 1234 USD → "12.34". */
+/** Renders minor units as a plain decimal string, e.g. 1234 USD → "12.34", 1234 KWD → "1.234", 1234 JPY → "1234". */
 export function formatAmount(amount: number, currency: string): string {
   assertSafeInteger(amount, 'amount');
   const digits = minorUnitDigits(currency);

@@ -8,17 +8,12 @@
  *
  *   npm run fuzz -- [--requests 10000] [--seed <integer>] [--path <replay path>]
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { loadConfig } from '../config';
-import { startMariaDb, type MariaDbServer } from '../scripts/lib/mariadb';
-import { prepareDatabase } from '../scripts/lib/migrations';
-import { startTemporalDevServer, type TemporalDevServer } from '../scripts/lib/temporal-server';
-import { startStackWith, type TestStack } from '../test/support/stack';
 import { statusTotals, summaryTable, type CampaignResult } from './lib/campaign';
 import { parseFuzzOptions, USAGE, type FuzzOptions } from './lib/options';
+import { PrivateFuzzStack } from './lib/private-stack';
 import { fuzzStack } from './lib/session';
 
 function say(line: string): void {
@@ -26,38 +21,7 @@ function say(line: string): void {
 }
 
 /** What the run started, stopped in reverse order (also on Ctrl-C). */
-const started: { root?: string; database?: MariaDbServer; temporal?: TemporalDevServer; stack?: TestStack } = {};
-let stopping: Promise<void> | undefined;
-
-function stopAll(): Promise<void> {
-  stopping ??= (async () => {
-    await started.stack?.stop().catch((error: unknown) => say(`stopping the stack: ${error instanceof Error ? error.message : String(error)}`));
-    await started.temporal?.stop();
-    await started.database?.stop();
-    if (started.root) rmSync(started.root, { recursive: true, force: true });
-  })();
-  return stopping;
-}
-
-/** The private servers, their addresses put where loadConfig and the test stack read them. */
-async function startServers(): Promise<void> {
-  const root = mkdtempSync(join(tmpdir(), 'sagapay-fuzz-'));
-  started.root = root;
-  started.database = await startMariaDb({ dataDir: join(root, 'mariadb'), ephemeral: true });
-  say(`MariaDB on 127.0.0.1:${started.database.port}`);
-  started.temporal = await startTemporalDevServer({ headless: true, logDir: root });
-  say(`Temporal dev server on ${started.temporal.address}`);
-  Object.assign(process.env, {
-    DATABASE_URL: started.database.databaseUrl,
-    TEMPORAL_ADDRESS: started.temporal.address,
-    TEMPORAL_NAMESPACE: 'default',
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    SAGA_RECOVERY: 'false',
-  });
-  const config = loadConfig();
-  await prepareDatabase(config.databaseUrl, config.money.currencies, config.ledgerSystemShards);
-}
+const servers = new PrivateFuzzStack(say);
 
 function writeResults(options: FuzzOptions, result: CampaignResult): string {
   const directory = resolve(options.outputDir);
@@ -84,11 +48,9 @@ async function main(): Promise<number> {
     return 2;
   }
   say(`fuzzing with seed ${options.seed}, ${options.requests} requests${options.path ? `, replaying path ${options.path}` : ''}`);
-  await startServers();
-  // The fault drill is on so generated X-Saga-Fault headers run the compensations too.
-  started.stack = await startStackWith({ SAGA_FAULTS: 'enabled' });
-  say(`API on ${started.stack.baseUrl}; signing up the fuzz actors`);
-  const result = await fuzzStack(started.stack, { ...options, ledgerScope: 'everything', progress: say });
+  const stack = await servers.start();
+  say(`API on ${stack.baseUrl}; signing up the fuzz actors`);
+  const result = await fuzzStack(stack, { ...options, ledgerScope: 'everything', progress: say });
   say(`\n${summaryTable(result.tally)}`);
   say(`\n${result.requests} requests in ${(result.elapsedMs / 1000).toFixed(1)} s; results in ${writeResults(options, result)}`);
   if (result.failure) {
@@ -102,17 +64,17 @@ async function main(): Promise<number> {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     say(`\n${signal}: stopping the fuzz stack`);
-    void stopAll().finally(() => process.exit(130));
+    void servers.stop().finally(() => process.exit(130));
   });
 }
 
 main()
   .then(async (code) => {
-    await stopAll();
+    await servers.stop();
     process.exit(code);
   })
   .catch(async (error: unknown) => {
     say(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    await stopAll();
+    await servers.stop();
     process.exit(1);
   });

@@ -1,5 +1,6 @@
 /**
- * `npm run web:build`: builds the web wallet into dist/web (or the folder given with --out-dir):
+ * `npm run web:build`: builds the web wallet into dist/web (or the folder given with --out-dir;
+ * `--cache-dir` gives Vite its own cache and lock folder, so the build can run beside `npm run dev`'s):
  * the API client's types from the OpenAPI document, a type-check, then the Vite bundle.
  * `--types-only` stops after the type-check (`npm run typecheck` runs it); `--generate-only` after
  * the types are written (`npm run lint` runs it first, since the app's code is linted against them).
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
       'types-only': { type: 'boolean', default: false },
       'generate-only': { type: 'boolean', default: false },
       'out-dir': { type: 'string', default: join(PROJECT_ROOT, 'dist', 'web') },
+      'cache-dir': { type: 'string' },
     },
   });
   const startedAt = Date.now();
@@ -28,7 +30,7 @@ async function main(): Promise<void> {
     process.stdout.write(`web app: types generated and checked in ${Date.now() - startedAt} ms\n`);
     return;
   }
-  await buildWebApp(values['out-dir']);
+  await buildWebApp(values['out-dir'], values['cache-dir']);
   process.stdout.write(`web app: built into ${values['out-dir']} in ${Date.now() - startedAt} ms\n`);
 }
 

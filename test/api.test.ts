@@ -250,7 +250,7 @@ describe('wallets and top-ups', () => {
     expect(amounts).toEqual([3, 2, 1, 10_000]);
     expect(pages).toBe(2);
     expectError(await call('GET', `/v1/wallets/${wallet.id}/transactions?limit=0`, { token }), 400, 'validation_error');
-    expectError(await call('GET', `/v1/wallets/${wallet.id}/transactions?startingAfter=txn_nope`, { token }), 400, 'validation_error');
+    expectError(await call('GET', `/v1/wallets/${wallet.id}/transactions?startingAfter=txn_nope`, { token }), 404, 'not_found');
   });
 });
 
@@ -264,7 +264,7 @@ describe('foreign cursors', () => {
     const separator = path.includes('?') ? '&' : '?';
     const foreign = await call('GET', `${path}${separator}startingAfter=${foreignId}`, { token });
     const unknown = await call('GET', `${path}${separator}startingAfter=${unknownId}`, { token });
-    const [foreignError, unknownError] = [expectError(foreign, 400, 'validation_error'), expectError(unknown, 400, 'validation_error')];
+    const [foreignError, unknownError] = [expectError(foreign, 404, 'not_found'), expectError(unknown, 404, 'not_found')];
     expect({ path, message: foreignError.message, details: foreignError.details }).toEqual({ path, message: unknownError.message, details: unknownError.details });
     for (const id of foreignIds) expect(JSON.stringify(foreign.body)).not.toContain(id);
   }

@@ -92,7 +92,7 @@ describe('GET /v1/admin/audit', () => {
     const reversed = expectError(await audit('since=2026-06-02T00:00:00Z&until=2026-06-01T00:00:00Z'), 400, 'validation_error');
     expect(Object.keys(reversed.details?.fields ?? {})).toEqual(['until']);
     expectError(await audit(`actor=${'x'.repeat(41)}`), 400, 'validation_error');
-    expectError(await audit('startingAfter=aud_unknown'), 400, 'validation_error');
+    expectError(await audit('startingAfter=aud_unknown'), 404, 'not_found');
   });
 
   it('when a customer or merchant asks, then 403 forbidden; without a token, 401', async () => {

@@ -1,9 +1,13 @@
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import type Router from '@koa/router';
+import type { z } from 'zod';
 import { buildRouters } from '../api/app';
 import type { AppDependencies } from '../api/dependencies';
 import { openApiPath } from '../api/openapi/document';
+import { handleSchema, recipientReferenceSchema } from '../api/recipients';
+import { emailSchema, nameSchema } from '../api/routes/auth';
+import { listQuerySchema } from '../api/validation';
 import { openApiDocumentFor, ResponseValidator } from './support/openapi';
 import { startStack, testConfig, type TestStack } from './support/stack';
 
@@ -51,6 +55,76 @@ describe('the OpenAPI document', () => {
     collect(document.paths);
     expect(schemas.length).toBeGreaterThan(20);
     for (const schema of schemas) expect(() => ajv.compile({ ...schema, components: document.components })).not.toThrow();
+  });
+
+  describe('the document is as strict as the validation (found by schemathesis)', () => {
+    type Operation = { parameters?: Array<{ name: string; schema: JsonObject }>; requestBody?: { content: { 'application/json': { schema: JsonObject } } } };
+    const operationOf = (path: string, method: string) => (document.paths as Record<string, Record<string, Operation>>)[path]?.[method] as Operation;
+    const bodyOf = (path: string, method = 'post') => operationOf(path, method).requestBody?.content['application/json'].schema as { properties: Record<string, JsonObject>; oneOf?: unknown };
+    const queryOf = (path: string, name: string) => operationOf(path, 'get').parameters?.find((parameter) => parameter.name === name)?.schema;
+    const ajv = new Ajv2020({ strict: false });
+    addFormats(ajv);
+    /** Whether the document's schema and the validation's zod schema say the same of every sample. */
+    const verdicts = (documented: JsonObject | undefined, validation: z.ZodType, samples: unknown[]) => {
+      const validate = ajv.compile(documented ?? {});
+      return samples.map((sample) => ({ sample, document: validate(sample), validation: validation.safeParse(sample).success }));
+    };
+    const agreeing = (rows: Array<{ sample: unknown; document: boolean; validation: boolean }>) => rows.map((row) => ({ ...row, document: row.validation }));
+
+    it('when a list is documented, then its limit is an integer from 1 to 100, as validation reads it', () => {
+      const lists = Object.entries(document.paths as Record<string, Record<string, Operation>>).filter(([, operations]) => operations.get?.parameters?.some((parameter) => parameter.name === 'limit'));
+      expect(lists.length).toBeGreaterThanOrEqual(10);
+      for (const [path] of lists) expect({ path, limit: queryOf(path, 'limit') }).toEqual({ path, limit: { type: 'integer', minimum: 1, maximum: 100 } });
+      // A query value is text: the document's integer n is the text String(n).
+      const texts = ['0', '1', '20', '100', '101', '-1'];
+      const limit = listQuerySchema.shape.limit;
+      expect(texts.map((text) => ({ text, document: ajv.validate(queryOf('/v1/payments', 'limit') ?? {}, Number(text)), validation: limit.safeParse(text).success }))).toEqual(
+        texts.map((text) => ({ text, document: ['1', '20', '100'].includes(text), validation: ['1', '20', '100'].includes(text) })),
+      );
+    });
+
+    it('when an e-mail, a name or a handle is documented, then the document accepts what validation accepts and refuses what it refuses', () => {
+      const emails = ['', 'a', 'ada@example.com', ' Ada@Example.COM ', 'ada@example', 'ada@@example.com', `${'a'.repeat(245)}@example.com`, 'ada @example.com'];
+      for (const path of ['/v1/auth/login', '/v1/auth/register']) {
+        expect(bodyOf(path).properties.email).toEqual(expect.objectContaining({ type: 'string', minLength: 6, maxLength: 254, pattern: expect.stringContaining('@') as unknown }));
+        const rows = verdicts(bodyOf(path).properties.email, emailSchema, emails);
+        expect(rows).toEqual(agreeing(rows));
+      }
+      const handles = ['', 'ab', 'ada', '@Ada_1', ' @ada ', '@@ada', 'a'.repeat(31), 'ad-a', 'ada\u00a0'];
+      for (const [path, field] of [['/v1/payments', 'merchant'], ['/v1/transfers', 'to'], ['/v1/me/aliases', 'alias']] as const) {
+        expect(bodyOf(path).properties[field]).toEqual(expect.objectContaining({ type: 'string', maxLength: 64, pattern: expect.stringContaining('[A-Za-z0-9_]{3,30}') as unknown }));
+        const rows = verdicts(bodyOf(path).properties[field], handleSchema, handles);
+        expect(rows).toEqual(agreeing(rows));
+      }
+      const references = [...handles, ...emails];
+      const recipientRows = verdicts(queryOf('/v1/recipients', 'to'), recipientReferenceSchema, references);
+      expect(recipientRows).toEqual(agreeing(recipientRows));
+      const names = ['', ' ', '\t\n', 'Ada', ' Ada ', 'x'.repeat(100), 'x'.repeat(101)];
+      const nameRows = verdicts(bodyOf('/v1/auth/register').properties.name, nameSchema, names);
+      expect(nameRows).toEqual(agreeing(nameRows));
+    });
+
+    it('when a route reads X-Saga-Fault or Idempotency-Key, or pages with startingAfter, then the document states the values and the 404', () => {
+      type Parameter = { name: string; in: string; schema: JsonObject };
+      const headerOf = (path: string, name: string) => (operationOf(path, 'post') as { parameters: Parameter[] }).parameters.find((parameter) => parameter.in === 'header' && parameter.name === name)?.schema;
+      expect(headerOf('/v1/payments', 'X-Saga-Fault')).toEqual({ type: 'string', enum: ['', 'validate', 'risk_check', 'debit_payer', 'credit_merchant', 'write_ledger', 'notify'] });
+      expect(headerOf('/v1/transfers', 'Idempotency-Key')).toEqual({ type: 'string', maxLength: 255, pattern: '^[\\x20-\\x7E]*$' });
+      const lists = Object.entries(document.paths as Record<string, Record<string, Operation & { responses: JsonObject }>>).filter(([, operations]) => operations.get?.parameters?.some((parameter) => parameter.name === 'startingAfter'));
+      for (const [path, operations] of lists) expect({ path, declares404: '404' in (operations.get?.responses ?? {}) }).toEqual({ path, declares404: true });
+    });
+
+    it('when a body names its recipient by exactly one of several fields, then the document says so with oneOf', () => {
+      expect(bodyOf('/v1/payments').oneOf).toEqual([{ required: ['merchantId'] }, { required: ['merchant'] }]);
+      expect(bodyOf('/v1/transfers').oneOf).toEqual([{ required: ['toUserId'] }, { required: ['toEmail'] }, { required: ['to'] }]);
+      const validate = ajv.compile(bodyOf('/v1/transfers'));
+      const base = { amount: 100, currency: 'USD' };
+      expect([validate(base), validate({ ...base, to: '@ada' }), validate({ ...base, to: '@ada', toUserId: 'usr_1' }), validate({ ...base, toEmail: 'a@b.co', toUserId: 'usr_1', to: 'ada' })]).toEqual([
+        false,
+        true,
+        false,
+        false,
+      ]);
+    });
   });
 
   it('when a body breaks the document, then the response validator says so', () => {

@@ -88,6 +88,19 @@ describe('the web wallet as the API serves it', () => {
     expect((await get('/docs/nothing-here')).status).toBe(404);
   });
 
+  it('when a path under any API version is opened with a build present, then it is the contract’s JSON 404, never the app page', async () => {
+    for (const path of ['/v2/payments', '/v0/payments', '/v2', '/v10/', '/v1', '/v1/', '/v3/wallets/wal_1']) {
+      const response = await get(path);
+      expect({ path, status: response.status, type: response.headers.get('content-type') }).toEqual({ path, status: 404, type: 'application/json; charset=utf-8' });
+      const body = (await response.json()) as { error: { code: string; message: string; requestId: string } };
+      expect(body.error).toEqual({ code: 'not_found', message: expect.any(String) as unknown, requestId: expect.stringMatching(/^req_/) as unknown });
+    }
+    // Only a version segment is the API's: app deep links that merely start with a v stay the app.
+    for (const path of ['/vouchers', '/v2x/payments', '/view']) {
+      expect({ path, status: (await get(path)).status }).toEqual({ path, status: 200 });
+    }
+  });
+
   it('when a write is sent to an app path, then it is the JSON 404: only GET and HEAD load the app', async () => {
     const response = await fetch(`${api.baseUrl}/payments/pay_1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(response.status).toBe(404);

@@ -1,3 +1,4 @@
+import { formatAmount } from '../domain/money';
 import { formatMoney, minorDigits, parseAmount, toDecimalText } from '../web/src/money';
 
 /** The web wallet's money input and display: decimals typed by people, integer minor units on the wire. */
@@ -33,7 +34,7 @@ describe('amounts typed in the web wallet', () => {
 
   it('when amounts are shown, then each currency has its own format and number of decimals', () => {
     const en = { locale: 'en-US' };
-    expect([minorDigits('USD'), minorDigits('JPY'), minorDigits('BHD'), minorDigits('INR')]).toEqual([2, 0, 3, 2]);
+    expect([minorDigits('USD'), minorDigits('JPY'), minorDigits('BHD'), minorDigits('INR'), minorDigits('KWD')]).toEqual([2, 0, 3, 2, 3]);
     expect(formatMoney(1234, 'USD', en)).toBe('$12.34');
     expect(formatMoney(123456, 'EUR', { locale: 'de-DE' })).toBe('1.234,56\u00a0€');
     expect(formatMoney(-1234, 'USD', { ...en, signed: true })).toBe('-$12.34');
@@ -41,6 +42,14 @@ describe('amounts typed in the web wallet', () => {
     expect(formatMoney(500, 'EUR', en)).toBe('€5.00');
     expect(formatMoney(500, 'JPY', en)).toBe('¥500');
     expect(formatMoney(1005, 'BHD', en)).toMatch(/1\.005/);
-    expect([toDecimalText(1234, 'USD'), toDecimalText(5, 'USD'), toDecimalText(500, 'JPY')]).toEqual(['12.34', '0.05', '500']);
+    expect(formatMoney(1234, 'KWD', en)).toBe('KWD\u00a01.234');
+    expect([toDecimalText(1234, 'USD'), toDecimalText(5, 'USD'), toDecimalText(500, 'JPY'), toDecimalText(1234, 'KWD')]).toEqual(['12.34', '0.05', '500', '1.234']);
+  });
+
+  it('when the page and the server format one amount, then they agree on its decimals: one currency table', () => {
+    for (const currency of ['USD', 'JPY', 'KWD', 'BHD', 'INR']) {
+      expect({ currency, page: toDecimalText(123456, currency) }).toEqual({ currency, page: formatAmount(123456, currency) });
+    }
+    expect(parseAmount('1.234', 'KWD')).toEqual({ ok: true, minorUnits: 1234 });
   });
 });

@@ -5,13 +5,14 @@
  * file, a fresh context per scenario. Screenshots land in docs/screenshots/ for the README.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { hashPassword } from '../api/auth/passwords';
 import { insertUser } from '../api/users';
+import { ensureSystemAccounts } from '../store/ledger';
 import { actorsOf, type Actor } from './support/actors';
 import { uniqueEmail } from './support/fixtures';
 import { startStack, type TestStack } from './support/stack';
@@ -31,6 +32,34 @@ const UI_TIMEOUT_MS = 30_000;
 /** Unique per run, so the directory search finds this file's merchant and no other. */
 const MERCHANT_NAME = `Acme Books ${Date.now().toString(36)}`;
 
+/**
+ * Vite's lock folder for a build without a cache folder of its own (node_modules/.vite): the
+ * rebuild `npm run dev` keeps running holds a lock there, and a second such build refuses to start.
+ */
+const DEFAULT_VITE_LOCK_DIR = join(ROOT, 'node_modules', '.vite', 'lock');
+
+/**
+ * Leaves the lock record a running `npm run dev` rebuild of this checkout leaves (same command,
+ * root, config and mode), held by a live process (the test runner's parent); returns its file.
+ */
+function plantDevBuildLock(): string {
+  mkdirSync(DEFAULT_VITE_LOCK_DIR, { recursive: true });
+  const file = join(DEFAULT_VITE_LOCK_DIR, `sagapay-test-${process.pid}.json`);
+  const record = { command: 'build', root: join(ROOT, 'web'), configFile: join(ROOT, 'web', 'vite.config.mts'), mode: 'production', pid: process.ppid, urls: null };
+  writeFileSync(file, `${JSON.stringify(record)}\n`);
+  return file;
+}
+
+/** What a plain `vite build` of the app (Vite's default cache folder) answers: `built`, or its error. */
+async function plainViteBuild(outDir: string): Promise<string> {
+  const args = ['build', '--config', join(ROOT, 'web', 'vite.config.mts'), '--outDir', outDir, '--emptyOutDir', '--logLevel', 'error'];
+  const env = { ...process.env, SAGAPAY_VITE_CACHE_DIR: '' };
+  return execFileAsync(join(ROOT, 'node_modules', '.bin', 'vite'), args, { cwd: ROOT, env, timeout: BUILD_TIMEOUT_MS }).then(
+    () => 'built',
+    (error: { stderr?: string; message: string }) => error.stderr || error.message,
+  );
+}
+
 interface AxeResult {
   violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ target: unknown }> }>;
 }
@@ -39,7 +68,10 @@ describe('the web wallet in a browser', () => {
   let stack: TestStack;
   let actors: ReturnType<typeof actorsOf>;
   let browser: Browser;
+  let buildRoot: string;
   let buildDirectory: string;
+  /** What a plain Vite build answered while the planted dev lock was there. */
+  let plainBuildBesideDev: string;
   let merchant: Actor;
   let axeSource: string;
   const contexts: BrowserContext[] = [];
@@ -49,9 +81,21 @@ describe('the web wallet in a browser', () => {
   beforeAll(async () => {
     const chromiumPath = process.env.CHROMIUM_PATH;
     if (!chromiumPath) throw new Error(`Chromium is needed for the browser tests: ${process.env.SAGAPAY_CHROMIUM_MISSING ?? 'not found'}`);
-    buildDirectory = mkdtempSync(join(tmpdir(), 'sagapay-web-build-'));
-    await execFileAsync(join(ROOT, 'node_modules', '.bin', 'tsx'), ['scripts/build-web.ts', '--out-dir', buildDirectory], { cwd: ROOT, timeout: BUILD_TIMEOUT_MS });
-    stack = await startStack({ SAGA_FAULTS: 'enabled', WEB_APP_DIR: buildDirectory });
+    buildRoot = mkdtempSync(join(tmpdir(), 'sagapay-web-build-'));
+    buildDirectory = join(buildRoot, 'web');
+    // Built as if `npm run dev` ran in this checkout: its output folder and Vite's cache are the
+    // tests' own, so dev's lock on node_modules/.vite neither stops nor delays this build.
+    const devLock = plantDevBuildLock();
+    try {
+      plainBuildBesideDev = await plainViteBuild(join(buildRoot, 'plain'));
+      const args = ['scripts/build-web.ts', '--out-dir', buildDirectory, '--cache-dir', join(buildRoot, 'vite-cache')];
+      await execFileAsync(join(ROOT, 'node_modules', '.bin', 'tsx'), args, { cwd: ROOT, timeout: BUILD_TIMEOUT_MS });
+    } finally {
+      rmSync(devLock, { force: true });
+    }
+    stack = await startStack({ SAGA_FAULTS: 'enabled', WEB_APP_DIR: buildDirectory, CURRENCIES: 'USD,EUR,GBP,INR,KWD' });
+    // KWD has 3 decimals: the suite's database was prepared without it, so its system accounts come here.
+    await ensureSystemAccounts(stack.db, ['KWD'], stack.config.ledgerSystemShards);
     actors = actorsOf(stack);
     merchant = await actors.signUp({ role: 'merchant', name: MERCHANT_NAME });
     axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -63,7 +107,7 @@ describe('the web wallet in a browser', () => {
     for (const context of contexts) await context.close();
     await browser?.close();
     await stack?.stop();
-    if (buildDirectory) rmSync(buildDirectory, { recursive: true, force: true });
+    if (buildRoot) rmSync(buildRoot, { recursive: true, force: true });
   }, 60_000);
 
   afterEach(() => {
@@ -137,6 +181,14 @@ describe('the web wallet in a browser', () => {
     return rows.map((row) => ({ id: String(row.id), amount: Number(row.amount), status: String(row.status) }));
   }
 
+  it('when a dev build of this checkout holds Vite’s lock, then the tests’ build neither trips over it nor shares its folders', () => {
+    // The planted lock is one Vite honours: a build with the default cache folder refuses to start.
+    expect(plainBuildBesideDev).toMatch(/Found another Vite build process for this project/);
+    expect(existsSync(join(buildDirectory, 'index.html'))).toBe(true);
+    expect(existsSync(join(buildRoot, 'vite-cache'))).toBe(true);
+    expect(buildDirectory.startsWith(join(ROOT, 'dist'))).toBe(false);
+  });
+
   async function customerViaApi(): Promise<Actor> {
     return actors.signUp({ name: 'Grace Hopper' });
   }
@@ -204,6 +256,25 @@ describe('the web wallet in a browser', () => {
       expect(accessToken).toBeTruthy();
       const stored = String(await page.evaluate('JSON.stringify({ ...localStorage, ...sessionStorage }) + document.cookie'));
       expect(stored).not.toContain(accessToken ?? 'no token seen');
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  it(
+    'when a KWD wallet is shown and topped up, then the page writes its 3 decimals and sends minor units',
+    async () => {
+      const customer = await actors.signUp({ currency: 'KWD', name: 'Noor' });
+      const page = await newPage();
+      await logIn(page, customer.email);
+      const balance = page.getByTestId('balance-KWD');
+      await balance.filter({ hasText: /KWD\s10\.000$/ }).waitFor();
+
+      await page.getByLabel('Top-up amount (KWD)').fill('1.234');
+      await page.getByRole('button', { name: 'Top up' }).click();
+      await page.getByText(/Added KWD\s1\.234\./).waitFor();
+      await balance.filter({ hasText: /KWD\s11\.234$/ }).waitFor();
+
+      expect(await actors.balanceOf(customer.token, customer.wallet.id)).toBe(11_234);
     },
     SCENARIO_TIMEOUT_MS,
   );

@@ -16,7 +16,13 @@ export interface WebAppOptions {
 }
 
 /** Paths that belong to the API and its operational endpoints: never answered with the app. */
-const API_PREFIXES = ['/v1', '/docs', '/openapi.json', '/healthz', '/readyz', '/metrics'];
+const API_PREFIXES = ['/docs', '/openapi.json', '/healthz', '/readyz', '/metrics'];
+
+/**
+ * Any API version, served or not (`/v1`, `/v2/payments`, `/v0`): a client probing a version this
+ * server does not have gets the API's JSON 404, never the app's HTML with 200.
+ */
+const API_VERSION_PATH = /^\/v\d+(?:\/|$)/;
 
 const CONTENT_TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -52,7 +58,7 @@ export const WEB_APP_CONTENT_SECURITY_POLICY = [
 ].join('; ');
 
 function isApiPath(path: string): boolean {
-  return API_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+  return API_VERSION_PATH.test(path) || API_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
 }
 
 async function readIfFile(path: string): Promise<Buffer | undefined> {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { errorSchema } from '../schemas';
-import { RETRY_AFTER_HEADER } from './headers';
-import type { ApiDocs, HeaderDoc, RouteDoc } from './registry';
+import { REQUEST_HEADER_SCHEMAS, RETRY_AFTER_HEADER } from './headers';
+import { declaredSchemaOf, type ApiDocs, type HeaderDoc, type RouteDoc } from './registry';
 
 type JsonObject = Record<string, unknown>;
 
@@ -9,7 +9,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'validation_error (details.fields names each bad field) or invalid_json (not JSON, nested more than 32 levels deep, or a lone surrogate escape)',
   401: 'unauthorized or invalid_credentials',
   403: 'forbidden: authenticated, but the role may not do this',
-  404: 'not found (also for another user’s resource)',
+  404: 'not found (also for another user’s resource, and a list’s startingAfter that names none of its items)',
   405: 'method_not_allowed: the path exists, not with this method; the Allow header lists its methods',
   409: 'conflict: email_taken, wallet_exists, alias_taken, alias_limit_reached, or review_closed (a payment review already decided or timed out)',
   413: 'payload_too_large (over 64 KiB)',
@@ -29,12 +29,24 @@ const WRITE_METHODS = new Set(['post', 'put', 'patch', 'delete']);
  */
 const BODY_ERRORS = [400, 413, 415];
 
+/** Keywords of zod's conversion a declared schema keeps: what the field means and its default. */
+const KEPT_KEYWORDS = new Set(['description', 'default']);
+
+/** Puts a schema declared with `documentedAs` in place of zod's conversion of it (`documentedWith`: adds to it). */
+function useDeclaredSchema({ zodSchema, jsonSchema }: { zodSchema: unknown; jsonSchema: JsonObject }): void {
+  const declared = declaredSchemaOf(zodSchema as z.ZodType);
+  if (!declared) return;
+  if (declared.replaces) for (const key of Object.keys(jsonSchema)) if (!KEPT_KEYWORDS.has(key)) delete jsonSchema[key];
+  Object.assign(jsonSchema, declared.jsonSchema);
+}
+
 /**
  * Turns a zod schema into an OpenAPI 3.1 (JSON Schema 2020-12) schema. Named
- * schemas (`.meta({ id })`) move to `components.schemas` and are referenced.
+ * schemas (`.meta({ id })`) move to `components.schemas` and are referenced;
+ * schemas declared with `documentedAs` are written as declared.
  */
 function toSchema(schema: z.ZodType, io: 'input' | 'output', components: JsonObject): JsonObject {
-  const converted = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as JsonObject;
+  const converted = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any', override: useDeclaredSchema }) as JsonObject;
   const { $defs, ...rest } = converted;
   delete rest.$schema;
   for (const [name, definition] of Object.entries(($defs ?? {}) as JsonObject)) components[name] ??= rewriteRefs(definition);
@@ -75,8 +87,9 @@ function operation(route: RouteDoc, components: JsonObject): JsonObject {
       parameters.push({ name, in: 'query', required: query.required?.includes(name) ?? false, schema });
     }
   }
-  for (const [name, description] of Object.entries(route.headers ?? {})) {
-    parameters.push({ name, in: 'header', required: false, description, schema: { type: 'string' } });
+  for (const [name, header] of Object.entries(route.headers ?? {})) {
+    const { description, schema } = typeof header === 'string' ? { description: header, schema: REQUEST_HEADER_SCHEMAS[name] ?? { type: 'string' } } : header;
+    parameters.push({ name, in: 'header', required: false, description, schema });
   }
   const responses: JsonObject = {};
   for (const [status, response] of Object.entries(route.responses)) {
@@ -87,7 +100,9 @@ function operation(route: RouteDoc, components: JsonObject): JsonObject {
     };
   }
   const bodyErrors = WRITE_METHODS.has(route.method) ? BODY_ERRORS : [];
-  for (const status of [...new Set([...route.errors, ...bodyErrors, ...(route.auth ? [401] : []), 500])].sort((a, b) => a - b)) {
+  // A cursor that names no item of the list is 404 (api/pagination.ts).
+  const cursorErrors = route.query && 'startingAfter' in route.query.shape ? [404] : [];
+  for (const status of [...new Set([...route.errors, ...bodyErrors, ...cursorErrors, ...(route.auth ? [401] : []), 500])].sort((a, b) => a - b)) {
     responses[String(status)] = {
       description: ERROR_DESCRIPTIONS[status] ?? 'error',
       ...(status === 429 ? { headers: headerObjects({ 'Retry-After': RETRY_AFTER_HEADER }) } : {}),

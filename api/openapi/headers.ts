@@ -1,3 +1,4 @@
+import { IDEMPOTENCY_KEY_HEADER_SCHEMA } from '../idempotency';
 import type { HeaderDoc } from './registry';
 
 /**
@@ -26,4 +27,9 @@ export const RETRY_AFTER_HEADER: HeaderDoc = {
   description: 'whole seconds to wait before trying again (the rate limit window resets then)',
   required: true,
   schema: { type: 'integer', minimum: 1 },
+};
+
+/** The values of the request headers routes read, by name, where they are not any string. */
+export const REQUEST_HEADER_SCHEMAS: Record<string, Record<string, unknown>> = {
+  'Idempotency-Key': IDEMPOTENCY_KEY_HEADER_SCHEMA,
 };

@@ -10,7 +10,7 @@ import { paymentWorkflowId } from '../../domain/workflow-ids';
 import { setWalletStatus } from '../../store/wallets';
 import { DomainError, ErrorType } from '../../domain/errors';
 import type { AppDependencies } from '../dependencies';
-import type { ApiDocs } from '../openapi/registry';
+import { documentedAs, NOT_ONLY_SPACE, type ApiDocs } from '../openapi/registry';
 import { blocklistEntrySchema, listOf, paymentSchema, reconciliationSchema, walletSchema } from '../schemas';
 import { HttpError, notFound } from '../errors';
 import { paginate } from '../pagination';
@@ -113,7 +113,13 @@ function reviewRoutes(router: Router, dependencies: AppDependencies, docs: ApiDo
 const blocklistCreateSchema = z
   .object({
     kind: z.enum(BLOCKLIST_KINDS, { message: `must be one of ${BLOCKLIST_KINDS.join(', ')}` }),
-    value: z.string({ message: 'must be a string' }).trim().min(1, 'must not be empty').max(254, 'must be at most 254 characters'),
+    value: documentedAs(z.string({ message: 'must be a string' }).trim().min(1, 'must not be empty').max(254, 'must be at most 254 characters'), {
+      type: 'string',
+      minLength: 1,
+      maxLength: 254,
+      pattern: NOT_ONLY_SPACE,
+      description: 'kind email: an address (something@something, no spaces)',
+    }),
     reason: z.string({ message: 'must be a string' }).max(200, 'must be at most 200 characters').nullish(),
   })
   .refine((entry) => entry.kind !== 'email' || /^[^\s@]+@[^\s@]+$/.test(entry.value), { message: 'must be an e-mail address', path: ['value'] });

@@ -6,7 +6,7 @@ import { hashPassword, verifyPassword } from '../auth/passwords';
 import { clearRefreshCookie, readRefreshCookie, REFRESH_COOKIE_NAME, REFRESH_COOKIE_PATH, setRefreshCookie } from '../auth/session-cookie';
 import { issueAccessToken } from '../auth/tokens';
 import type { AppDependencies } from '../dependencies';
-import type { ApiDocs, HeaderDoc } from '../openapi/registry';
+import { documentedAs, EMAIL_PATTERN, NOT_ONLY_SPACE, TRIMMED_SPACE, type ApiDocs, type HeaderDoc } from '../openapi/registry';
 import { userSchema, walletSchema } from '../schemas';
 import { HttpError } from '../errors';
 import { authenticate } from '../middleware/authenticate';
@@ -28,17 +28,28 @@ const SET_REFRESH_COOKIE_HEADER: HeaderDoc = {
 export const passwordSchema = z.string({ message: 'must be a string' }).min(8, 'must be at least 8 characters').max(128, 'must be at most 128 characters');
 
 /** A display name, as register and `PATCH /v1/me` accept it. */
-export const nameSchema = z.string({ message: 'must be a string' }).trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
+export const nameSchema = documentedAs(z.string({ message: 'must be a string' }).trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'), {
+  type: 'string',
+  minLength: 1,
+  maxLength: 100,
+  pattern: NOT_ONLY_SPACE,
+});
 
 /** A phone number in E.164 form, as register and `PATCH /v1/me` accept it. */
 export const phoneSchema = z.string({ message: 'must be a string' }).regex(/^\+[1-9]\d{1,14}$/, 'must be an E.164 number such as +14155550123');
 
-const emailSchema = z
-  .string({ message: 'must be an e-mail address' })
-  .trim()
-  .toLowerCase()
-  .max(254, 'must be at most 254 characters')
-  .pipe(z.email('must be an e-mail address'));
+/** An e-mail address as register, login and transfers take it: trimmed and lower-cased, then checked. */
+export const emailSchema = documentedAs(
+  z.string({ message: 'must be an e-mail address' }).trim().toLowerCase().max(254, 'must be at most 254 characters').pipe(z.email('must be an e-mail address')),
+  // No `format: email`: validation trims first, so spaces around an address are accepted, as the pattern says.
+  {
+    type: 'string',
+    minLength: 6,
+    maxLength: 254,
+    pattern: `^${TRIMMED_SPACE}*${EMAIL_PATTERN}${TRIMMED_SPACE}*$`,
+    description: 'an e-mail address (zod’s pattern); spaces around it are trimmed and letters lower-cased',
+  },
+);
 
 /** Routes of `/v1/auth/*` and `/v1/me`. */
 export function authRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {

@@ -6,7 +6,7 @@ import { MAX_SEARCH_LENGTH, merchantsMatching, usersMatching } from '../../store
 import { toWallet, type Wallet } from '../../store/wallets';
 import type { AccountRow, UserRow } from '../../infra/tables';
 import type { AppDependencies } from '../dependencies';
-import type { ApiDocs } from '../openapi/registry';
+import { documentedAs, NOT_ONLY_SPACE, type ApiDocs } from '../openapi/registry';
 import { listOf, merchantListingSchema, recipientSchema, userWithWalletsSchema } from '../schemas';
 import { notFound } from '../errors';
 import { authenticate, requireRole } from '../middleware/authenticate';
@@ -16,11 +16,12 @@ import { findRecipient, recipientReferenceSchema } from '../recipients';
 import type { User } from '../users';
 import { listQuerySchema, parseInput } from '../validation';
 
-const searchSchema = z
-  .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .max(MAX_SEARCH_LENGTH, `must be at most ${MAX_SEARCH_LENGTH} characters`)
+const searchSchema = documentedAs(z.string().trim().min(1, 'must not be empty').max(MAX_SEARCH_LENGTH, `must be at most ${MAX_SEARCH_LENGTH} characters`), {
+  type: 'string',
+  minLength: 1,
+  maxLength: MAX_SEARCH_LENGTH,
+  pattern: NOT_ONLY_SPACE,
+})
   .optional()
   .describe('text to look for; omit it to list everyone');
 

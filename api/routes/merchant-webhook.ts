@@ -6,7 +6,7 @@ import type { WebhookDeliveryRow } from '../../infra/tables';
 import type { AppDependencies } from '../dependencies';
 import { validationError } from '../errors';
 import { authenticate, requireRole } from '../middleware/authenticate';
-import type { ApiDocs } from '../openapi/registry';
+import { documentedAs, type ApiDocs } from '../openapi/registry';
 import { paginate } from '../pagination';
 import { listOf } from '../schemas';
 import type { User } from '../users';
@@ -21,7 +21,16 @@ const webhookUrlSchema = z
   .max(MAX_URL_LENGTH, `must be at most ${MAX_URL_LENGTH} characters`)
   .refine((value) => URL.canParse(value) && ['http:', 'https:'].includes(new URL(value).protocol), 'must be an http or https URL')
   .refine((value) => !URL.canParse(value) || (new URL(value).username === '' && new URL(value).password === ''), 'must not contain credentials')
-  .refine((value) => !URL.canParse(value) || new URL(value).hash === '', 'must not contain a fragment')
+  .refine((value) => !URL.canParse(value) || new URL(value).hash === '', 'must not contain a fragment');
+
+/**
+ * The URLs the document offers: http(s), a host name whose labels start with a letter (never read
+ * as an IPv4 address), an optional port and path; validation accepts more (any URL the WHATWG
+ * parser reads, credentials and fragments excepted) and refuses none of these.
+ */
+const DOCUMENTED_WEBHOOK_URL = '^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z][A-Za-z0-9-]{0,62}(?:\\.[A-Za-z][A-Za-z0-9-]{0,62})*(?::[0-9]{1,4})?(?:/[A-Za-z0-9._~!$&\'()*+,;=:/-]*)?$';
+
+const documentedWebhookUrlSchema = documentedAs(webhookUrlSchema, { type: 'string', maxLength: MAX_URL_LENGTH, format: 'uri', pattern: DOCUMENTED_WEBHOOK_URL })
   .describe('where events are POSTed; must resolve to public addresses');
 
 export const webhookRegistrationSchema = z
@@ -64,7 +73,7 @@ export function merchantWebhookRoutes(dependencies: AppDependencies, docs: ApiDo
   const { db, config } = dependencies;
   const router = new Router();
   const merchantOnly = [authenticate(db, config.jwt), requireRole('merchant')] as const;
-  const registerSchema = z.object({ url: webhookUrlSchema });
+  const registerSchema = z.object({ url: documentedWebhookUrlSchema });
 
   docs.add({
     method: 'put',

@@ -11,7 +11,7 @@ import type { PaymentRow } from '../../infra/tables';
 import type { AppDependencies } from '../dependencies';
 import { answerSaga, faultHeaderDoc, faultStepOf } from '../saga-routes';
 import { IDEMPOTENT_REPLAYED_HEADER, locationHeader } from '../openapi/headers';
-import type { ApiDocs } from '../openapi/registry';
+import { documentedWith, exactlyOneOf, type ApiDocs } from '../openapi/registry';
 import { findUserByAlias, handleSchema } from '../recipients';
 import { listOf, paymentSchema } from '../schemas';
 import { HttpError, notFound } from '../errors';
@@ -42,6 +42,7 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
         context.addIssue({ code: 'custom', path: ['merchantId'], message: 'give exactly one of merchantId and merchant' });
       }
     });
+  documentedWith(createSchema, exactlyOneOf(['merchantId', 'merchant']));
   const listSchema = listQuerySchema.extend({
     role: z.enum(['payer', 'merchant'], { message: 'must be payer or merchant' }).optional(),
     status: z.enum(PAYMENT_STATUSES, { message: `must be ${PAYMENT_STATUSES.join(', ')}` }).optional(),

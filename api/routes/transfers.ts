@@ -13,12 +13,13 @@ import { HttpError, notFound } from '../errors';
 import { createOnce, hashedBody, readIdempotencyKey, requestHash } from '../idempotency';
 import { authenticate } from '../middleware/authenticate';
 import { IDEMPOTENT_REPLAYED_HEADER, locationHeader } from '../openapi/headers';
-import type { ApiDocs } from '../openapi/registry';
+import { documentedWith, exactlyOneOf, type ApiDocs } from '../openapi/registry';
 import { paginate } from '../pagination';
 import { rateLimitsOf } from '../rate-limits';
 import { transferLaunch } from '../../infra/sagas';
 import { findUserByAlias, handleSchema } from '../recipients';
 import { listOf, transferSchema } from '../schemas';
+import { emailSchema } from './auth';
 import { findUserByEmail, findUserById, type StoredUser, type User } from '../users';
 import { amountSchema, currencySchema, listQuerySchema, parseInput } from '../validation';
 
@@ -27,13 +28,7 @@ function createTransferSchema(maxAmount: number, currencies: readonly string[]) 
   return z
     .object({
       toUserId: z.string({ message: 'must be a user id' }).min(1, 'must be a user id').max(64).optional(),
-      toEmail: z
-        .string({ message: 'must be an e-mail address' })
-        .trim()
-        .toLowerCase()
-        .max(254, 'must be at most 254 characters')
-        .pipe(z.email('must be an e-mail address'))
-        .optional(),
+      toEmail: emailSchema.optional(),
       to: handleSchema.optional().describe('the recipient’s @handle'),
       amount: amountSchema(maxAmount),
       currency: currencySchema(currencies),
@@ -52,7 +47,7 @@ export function transferRoutes(dependencies: AppDependencies, docs: ApiDocs): Ro
   const { db, config, temporal } = dependencies;
   const router = new Router();
   const auth = authenticate(db, config.jwt);
-  const createSchema = createTransferSchema(config.money.maxAmount, config.money.currencies);
+  const createSchema = documentedWith(createTransferSchema(config.money.maxAmount, config.money.currencies), exactlyOneOf(['toUserId', 'toEmail', 'to']));
   const listSchema = listQuerySchema.extend({
     role: z.enum(['sender', 'recipient'], { message: 'must be sender or recipient' }).optional(),
     status: z.enum(['pending', 'processing', 'succeeded', 'failed'], { message: 'must be pending, processing, succeeded or failed' }).optional(),

@@ -97,8 +97,10 @@ export function validValue(given: JsonSchema, context: SchemaContext): fc.Arbitr
   if ('const' in schema) return fc.constant(schema.const);
   if (Array.isArray(schema.enum)) return fc.constantFrom(...(schema.enum as unknown[]));
   const branches = (schema.anyOf ?? schema.oneOf) as JsonSchema[] | undefined;
-  if (Array.isArray(branches)) return fc.oneof(...branches.map((branch) => validValue(branch, context)));
   const types = typesOf(schema);
+  // Branches beside a type narrow it (an object's "exactly one of these fields"): make the type, keep what they allow.
+  if (Array.isArray(branches) && types.length > 0) return validValue({ ...schema, anyOf: undefined, oneOf: undefined }, context).filter((value) => accepts(schema, context, value));
+  if (Array.isArray(branches)) return fc.oneof(...branches.map((branch) => validValue(branch, context)));
   if (types.length > 1) return fc.oneof(...types.map((type) => validValue({ ...schema, type }, context)));
   switch (types[0]) {
     case 'string':
@@ -217,12 +219,12 @@ export function invalidValue(given: JsonSchema, context: SchemaContext): fc.Arbi
   let candidates: fc.Arbitrary<unknown>;
   const branches = (schema.anyOf ?? schema.oneOf) as JsonSchema[] | undefined;
   if (Array.isArray(schema.enum)) candidates = fc.oneof(fc.constantFrom('', 'unknown', String(schema.enum[0]).toLowerCase(), ` ${String(schema.enum[0])}`), otherTypes(['string']));
-  else if (Array.isArray(branches)) candidates = fc.oneof(...branches.map((branch) => invalidValue(branch, context)));
+  else if (Array.isArray(branches) && typesOf(schema).length === 0) candidates = fc.oneof(...branches.map((branch) => invalidValue(branch, context)));
   else {
     const type = typesOf(schema)[0];
     if (type === 'string') candidates = invalidString(schema);
     else if (type === 'integer') candidates = invalidInteger(schema);
-    else if (type === 'object') candidates = invalidObject(schema, context);
+    else if (type === 'object') candidates = invalidObject({ ...schema, anyOf: undefined, oneOf: undefined }, context);
     else candidates = otherTypes(typesOf(schema));
   }
   return candidates.filter((value) => typeof value !== 'symbol' && !accepts(schema, context, value));

@@ -25,9 +25,9 @@ function bin(name: string): string {
   return join(PROJECT_ROOT, 'node_modules', '.bin', name);
 }
 
-async function run(command: string, args: string[]): Promise<void> {
+async function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
-    await execFileAsync(command, args, { cwd: PROJECT_ROOT, timeout: STEP_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 });
+    await execFileAsync(command, args, { cwd: PROJECT_ROOT, env, timeout: STEP_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 });
   } catch (error) {
     const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
     throw new Error(`${[command, ...args].join(' ')} failed:\n${stdout}${stderr}`.trim(), { cause: error });
@@ -56,14 +56,22 @@ export function typecheckWebApp(): Promise<void> {
   return run(bin('tsc'), ['--noEmit', '-p', join(WEB_ROOT, 'tsconfig.json')]);
 }
 
-/** Bundles the app with Vite into `outDir` (hashed files under assets/, index.html at the top). */
-export function bundleWebApp(outDir: string): Promise<void> {
-  return run(bin('vite'), ['build', '--config', join(WEB_ROOT, 'vite.config.mts'), '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn']);
+/** The environment variable web/vite.config.mts reads its cache folder (and so its lock's) from. */
+export const VITE_CACHE_DIR_VARIABLE = 'SAGAPAY_VITE_CACHE_DIR';
+
+/**
+ * Bundles the app with Vite into `outDir` (hashed files under assets/, index.html at the top).
+ * With `cacheDir`, Vite's cache and command lock live there instead of node_modules/.vite, so
+ * this build runs beside another one of the checkout (the tests' beside `npm run dev`'s).
+ */
+export function bundleWebApp(outDir: string, cacheDir?: string): Promise<void> {
+  const env = cacheDir === undefined ? process.env : { ...process.env, [VITE_CACHE_DIR_VARIABLE]: cacheDir };
+  return run(bin('vite'), ['build', '--config', join(WEB_ROOT, 'vite.config.mts'), '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], env);
 }
 
 /** Types, type-check, bundle: what `npm run web:build`, `npm run dev` and the tests run. */
-export async function buildWebApp(outDir: string): Promise<void> {
+export async function buildWebApp(outDir: string, cacheDir?: string): Promise<void> {
   await generateApiTypes();
   await typecheckWebApp();
-  await bundleWebApp(outDir);
+  await bundleWebApp(outDir, cacheDir);
 }

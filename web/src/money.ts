@@ -1,11 +1,10 @@
-/** How many minor units a currency's major unit has, as digits (USD 2, JPY 0), from the browser's own tables. */
-export function minorDigits(currency: string): number {
-  try {
-    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-  } catch {
-    return 2;
-  }
-}
+import { minorUnitDigits } from '../../domain/currencies';
+
+/**
+ * How many minor units a currency's major unit has, as digits (USD 2, JPY 0, KWD 3): the server's
+ * own table (domain/currencies.ts), so the page and the API never disagree on where the point goes.
+ */
+export const minorDigits: (currency: string) => number = minorUnitDigits;
 
 /** An amount in minor units, in the currency's own format for the reader's locale ("$12.34", "€5.00"). */
 export function formatMoney(minorUnits: number, currency: string, options: { signed?: boolean; locale?: string } = {}): string {

@@ -20,5 +20,5 @@ export interface DirectoryMerchant {
 
 /** Merchants whose name or handle contains `query`, at most `limit`. */
 export async function searchMerchants(query: string, limit = 5): Promise<DirectoryMerchant[]> {
-  return unwrap(await api.GET('/v1/merchants', { params: { query: { query, limit: String(limit) } } })).data;
+  return unwrap(await api.GET('/v1/merchants', { params: { query: { query, limit } } })).data;
 }

@@ -11,7 +11,7 @@ const PAGE_SIZE = 10;
 /** A list of payments, as payer or as merchant. */
 export function PaymentsList({ role, title }: { role: 'payer' | 'merchant'; title: string }): JSX.Element {
   const list = usePagedList(
-    async (cursor) => unwrap(await api.GET('/v1/payments', { params: { query: { role, limit: String(PAGE_SIZE), ...(cursor ? { startingAfter: cursor } : {}) } } })),
+    async (cursor) => unwrap(await api.GET('/v1/payments', { params: { query: { role, limit: PAGE_SIZE, ...(cursor ? { startingAfter: cursor } : {}) } } })),
     `payments-${role}`,
   );
   return (
@@ -70,7 +70,7 @@ export function PaymentsList({ role, title }: { role: 'payer' | 'merchant'; titl
 
 function TransfersList(): JSX.Element {
   const list = usePagedList(
-    async (cursor) => unwrap(await api.GET('/v1/transfers', { params: { query: { limit: String(PAGE_SIZE), ...(cursor ? { startingAfter: cursor } : {}) } } })),
+    async (cursor) => unwrap(await api.GET('/v1/transfers', { params: { query: { limit: PAGE_SIZE, ...(cursor ? { startingAfter: cursor } : {}) } } })),
     'transfers',
   );
   const { wallets } = useSession();
@@ -96,7 +96,7 @@ function TransfersList(): JSX.Element {
 /** The notification feed (in-app channel), newest first, kept current. */
 export function NotificationsFeed(): JSX.Element {
   const list = usePagedList(
-    async (cursor) => unwrap(await api.GET('/v1/notifications', { params: { query: { channel: 'in_app', limit: String(PAGE_SIZE), ...(cursor ? { startingAfter: cursor } : {}) } } })),
+    async (cursor) => unwrap(await api.GET('/v1/notifications', { params: { query: { channel: 'in_app', limit: PAGE_SIZE, ...(cursor ? { startingAfter: cursor } : {}) } } })),
     'notifications',
   );
   return (

@@ -141,7 +141,7 @@ function UserSearch(): JSX.Element {
     setBusy(true);
     setProblem(undefined);
     try {
-      setResults(unwrap(await api.GET('/v1/admin/users', { params: { query: { query: query.trim(), limit: '20' } } })).data);
+      setResults(unwrap(await api.GET('/v1/admin/users', { params: { query: { query: query.trim(), limit: 20 } } })).data);
     } catch (error) {
       setProblem(asProblem(error));
     } finally {
@@ -224,7 +224,7 @@ function SagaLookup(): JSX.Element {
 /** The payments waiting for an admin's risk review, newest first; each opens on its page, where it is decided. */
 function ReviewQueue(): JSX.Element {
   const list = usePagedList(
-    async (cursor) => unwrap(await api.GET('/v1/payments', { params: { query: { status: 'in_review', limit: String(20), ...(cursor ? { startingAfter: cursor } : {}) } } })),
+    async (cursor) => unwrap(await api.GET('/v1/payments', { params: { query: { status: 'in_review', limit: 20, ...(cursor ? { startingAfter: cursor } : {}) } } })),
     'payments in review',
   );
   return (

@@ -54,7 +54,7 @@ function WebhookForm(): JSX.Element {
 
 function DeliveriesLog(): JSX.Element {
   const list = usePagedList(
-    async (cursor) => unwrap(await api.GET('/v1/merchant/webhook/deliveries', { params: { query: { limit: String(20), ...(cursor ? { startingAfter: cursor } : {}) } } })),
+    async (cursor) => unwrap(await api.GET('/v1/merchant/webhook/deliveries', { params: { query: { limit: 20, ...(cursor ? { startingAfter: cursor } : {}) } } })),
     'deliveries',
   );
   return (

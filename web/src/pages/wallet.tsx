@@ -34,7 +34,7 @@ export function WalletPage({ walletId }: { walletId: string }): JSX.Element {
   const wallet = wallets.find((candidate) => candidate.id === walletId);
   const list = usePagedList(
     async (cursor) =>
-      unwrap(await api.GET('/v1/wallets/{id}/transactions', { params: { path: { id: walletId }, query: { limit: String(PAGE_SIZE), ...(cursor ? { startingAfter: cursor } : {}) } } })),
+      unwrap(await api.GET('/v1/wallets/{id}/transactions', { params: { path: { id: walletId }, query: { limit: PAGE_SIZE, ...(cursor ? { startingAfter: cursor } : {}) } } })),
     walletId,
   );
   const currency = wallet?.currency ?? 'USD';
