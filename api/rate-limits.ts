@@ -25,9 +25,9 @@ export interface RateLimits {
   registerPerIp: Middleware;
   /** Money-moving POSTs (top-ups, payments, transfers), per user: mount after `authenticate`. */
   moneyPerUser: Middleware;
-  /** GET /v1/recipients, per user: mount after `authenticate`. */
+  /** GET /v1/recipients and the recipient checks of POST /v1/transfers and /v1/payments, per user: mount after `authenticate`. */
   recipientsPerUser: Middleware;
-  /** GET /v1/recipients, per client IP (one person with many accounts). */
+  /** The same lookups per client IP (one person with many accounts). */
   recipientsPerIp: Middleware;
 }
 
