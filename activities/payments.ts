@@ -4,7 +4,9 @@ import { DomainError, ErrorType } from '../domain/errors';
 import type { CompensationBegun, StepFailure, StepStatus } from '../domain/money-sagas';
 import { toSafeInteger } from '../domain/money';
 import { releaseHold, type PostingLine } from '../store/ledger';
+import { DAILY_LIMIT_WINDOW_MS, withinDailyLimit } from '../domain/risk';
 import { loadPaymentRecord, type PaymentRecord } from '../store/payment-records';
+import { dailyOutflow } from '../store/risk';
 import type { SagaSystemAccounts } from '../store/saga-steps';
 import { withDomainFailures } from './failures';
 import { sagaStepKit } from './saga-step-kit';
@@ -12,13 +14,11 @@ import { sagaStepKit } from './saga-step-kit';
 /** What the payment saga's activities need. */
 export interface PaymentActivityDependencies {
   db: Knex;
-  /** Most a payer may pay in one currency over 24 hours, in minor units. */
+  /** Most a person may pay and send together in one currency over 24 hours, in minor units (see `withinDailyLimit`). */
   paymentDailyLimit: number;
   /** LEDGER_SYSTEM_SHARDS: clearing and fee accounts per currency (default 8). */
   ledgerSystemShards?: number;
 }
-
-const DAY_MS = 86_400_000;
 
 /**
  * The payment saga's money activities. Every one is idempotent: journals are
@@ -28,23 +28,18 @@ const DAY_MS = 86_400_000;
 export function createPaymentSagaActivities({ db, paymentDailyLimit, ledgerSystemShards }: PaymentActivityDependencies) {
   const saga = sagaStepKit(db, 'payment', loadPaymentRecord, ledgerSystemShards);
 
-  /** The payer's payments in the payment's currency over the 24 hours before it, this one excluded. */
-  async function paidInLastDay(trx: Knex.Transaction, payment: PaymentRecord): Promise<number> {
-    const spent = await trx('payments')
-      .sum({ total: 'amount' })
-      .where({ payer_id: payment.payerId, currency: payment.currency })
-      .whereIn('status', ['processing', 'succeeded'])
-      .andWhere('created_at', '>', new Date(payment.createdAt.getTime() - DAY_MS))
-      .andWhereNot({ id: payment.id })
-      .first();
-    return toSafeInteger(spent?.total ?? 0, 'daily total');
+  /** The payer's payments and transfers in the payment's currency over the 24 hours before it, this one excluded. */
+  function paidInLastDay(trx: Knex.Transaction, payment: PaymentRecord): Promise<number> {
+    const since = new Date(payment.createdAt.getTime() - DAILY_LIMIT_WINDOW_MS);
+    return dailyOutflow(trx, { personId: payment.payerId, currency: payment.currency, since, excludeId: payment.id });
   }
 
   return {
     /**
      * Step validate: both wallets active, the payer's spendable funds, and the payer's
-     * 24-hour limit. The payer's wallet row is locked while the limit is summed and the
-     * payment turns `processing`, so two payments of one payer cannot both slip under it.
+     * 24-hour limit, shared with their transfers. The payer's wallet row is locked while the limit
+     * is summed and the payment turns `processing`, so two payments or transfers of one payer
+     * cannot both slip under it.
      * A retry after this step committed does not judge the payment again (a frozen wallet since then is debit_payer's business).
      */
     validatePayment: withDomainFailures(async ({ paymentId }: { paymentId: string }): Promise<void> => {
@@ -57,7 +52,7 @@ export function createPaymentSagaActivities({ db, paymentDailyLimit, ledgerSyste
         if (toSafeInteger(source.balance, 'balance') - toSafeInteger(source.held, 'held') < payment.amount) {
           throw new DomainError(ErrorType.InsufficientFunds, 'the payer has insufficient funds');
         }
-        if ((await paidInLastDay(trx, payment)) + payment.amount > paymentDailyLimit) {
+        if (!withinDailyLimit(await paidInLastDay(trx, payment), payment.amount, paymentDailyLimit)) {
           throw new DomainError(ErrorType.LimitExceeded, 'the payment exceeds the payer’s 24-hour limit');
         }
       });

@@ -1,8 +1,10 @@
+import fc from 'fast-check';
 import { ErrorType } from '../domain/errors';
 import { newId } from '../domain/ids';
-import { balanceOf, sumOfEntries } from '../test/support/fixtures';
+import { insertPendingPayment } from '../store/payment-records';
+import { balanceOf, sumOfEntries, userWithWallet } from '../test/support/fixtures';
 import { refundFixture } from '../test/support/money-saga-fixtures';
-import { clearingOf, feesOf, useSagaActivityHarness } from '../test/support/saga-activities';
+import { allShardsOf, clearingOf, feesOf, useSagaActivityHarness } from '../test/support/saga-activities';
 
 /**
  * What only the refund saga's activities do, against the real database: partial refunds and
@@ -128,4 +130,93 @@ describe('refund saga activities', () => {
     ]);
     await expect(refundOf(paymentId, 1)).rejects.toThrow('refund_exceeds_payment');
   });
+
+  it('when a payment of 25 with fee 1 is refunded 1 cent 24 times, then the last refund (all fee, net 0) succeeds, and undoes cleanly', async () => {
+    const { paymentId, payer, merchant } = await succeededPayment(25, 1);
+    for (let cent = 0; cent < 24; cent += 1) await runForward(await refundOf(paymentId, 1));
+    const last = await refundOf(paymentId, undefined);
+    expect(await refundRow(last)).toMatchObject({ amount: 1, fee_refunded: 1, net_amount: 0 });
+    const saga = refunds.raw();
+    await run(saga.validateRefund, { refundId: last });
+    await run(saga.debitMerchant, { refundId: last });
+    await run(saga.debitMerchant, { refundId: last });
+
+    // The merchant's line of 0 has no entry; the journal is recorded once, so a retry moves nothing.
+    expect(await movedBy(last, merchant.wallet.id)).toBe(0);
+    expect(await movedBy(last, feesOf(last))).toBe(-1);
+    expect(await harness.journalCount(last, 'debit_merchant')).toBe(1);
+    await run(saga.creditPayer, { refundId: last });
+    await run(saga.beginRefundCompensation, { refundId: last });
+    await run(saga.reversePayerCredit, { refundId: last });
+    await run(saga.returnMerchantDebit, { refundId: last });
+    await run(saga.returnMerchantDebit, { refundId: last });
+    await run(saga.failRefund, { refundId: last, step: 'write_ledger', code: 'processing_error', message: 'drill' });
+    expect(await movedBy(last, feesOf(last))).toBe(0);
+    expect(await harness.journalCount(last, 'return_merchant_debit')).toBe(1);
+    const again = await refundOf(paymentId, undefined);
+    await runForward(again);
+
+    expect(await refundRow(again)).toMatchObject({ status: 'succeeded', fee_refunded: 1, net_amount: 0 });
+    expect(await balanceOf(db(), payer.wallet.id)).toBe(25);
+    expect(await balanceOf(db(), merchant.wallet.id)).toBe(20_000 - 24);
+    await harness.expectLedgerInBalance([payer.wallet.id, merchant.wallet.id]);
+  });
+
+  it('when random payments are refunded in random parts, then the refunds return exactly the amount and all of the fee', async () => {
+    const payments = fc
+      .integer({ min: 1, max: 5_000 })
+      .chain((amount) => fc.tuple(fc.constant(amount), fc.integer({ min: 0, max: amount }), fc.array(fc.integer({ min: 1, max: amount }), { maxLength: 6 })));
+    await fc.assert(
+      fc.asyncProperty(payments, async ([amount, fee, cuts]) => {
+        const { paymentId, payer, merchant } = await succeededPayment(amount, fee);
+        const refundIds: string[] = [];
+        // Each cut refunds a part of what is left; the last refund takes the rest.
+        for (const cut of cuts) {
+          const left = amount - (await refundedSoFar(refundIds));
+          if (left <= 1) break;
+          refundIds.push(await refundOf(paymentId, 1 + (cut % (left - 1))));
+          await runForward(refundIds[refundIds.length - 1] ?? '');
+        }
+        refundIds.push(await refundOf(paymentId, undefined));
+        await runForward(refundIds[refundIds.length - 1] ?? '');
+
+        const rows = await db()('refunds').select('status', 'amount', 'fee_refunded').whereIn('id', refundIds);
+        expect(rows.every((row) => row.status === 'succeeded')).toBe(true);
+        expect(await refundedSoFar(refundIds)).toBe(amount);
+        expect(rows.reduce((sum, row) => sum + Number(row.fee_refunded), 0)).toBe(fee);
+        expect(await balanceOf(db(), payer.wallet.id)).toBe(amount);
+        expect(await balanceOf(db(), merchant.wallet.id)).toBe(20_000 - (amount - fee));
+        expect(fee + (await movedByAll(refundIds, allShardsOf('fees')))).toBe(0);
+        expect(await movedByAll(refundIds, allShardsOf('clearing'))).toBe(0);
+      }),
+      // The edges first: no fee, a one-cent payment, and a payment that is all fee.
+      { numRuns: 15, examples: [[[1, 0, []]], [[1, 1, []]], [[25, 1, [24, 24, 24]]], [[3, 3, [1]]]] },
+    );
+  });
 });
+
+/** A succeeded payment of `amount` with `fee` from a new payer to a new merchant holding 20 000, as the payment saga leaves it. */
+async function succeededPayment(amount: number, fee: number) {
+  const payer = await userWithWallet(db());
+  const merchant = await userWithWallet(db(), { role: 'merchant', balance: 20_000 });
+  const paymentId = newId('pay');
+  await insertPendingPayment(db(), {
+    ...{ id: paymentId, amount, fee, netAmount: amount - fee, currency: 'USD', description: null, faultStep: null },
+    ...{ payerId: payer.user.id, sourceWalletId: payer.wallet.id, merchantId: merchant.user.id, merchantWalletId: merchant.wallet.id },
+  });
+  await db()('payments').where({ id: paymentId }).update({ status: 'succeeded' });
+  return { paymentId, payer, merchant };
+}
+
+async function refundedSoFar(refundIds: string[]): Promise<number> {
+  if (refundIds.length === 0) return 0;
+  const row = (await db()('refunds').sum({ total: 'amount' }).whereIn('id', refundIds).first()) as { total: unknown } | undefined;
+  return Number(row?.total ?? 0);
+}
+
+async function movedByAll(referenceIds: string[], accountIds: string[]): Promise<number> {
+  const row = (await db()('entries').sum({ total: 'amount' }).whereIn('account_id', accountIds).whereIn('reference_id', referenceIds).first()) as
+    | { total: unknown }
+    | undefined;
+  return Number(row?.total ?? 0);
+}

@@ -4,6 +4,8 @@ import { DomainError, ErrorType } from '../domain/errors';
 import { toSafeInteger } from '../domain/money';
 import type { CompensationBegun, StepFailure, StepStatus } from '../domain/money-sagas';
 import { releaseHold } from '../store/ledger';
+import { DAILY_LIMIT_WINDOW_MS, withinDailyLimit } from '../domain/risk';
+import { dailyOutflow } from '../store/risk';
 import { loadTransferRecord, type TransferRecord } from '../store/transfer-records';
 import { withDomainFailures } from './failures';
 import { sagaStepKit } from './saga-step-kit';
@@ -11,13 +13,11 @@ import { sagaStepKit } from './saga-step-kit';
 /** What the transfer saga's activities need. */
 export interface TransferActivityDependencies {
   db: Knex;
-  /** Most a sender may transfer in one currency over 24 hours, in minor units. */
+  /** Most a person may send and pay together in one currency over 24 hours, in minor units (see `withinDailyLimit`). */
   transferDailyLimit: number;
   /** LEDGER_SYSTEM_SHARDS: clearing accounts per currency (default 8). */
   ledgerSystemShards?: number;
 }
-
-const DAY_MS = 86_400_000;
 
 /**
  * The transfer saga's money activities. Every one is idempotent: journals are
@@ -27,23 +27,18 @@ const DAY_MS = 86_400_000;
 export function createTransferSagaActivities({ db, transferDailyLimit, ledgerSystemShards }: TransferActivityDependencies) {
   const saga = sagaStepKit(db, 'transfer', loadTransferRecord, ledgerSystemShards);
 
-  /** The sender's transfers in the transfer's currency over the 24 hours before it, this one excluded. */
-  async function sentInLastDay(trx: Knex.Transaction, transfer: TransferRecord): Promise<number> {
-    const spent = await trx('transfers')
-      .sum({ total: 'amount' })
-      .where({ sender_id: transfer.senderId, currency: transfer.currency })
-      .whereIn('status', ['processing', 'succeeded'])
-      .andWhere('created_at', '>', new Date(transfer.createdAt.getTime() - DAY_MS))
-      .andWhereNot({ id: transfer.id })
-      .first();
-    return toSafeInteger(spent?.total ?? 0, 'daily total');
+  /** The sender's transfers and payments in the transfer's currency over the 24 hours before it, this one excluded. */
+  function sentInLastDay(trx: Knex.Transaction, transfer: TransferRecord): Promise<number> {
+    const since = new Date(transfer.createdAt.getTime() - DAILY_LIMIT_WINDOW_MS);
+    return dailyOutflow(trx, { personId: transfer.senderId, currency: transfer.currency, since, excludeId: transfer.id });
   }
 
   return {
     /**
      * Step validate: both wallets active, the sender's spendable funds, and the sender's
-     * 24-hour limit. The sender's wallet row is locked while the limit is summed and the
-     * transfer turns `processing`, so two transfers of one sender cannot both slip under it.
+     * 24-hour limit, shared with their payments. The sender's wallet row is locked while the limit
+     * is summed and the transfer turns `processing`, so two transfers or payments of one sender
+     * cannot both slip under it.
      * A transfer already `processing` was validated by an earlier attempt: it is not judged again.
      */
     validateTransfer: withDomainFailures(async ({ transferId }: { transferId: string }): Promise<void> => {
@@ -59,7 +54,7 @@ export function createTransferSagaActivities({ db, transferDailyLimit, ledgerSys
         if (toSafeInteger(source.balance, 'balance') - toSafeInteger(source.held, 'held') < transfer.amount) {
           throw new DomainError(ErrorType.InsufficientFunds, 'the sender has insufficient funds');
         }
-        if ((await sentInLastDay(trx, transfer)) + transfer.amount > transferDailyLimit) {
+        if (!withinDailyLimit(await sentInLastDay(trx, transfer), transfer.amount, transferDailyLimit)) {
           throw new DomainError(ErrorType.LimitExceeded, 'the transfer exceeds the sender’s 24-hour limit');
         }
       });

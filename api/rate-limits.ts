@@ -3,24 +3,31 @@ import type { Middleware } from 'koa';
 import { createDatabaseRateLimitStore, type RateLimitStore } from '../infra/rate-limit-stores';
 import type { AppDependencies } from './dependencies';
 import { apiMetricsOf } from './metrics';
-import { loginFailureLimit } from './middleware/login-failures';
+import { recordAudit } from '../store/audit-log';
+import { bySignedInEmail, LOGIN_CHECK, passwordFailureLimit } from './middleware/login-failures';
+import type { User } from './users';
 import { byIp, byUser, rateLimit } from './middleware/rate-limit';
 
 /** The contract's rate limits, configured (`RATE_LIMIT_*`), each a middleware to mount on its routes. */
 export interface RateLimits {
   /** POST /v1/auth/login, per client IP. */
   loginPerIp: Middleware;
-  /** POST /v1/auth/login, failed logins per e-mail in the body (brute force on one account from many IPs); see `loginFailureLimit`. */
+  /** POST /v1/auth/login, failed logins per e-mail in the body (brute force on one account from many IPs); see `passwordFailureLimit`. */
   loginPerEmail: Middleware;
+  /**
+   * POST /v1/me/password, wrong current passwords per the signed-in user's e-mail, counted with the
+   * failed logins (a stolen access token must not guess more than a login could): mount after `authenticate`.
+   */
+  passwordChangePerEmail: Middleware;
   /** POST /v1/auth/refresh, per client IP: the login per-IP rule, counted apart. */
   refreshPerIp: Middleware;
   /** POST /v1/auth/register, per client IP. */
   registerPerIp: Middleware;
   /** Money-moving POSTs (top-ups, payments, transfers), per user: mount after `authenticate`. */
   moneyPerUser: Middleware;
-  /** GET /v1/recipients, per user: mount after `authenticate`. */
+  /** GET /v1/recipients and the recipient checks of POST /v1/transfers and /v1/payments, per user: mount after `authenticate`. */
   recipientsPerUser: Middleware;
-  /** GET /v1/recipients, per client IP (one person with many accounts). */
+  /** The same lookups per client IP (one person with many accounts). */
   recipientsPerIp: Middleware;
 }
 
@@ -61,11 +68,22 @@ export function rateLimitsOf(dependencies: AppDependencies): RateLimits {
   };
   return {
     loginPerIp: rateLimit(store, { name: 'login_ip', rule: rules.loginPerIp, keyOf: byIp }, hooks),
-    loginPerEmail: loginFailureLimit(store, rules.loginPerEmail, hooks),
+    loginPerEmail: passwordFailureLimit(store, rules.loginPerEmail, LOGIN_CHECK, hooks),
+    passwordChangePerEmail: passwordFailureLimit(
+      store,
+      rules.loginPerEmail,
+      { name: 'password_change_email', emailOf: bySignedInEmail, successStatus: 204, knownAddresses: false, onRefused: (ctx) => auditGuessing(dependencies, ctx.state.user as User) },
+      hooks,
+    ),
     refreshPerIp: rateLimit(store, { name: 'refresh_ip', rule: rules.loginPerIp, keyOf: byIp }, hooks),
     registerPerIp: rateLimit(store, { name: 'register_ip', rule: rules.registerPerIp, keyOf: byIp }, hooks),
     moneyPerUser: rateLimit(store, { name: 'money_user', rule: rules.moneyPerUser, keyOf: byUser }, hooks),
     recipientsPerUser: rateLimit(store, { name: 'recipients_user', rule: rules.recipientsPerUser, keyOf: byUser }, hooks),
     recipientsPerIp: rateLimit(store, { name: 'recipients_ip', rule: rules.recipientsPerIp, keyOf: byIp }, hooks),
   };
+}
+
+/** The audit record of a password change refused by the failure limit: someone with the user's token kept guessing. */
+function auditGuessing(dependencies: AppDependencies, user: User): Promise<void> {
+  return recordAudit(dependencies.db, { actorId: user.id, action: 'user.password_guessing_limited', resourceType: 'user', resourceId: user.id, data: {} });
 }

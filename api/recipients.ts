@@ -55,8 +55,16 @@ export async function findUserByAlias(db: Knex, alias: string): Promise<StoredUs
   return userId === null ? null : findUserById(db, userId);
 }
 
-/** The user a reference names, or null when nobody answers to it (a closed account answers to nothing). */
+/**
+ * The user as a recipient of money, or null: admins receive no money and have no wallet, and a
+ * closed account receives nothing, so as recipients they do not exist. Every route that names a
+ * recipient (`/v1/recipients`, transfers, payments) answers them exactly as it answers nobody.
+ */
+export function asRecipient(user: StoredUser | null): StoredUser | null {
+  return user === null || user.role === 'admin' || user.status === 'closed' ? null : user;
+}
+
+/** The recipient a reference names, or null when nobody answers to it (see `asRecipient`). */
 export async function findRecipient(db: Knex, reference: RecipientReference): Promise<StoredUser | null> {
-  const user = reference.kind === 'alias' ? await findUserByAlias(db, reference.alias) : await findUserByEmail(db, reference.email);
-  return user?.status === 'closed' ? null : user;
+  return asRecipient(reference.kind === 'alias' ? await findUserByAlias(db, reference.alias) : await findUserByEmail(db, reference.email));
 }

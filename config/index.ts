@@ -196,7 +196,7 @@ export interface Config {
   paymentSyncWaitMs: number;
   /** How long the API lets in-flight requests finish after SIGTERM: the sync wait plus a margin, so no waiting client is cut off. */
   apiShutdownGraceMs: number;
-  /** Most a payer may pay in one currency over the last 24 hours (minor units). */
+  /** Most a person may pay and send together (one limit across payments and transfers) in one currency over the last 24 hours (minor units). */
   paymentDailyLimit: number;
   stuckAfterMs: number;
   /**

@@ -7,6 +7,23 @@ import type { MoneySagaKind } from './money-sagas';
  * review answer becomes a decline.
  */
 
+/** The window of the daily limit: 24 hours before a saga was created. */
+export const DAILY_LIMIT_WINDOW_MS = 86_400_000;
+
+/**
+ * The daily limit (`PAYMENT_DAILY_LIMIT`) is one limit per person and currency, across kinds: a
+ * person's payments and transfers in one currency that their `validate` step accepted in the 24
+ * hours before a new one (processing, in review or succeeded) add up, with the new one, to at most
+ * the limit. One limit bounds what a person (or a thief with their token) can move out per day
+ * whatever the channel; per-kind limits would add up (two of each at 400 000 moved 1.6 M against a
+ * limit of 1 M). Amounts in different currencies are not comparable, so each currency is counted
+ * apart. It is judged in `validate` under the person's wallet lock, not by `risk_check`, so racing
+ * sagas are judged one after the other and the limit holds exactly.
+ */
+export function withinDailyLimit(outflowBefore: number, amount: number, limit: number): boolean {
+  return outflowBefore + amount <= limit;
+}
+
 /** What one rule, or the whole check, answers. */
 export type RiskOutcome = 'allow' | 'review' | 'decline';
 

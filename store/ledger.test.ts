@@ -124,6 +124,27 @@ describe('postJournal', () => {
     expect(await balanceOf(db, alice.wallet.id)).toBe(500);
   });
 
+  it('when a line is 0, then it gets no entry but its account is judged; when fewer than two lines move money, then nothing is written', async () => {
+    const alice = await userWithWallet(db, { balance: 500 });
+    const bob = await userWithWallet(db);
+    const frozen = await userWithWallet(db);
+    await db('accounts').where({ id: frozen.wallet.id }).update({ status: 'frozen' });
+    const key = `test:${newId('jnl')}`;
+    const withZero = transfer(key, alice.wallet.id, bob.wallet.id, 100);
+    withZero.lines.push({ accountId: frozen.wallet.id, amount: -0, type: 'transfer_out' });
+
+    await expect(postJournal(db, { ...withZero, requireActive: [frozen.wallet.id] })).rejects.toMatchObject({ type: ErrorType.WalletFrozen });
+    const posted = await postJournal(db, withZero);
+    const again = await postJournal(db, withZero);
+
+    expect(posted.entries.map((entry) => entry.accountId)).toEqual([alice.wallet.id, bob.wallet.id]);
+    expect(again).toEqual({ ...posted, replayed: true });
+    expect(await db('entries').where({ account_id: frozen.wallet.id })).toEqual([]);
+    const nothing = transfer(`test:${newId('jnl')}`, alice.wallet.id, bob.wallet.id, 0);
+    await expect(postJournal(db, nothing)).rejects.toThrow(RangeError);
+    expect(await db('journals').where({ journal_key: nothing.key })).toEqual([]);
+  });
+
   it('when a wallet that must be active is frozen, then the posting is refused', async () => {
     const alice = await userWithWallet(db, { balance: 500 });
     const bob = await userWithWallet(db);

@@ -132,20 +132,29 @@ export async function inTransaction<T>(db: Knex, work: (trx: Knex.Transaction) =
   }
 }
 
+/**
+ * Checks the key and the lines. A line of 0 is allowed (a refund that is all fee takes nothing
+ * from the merchant) and is left out of the journal; at least two lines must still move money,
+ * since a journal that moves nothing is a caller's mistake and one line cannot balance.
+ */
 function assertBalanced(request: JournalRequest): void {
   if (request.key.length === 0 || request.key.length > MAX_KEY_LENGTH) {
     throw new RangeError(`journal key must be 1–${MAX_KEY_LENGTH} characters`);
   }
-  if (request.lines.length < 2 || request.lines.length > MAX_LINES) {
-    throw new RangeError(`a journal has 2–${MAX_LINES} lines, got ${request.lines.length}`);
-  }
+  if (request.lines.length > MAX_LINES) throw new RangeError(`a journal has at most ${MAX_LINES} lines, got ${request.lines.length}`);
   let sum = 0;
   for (const line of request.lines) {
     assertSafeInteger(line.amount, `amount of ${line.accountId}`);
-    if (line.amount === 0) throw new RangeError('a journal line must move money');
     sum += line.amount;
   }
+  const moving = movingLines(request).length;
+  if (moving < 2) throw new RangeError(`a journal has 2 or more lines that move money, got ${moving}`);
   if (sum !== 0) throw new DomainError(ErrorType.UnbalancedJournal, `journal ${request.key} sums to ${sum}, not 0`);
+}
+
+/** The lines that move money: those that get an entry. */
+function movingLines(request: JournalRequest): PostingLine[] {
+  return request.lines.filter((line) => line.amount !== 0);
 }
 
 async function postInTransaction(trx: Knex.Transaction, request: JournalRequest): Promise<PostedJournal> {
@@ -166,8 +175,10 @@ async function postInTransaction(trx: Knex.Transaction, request: JournalRequest)
     reference_id: request.referenceId,
     created_at: now,
   });
+  // Lines of 0 get no entry; their accounts were still locked and judged by the rules above.
+  const lines = movingLines(request);
   const entries: PostedJournal['entries'] = [];
-  for (const line of request.lines) {
+  for (const line of lines) {
     const account = balances.get(line.accountId);
     if (!account) throw new Error(`account ${line.accountId} vanished mid-transaction`);
     account.balance += line.amount;
@@ -181,7 +192,7 @@ async function postInTransaction(trx: Knex.Transaction, request: JournalRequest)
       account_id: entry.accountId,
       amount: entry.amount,
       balance_after: entry.balanceAfter,
-      type: request.lines[index]?.type ?? 'reversal',
+      type: lines[index]?.type ?? 'reversal',
       reference_id: request.referenceId,
       created_at: now,
     })),

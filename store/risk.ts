@@ -84,6 +84,33 @@ async function recentSagas(trx: Knex.Transaction, sagaId: string, parties: SagaP
   return { count, amount };
 }
 
+/** The statuses of a saga that counts in the daily limit: accepted by validate, and not failed. */
+const DAILY_LIMIT_STATUSES = ['processing', 'in_review', 'succeeded'];
+
+/**
+ * A person's outflow in one currency since `since`: their payments and transfers that validate
+ * accepted, `excludeId` left out (see `withinDailyLimit`). The caller holds the person's wallet in
+ * that currency locked (`FOR UPDATE`), which the validate step of every payment and transfer from
+ * it takes first; so no two validates of one person sum at once, and each sees the other's status.
+ */
+export async function dailyOutflow(trx: Knex.Transaction, input: { personId: string; currency: string; since: Date; excludeId: string }): Promise<number> {
+  let total = 0;
+  for (const [table, personColumn] of [
+    ['payments', 'payer_id'],
+    ['transfers', 'sender_id'],
+  ] as const) {
+    const row = (await trx(table)
+      .sum({ total: 'amount' })
+      .where({ [personColumn]: input.personId, currency: input.currency })
+      .whereIn('status', DAILY_LIMIT_STATUSES)
+      .andWhere('created_at', '>', input.since)
+      .andWhereNot({ id: input.excludeId })
+      .first()) as { total: unknown } | undefined;
+    total += toSafeInteger(row?.total ?? 0, 'daily outflow');
+  }
+  return total;
+}
+
 /** True when a user id, e-mail address or merchant of this saga is on the blocklist. */
 async function isBlocklisted(trx: Knex.Transaction, kind: RiskCheckedKind, parties: SagaParties): Promise<boolean> {
   const users = (await trx('users').select('id', 'email').whereIn('id', [parties.payerId, parties.recipientId])) as Array<{ id: string; email: string }>;

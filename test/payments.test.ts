@@ -428,6 +428,33 @@ describe('races on one wallet', () => {
     expect(await balancesOf(payer.wallet.id)).toEqual([110_000 - DAILY_LIMIT]);
   });
 
+  it('when payments and transfers race against the 24-hour limit, then they share it: together they move exactly the limit', async () => {
+    const [payer, friend] = await Promise.all([actors.signUp(), actors.signUp()]);
+    const topUp = await actors.call('POST', `/v1/wallets/${payer.wallet.id}/topups`, { token: payer.token, body: { amount: 100_000, currency: 'USD' } });
+    expect(topUp.status).toBe(201);
+    const [friendBefore = 0, merchantBefore = 0] = await balancesOf(friend.wallet.id, merchant.wallet.id);
+    const send = () =>
+      actors.call<Payment>('POST', '/v1/transfers', { token: payer.token, body: { toUserId: friend.user.id, amount: 20_000, currency: 'USD' }, headers: { prefer: 'respond-async' } });
+
+    // Four of each kind at 20 000 against one limit of 60 000: per-kind limits would let six through.
+    const answers = await Promise.all(Array.from({ length: 8 }, (_, index) => (index % 2 === 0 ? pay(payer, { amount: 20_000 }, { prefer: 'respond-async' }) : send())));
+    const finals = await Promise.all(
+      answers.map(async (answer, index) => {
+        await stack.temporal.workflow.getHandle(answer.body.workflowId).result();
+        const path = index % 2 === 0 ? `/v1/payments/${answer.body.id}` : `/v1/transfers/${answer.body.id}`;
+        return (await actors.call<Payment>('GET', path, { token: payer.token })).body;
+      }),
+    );
+
+    const outcomes = finals.map((saga) => `${saga.status}:${saga.failure?.code ?? ''}`).sort();
+    expect(outcomes).toEqual([...Array<string>(5).fill('failed:limit_exceeded'), ...Array<string>(3).fill('succeeded:')]);
+    const [payerAfter, friendAfter = 0, merchantAfter = 0] = await balancesOf(payer.wallet.id, friend.wallet.id, merchant.wallet.id);
+    expect(payerAfter).toBe(110_000 - DAILY_LIMIT);
+    // What left the payer arrived: transfers in full, payments less their fee (2 % of 20 000).
+    const paid = finals.filter((saga, index) => index % 2 === 0 && saga.status === 'succeeded').length;
+    expect([friendAfter - friendBefore, merchantAfter - merchantBefore]).toEqual([(3 - paid) * 20_000, paid * 19_600]);
+  });
+
   it('when a payment and a transfer race for one wallet that can fund only one, then exactly one succeeds and the wallet never goes negative', async () => {
     const [payer, friend] = await Promise.all([actors.signUp(), actors.signUp()]);
     const merchantBefore = await actors.balanceOf(merchant.token, merchant.wallet.id);

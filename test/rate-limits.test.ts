@@ -211,6 +211,43 @@ describe('rate limits', () => {
     expect((await lookUp(third, freshIp())).status).toBe(200);
   });
 
+  it('when recipients are probed through transfers and payments, then those checks count in the recipients limits with /v1/recipients: 429 at the same count', async () => {
+    const senders: string[] = [];
+    const tokenOfNewUser = async () => {
+      const { user } = await userWithWallet(stack.db);
+      senders.push(user.id);
+      return issueAccessToken(stack.config.jwt, { userId: user.id, role: user.role, tokenVersion: 0 });
+    };
+    const [first, second, third, fourth] = [await tokenOfNewUser(), await tokenOfNewUser(), await tokenOfNewUser(), await tokenOfNewUser()];
+    const lookUp = (token: string, ip: string) => call('GET', `/v1/recipients?to=${encodeURIComponent(uniqueEmail('nobody'))}`, { ip, token });
+    const send = (token: string, ip: string) => call('POST', '/v1/transfers', { ip, token, body: { toEmail: uniqueEmail('nobody'), amount: 100, currency: 'USD' } });
+    const pay = (token: string, ip: string) => call('POST', '/v1/payments', { ip, token, body: { merchantId: `usr_nobody${clockMs}`, amount: 100, currency: 'USD' } });
+    // Refused by a recipients limit (a 24 h window), not by the money limit (3 per 2 s), which each user here stays within.
+    const expectRecipientsLimited = (response: TestResponse<unknown>) => {
+      expectRateLimited(response, 86_400);
+      expect((response.body as { error: { details: { windowSeconds: number } } }).error.details.windowSeconds).toBe(86_400);
+    };
+
+    // Per user, 3: two lookups and a transfer, then the next transfer or payment is refused.
+    const ip = freshIp();
+    expect([(await lookUp(first, ip)).status, (await lookUp(first, ip)).status, (await send(first, ip)).status]).toEqual([404, 404, 404]);
+    expectRecipientsLimited(await send(first, ip));
+    expectRecipientsLimited(await pay(first, freshIp()));
+    // The other way round: a transfer, a payment and a lookup, then /v1/recipients refuses.
+    const otherIp = freshIp();
+    expect([(await send(second, otherIp)).status, (await pay(second, otherIp)).status, (await lookUp(second, otherIp)).status]).toEqual([404, 404, 404]);
+    expectRecipientsLimited(await lookUp(second, otherIp));
+
+    // Per IP, 5: three checks of one user and two of another, then a sixth from that address is refused.
+    const sharedIp = freshIp();
+    expect([(await send(third, sharedIp)).status, (await pay(third, sharedIp)).status, (await send(third, sharedIp)).status]).toEqual([404, 404, 404]);
+    expect([(await send(fourth, sharedIp)).status, (await send(fourth, sharedIp)).status]).toEqual([404, 404]);
+    expectRecipientsLimited(await pay(fourth, sharedIp));
+    expect(senders).toHaveLength(4);
+    expect(await stack.db('transfers').whereIn('sender_id', senders)).toEqual([]);
+    expect(await stack.db('payments').whereIn('payer_id', senders)).toEqual([]);
+  });
+
   it('when requests were refused, then /metrics counts them per limit', async () => {
     const metrics = await fetch(`${stack.baseUrl}/metrics`).then((response) => response.text());
     for (const limit of ['login_ip', 'login_email', 'register_ip', 'money_user', 'recipients_user', 'recipients_ip']) {

@@ -102,6 +102,33 @@ describe('refunds', () => {
     expect((await actors.call<Payment>('GET', `/v1/payments/${payment.id}`, { token: merchant.token })).body.refundedAmount).toBe(50);
   });
 
+  it('when a payment of 25 with fee 1 is refunded 1 cent 24 times, then the last refund, all fee, succeeds (and undoes cleanly in the fault drill)', async () => {
+    const { payer, payment } = await paidPayment(25);
+    expect(payment).toMatchObject({ fee: 1, netAmount: 24 });
+    const ids = [payment.id];
+    for (let cent = 0; cent < 24; cent += 1) {
+      const part = await refund(merchant.token, payment.id, { amount: 1 });
+      expect(part.body).toMatchObject({ status: 'succeeded', amount: 1, feeRefunded: 0, netAmount: 1 });
+      ids.push(part.body.id);
+    }
+
+    // The merchant's line of 0 is left out of debit_merchant's journal and of its compensation.
+    const drilled = await refund(merchant.token, payment.id, {}, { 'X-Saga-Fault': 'write_ledger' });
+    expect(drilled.body).toMatchObject({ status: 'failed', amount: 1, feeRefunded: 1, netAmount: 0, failure: { code: 'injected_fault' } });
+    expect(drilled.body.steps.map((step) => `${step.name}:${step.status}`)).toEqual(expect.arrayContaining(['debit_merchant:compensated', 'credit_payer:compensated']));
+    const last = await refund(merchant.token, payment.id, {});
+
+    expect(last.body).toMatchObject({ status: 'succeeded', amount: 1, feeRefunded: 1, netAmount: 0, failure: null });
+    ids.push(drilled.body.id, last.body.id);
+    expect((await actors.call<Payment>('GET', `/v1/payments/${payment.id}`, { token: payer.token })).body.refundedAmount).toBe(25);
+    expect(await movedOnAccountBy(ids, allShardsOf('fees'))).toBe(0);
+    expect(await movedOnAccountBy(ids, merchant.wallet.id)).toBe(0);
+    expect(await movedOnAccountBy(ids, payer.wallet.id)).toBe(0);
+    const merchantEntries = await stack.db('entries').where({ reference_id: last.body.id, account_id: merchant.wallet.id });
+    expect(merchantEntries).toEqual([]);
+    expect(await stack.db('journals').where({ journal_key: `${last.body.id}:debit_merchant` })).toHaveLength(1);
+  });
+
   it('when a refund asks for more than the payment, then it is refused with refund_exceeds_payment and nothing moves', async () => {
     const { payment } = await paidPayment(1_000);
 

@@ -48,8 +48,7 @@ export function directoryRoutes(dependencies: AppDependencies, docs: ApiDocs): R
   router.get('/v1/recipients', limits.recipientsPerIp, auth, limits.recipientsPerUser, async (ctx) => {
     const { to } = parseInput(recipientQuerySchema, ctx.query);
     const recipient = await findRecipient(db, to);
-    // Admins receive no money and have no wallet, and a closed account receives nothing: as recipients they do not exist.
-    if (!recipient || recipient.role === 'admin' || recipient.status === 'closed') throw notFound();
+    if (!recipient) throw notFound();
     ctx.body = { name: recipient.name, kind: recipient.role === 'merchant' ? 'merchant' : 'person' };
   });
 

@@ -12,7 +12,7 @@ import type { AppDependencies } from '../dependencies';
 import { answerSaga, faultHeaderDoc, faultStepOf } from '../saga-routes';
 import { IDEMPOTENT_REPLAYED_HEADER, locationHeader } from '../openapi/headers';
 import { documentedWith, exactlyOneOf, type ApiDocs } from '../openapi/registry';
-import { findUserByAlias, handleSchema } from '../recipients';
+import { asRecipient, findUserByAlias, handleSchema } from '../recipients';
 import { listOf, paymentSchema } from '../schemas';
 import { HttpError, notFound } from '../errors';
 import { createOnce, hashedBody, readIdempotencyKey, requestHash } from '../idempotency';
@@ -80,12 +80,16 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
     },
     errors: [400, 404, 413, 415, 422, 429],
   });
-  router.post('/v1/payments', auth, rateLimitsOf(dependencies).moneyPerUser, async (ctx) => {
+  const limits = rateLimitsOf(dependencies);
+  // The merchant check tells whether an id or handle is a merchant's, so it counts in the recipients limits.
+  router.post('/v1/payments', auth, limits.moneyPerUser, limits.recipientsPerIp, limits.recipientsPerUser, async (ctx) => {
     const user = ctx.state.user as User;
     const input = parseInput(createSchema, ctx.request.body);
     const key = readIdempotencyKey(ctx.get('Idempotency-Key') || undefined);
     const faultStep = faultStepOf(ctx, 'payment', config.sagaFaultsEnabled);
-    const merchant = input.merchantId !== undefined ? await findUserById(db, input.merchantId) : input.merchant !== undefined ? await findUserByAlias(db, input.merchant) : null;
+    const named = input.merchantId !== undefined ? await findUserById(db, input.merchantId) : input.merchant !== undefined ? await findUserByAlias(db, input.merchant) : null;
+    // A closed merchant, a person and an admin answer as nobody does, before any check of the payer's own wallets.
+    const merchant = asRecipient(named);
     if (!merchant || merchant.role !== 'merchant') throw notFound('merchant_not_found');
     if (merchant.id === user.id) throw new HttpError(422, 'self_payment', 'You cannot pay yourself.');
     const source = await sourceWalletOf(user, input.currency, input.sourceWalletId);

@@ -9,6 +9,7 @@ import { authenticate } from '../middleware/authenticate';
 import type { ApiDocs } from '../openapi/registry';
 import { userSchema } from '../schemas';
 import { findUserById, publicUser, type User } from '../users';
+import { rateLimitsOf } from '../rate-limits';
 import { parseInput } from '../validation';
 import { nameSchema, passwordSchema, phoneSchema } from './auth';
 
@@ -54,9 +55,10 @@ export function profileRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
     auth: true,
     body: passwordChangeSchema,
     responses: { 204: { description: 'changed; log in again with the new password' } },
-    errors: [400, 401, 413, 415],
+    errors: [400, 401, 413, 415, 429],
   });
-  router.post('/v1/me/password', signedIn, async (ctx) => {
+  // A wrong current password counts in the per-e-mail failure limit of logins (429 past it).
+  router.post('/v1/me/password', signedIn, rateLimitsOf(dependencies).passwordChangePerEmail, async (ctx) => {
     const input = parseInput(passwordChangeSchema, ctx.request.body);
     const { id } = ctx.state.user as User;
     const user = await findUserById(db, id);

@@ -17,7 +17,7 @@ import { documentedWith, exactlyOneOf, type ApiDocs } from '../openapi/registry'
 import { paginate } from '../pagination';
 import { rateLimitsOf } from '../rate-limits';
 import { transferLaunch } from '../../infra/sagas';
-import { findUserByAlias, handleSchema } from '../recipients';
+import { asRecipient, findUserByAlias, handleSchema } from '../recipients';
 import { listOf, transferSchema } from '../schemas';
 import { emailSchema } from './auth';
 import { findUserByEmail, findUserById, type StoredUser, type User } from '../users';
@@ -54,16 +54,17 @@ export function transferRoutes(dependencies: AppDependencies, docs: ApiDocs): Ro
   });
   const sagaSettings = { paymentsTaskQueue: config.temporal.paymentsTaskQueue, notificationsTaskQueue: config.temporal.notificationsTaskQueue };
 
-  /** The recipient the body names; 404 not_found when nobody has that id, e-mail or handle. */
+  /** The recipient the body names; 404 not_found, as `/v1/recipients` answers, when nobody, an admin or a closed account has that id, e-mail or handle. */
   async function recipientOf(input: { toUserId?: string | undefined; toEmail?: string | undefined; to?: string | undefined }): Promise<StoredUser> {
-    const recipient =
+    const recipient = asRecipient(
       input.toUserId !== undefined
         ? await findUserById(db, input.toUserId)
         : input.toEmail !== undefined
           ? await findUserByEmail(db, input.toEmail)
           : input.to !== undefined
             ? await findUserByAlias(db, input.to)
-            : null;
+            : null,
+    );
     if (!recipient) throw notFound();
     return recipient;
   }
@@ -86,11 +87,14 @@ export function transferRoutes(dependencies: AppDependencies, docs: ApiDocs): Ro
     },
     errors: [400, 404, 413, 415, 422, 429],
   });
-  router.post('/v1/transfers', auth, rateLimitsOf(dependencies).moneyPerUser, async (ctx) => {
+  const limits = rateLimitsOf(dependencies);
+  // The recipient check tells what /v1/recipients tells (nobody, a person or a merchant), so it counts in its limits.
+  router.post('/v1/transfers', auth, limits.moneyPerUser, limits.recipientsPerIp, limits.recipientsPerUser, async (ctx) => {
     const user = ctx.state.user as User;
     const input = parseInput(createSchema, ctx.request.body);
     const key = readIdempotencyKey(ctx.get('Idempotency-Key') || undefined);
     const faultStep = faultStepOf(ctx, 'transfer', config.sagaFaultsEnabled);
+    // The recipient first, then the sender's own wallet: a sender without one in the currency learns no more than /v1/recipients says.
     const recipient = await recipientOf(input);
     if (recipient.id === user.id) throw new HttpError(422, 'self_payment', 'You cannot send money to yourself.');
     if (recipient.role === 'merchant') throw new HttpError(422, 'recipient_is_merchant', 'A merchant is paid with POST /v1/payments, not a transfer.');

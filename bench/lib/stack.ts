@@ -18,13 +18,15 @@ const API_STOP_GRACE_MS = 20_000;
 const WORKER_STOP_GRACE_MS = 30_000;
 
 /**
- * The bench stack's settings on top of the defaults: no per-user money rate limit and the
+ * The bench stack's settings on top of the defaults: no per-user money or recipients rate limit and the
  * highest daily payment limit (each customer pays many times), warnings-only logs (an access-log
  * line per request would cost the API more than the work it measures), everything else as `npm run dev`.
  */
 export const BENCH_ENVIRONMENT = {
   NODE_ENV: 'development',
   RATE_LIMIT_MONEY_PER_USER: 'off',
+  RATE_LIMIT_RECIPIENTS_PER_USER: 'off',
+  RATE_LIMIT_RECIPIENTS_PER_IP: 'off',
   PAYMENT_DAILY_LIMIT: String(Number.MAX_SAFE_INTEGER),
   LOG_LEVEL: 'warn',
   LOG_FORMAT: 'json',

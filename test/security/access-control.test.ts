@@ -2,7 +2,11 @@ import { buildRouters } from '../../api/app';
 import type { AppDependencies } from '../../api/dependencies';
 import { openApiPath } from '../../api/openapi/document';
 import type { RouteDoc } from '../../api/openapi/registry';
+import { insertUser } from '../../api/users';
+import { newId } from '../../domain/ids';
+import { claimAlias } from '../../store/aliases';
 import { actorsOf, expectError } from '../support/actors';
+import { uniqueEmail, userWithWallet } from '../support/fixtures';
 import type { TestResponse } from '../support/http';
 import { startStack, type TestStack } from '../support/stack';
 import { buildWorld, documentedRoutes, fillPath, INTERNAL_PROPERTIES, keysDeep, routeKey, type World } from './world';
@@ -375,6 +379,82 @@ describe('API3 property-level authorization', () => {
       expect({ route, internal: keys.filter((key) => INTERNAL_PROPERTIES.includes(key)) }).toEqual({ route, internal: [] });
       expect({ route, hash: JSON.stringify(response.body).includes('$argon2') }).toEqual({ route, hash: false });
     }
+  });
+});
+
+/** The kinds of recipient a client may name, and the ways of naming one. */
+const RECIPIENT_KINDS = ['unknown', 'person', 'merchant', 'admin', 'closed'] as const;
+type RecipientKind = (typeof RECIPIENT_KINDS)[number];
+const NAMED_BY = ['handle', 'email', 'id'] as const;
+
+/** One of each kind, with a handle (an admin's and a closed account's held straight in the database, as no route lets them). */
+async function recipientsOfEveryKind(): Promise<Record<RecipientKind, { handle: string; email: string; id: string }>> {
+  const tag = newId('req').slice(-8).toLowerCase();
+  const withHandle = async (kind: Exclude<RecipientKind, 'unknown'>, userId: string, email: string) => {
+    const handle = `${kind}_${tag}`;
+    expect((await claimAlias(stack.db, userId, handle)).status).toBe('claimed');
+    return { handle: `@${handle}`, email, id: userId };
+  };
+  const person = await userWithWallet(stack.db);
+  const merchant = await userWithWallet(stack.db, { role: 'merchant' });
+  const adminEmail = uniqueEmail('admin');
+  const admin = await insertUser(stack.db, { email: adminEmail, passwordHash: 'x', name: 'Admin', phone: null, role: 'admin', currency: 'USD' });
+  const closed = await userWithWallet(stack.db);
+  const closedRecipient = await withHandle('closed', closed.user.id, closed.user.email);
+  await stack.db('users').where({ id: closed.user.id }).update({ status: 'closed' });
+  return {
+    unknown: { handle: `@nobody_${tag}`, email: uniqueEmail('nobody'), id: newId('usr') },
+    person: await withHandle('person', person.user.id, person.user.email),
+    merchant: await withHandle('merchant', merchant.user.id, merchant.user.email),
+    admin: await withHandle('admin', admin.id, adminEmail),
+    closed: closedRecipient,
+  };
+}
+
+/** What an answer tells a client: everything but its request id. */
+function told(response: TestResponse<unknown>): string {
+  const error = (response.body as { error?: { code: string; message: string; details?: unknown } }).error;
+  return error ? `${response.status} ${error.code} ${error.message} ${JSON.stringify(error.details ?? null)}` : `${response.status} ${JSON.stringify(response.body)}`;
+}
+
+describe('API6 recipient enumeration', () => {
+  it('when a sender without a GBP wallet names every kind of recipient every way, then transfers and payments tell no more than /v1/recipients', async () => {
+    const recipients = await recipientsOfEveryKind();
+    const sender = world.strangerCustomer;
+    const transfersBefore = await stack.db('transfers').where({ sender_id: sender.user.id }).count({ n: '*' });
+    const answers: Array<{ kind: RecipientKind; by: string; lookup: string | null; transfer: string; payment: string | null }> = [];
+    for (const kind of RECIPIENT_KINDS) {
+      for (const by of NAMED_BY) {
+        const name = recipients[kind][by];
+        const target = by === 'handle' ? { to: name } : by === 'email' ? { toEmail: name } : { toUserId: name };
+        const transfer = await actors.call('POST', '/v1/transfers', { token: sender.token, body: { ...target, amount: 100, currency: 'GBP' } });
+        const lookup = by === 'id' ? null : await actors.call('GET', `/v1/recipients?to=${encodeURIComponent(name)}`, { token: sender.token });
+        const merchantNamed = by === 'handle' ? { merchant: name } : by === 'id' ? { merchantId: name } : null;
+        const payment = merchantNamed ? await actors.call('POST', '/v1/payments', { token: sender.token, body: { ...merchantNamed, amount: 100, currency: 'GBP' } }) : null;
+        answers.push({ kind, by, lookup: lookup && told(lookup), transfer: told(transfer), payment: payment && told(payment) });
+      }
+    }
+
+    const of = (kind: RecipientKind, by: string) => answers.find((answer) => answer.kind === kind && answer.by === by);
+    for (const by of NAMED_BY) {
+      const nobody = of('unknown', by);
+      expect(nobody?.transfer).toMatch(/^404 not_found /);
+      // Admins and closed accounts are answered exactly as nobody is, by every route and every way of naming them.
+      for (const kind of ['admin', 'closed'] as const) expect({ kind, by, ...of(kind, by) }).toEqual({ ...nobody, kind, by });
+      expect(of('person', by)?.transfer).toMatch(/^422 currency_mismatch You have no GBP wallet\./);
+      expect(of('merchant', by)?.transfer).toMatch(/^422 recipient_is_merchant /);
+      if (by !== 'id') {
+        expect(nobody?.lookup).toMatch(/^404 not_found /);
+        expect(of('person', by)?.lookup).toMatch(/"kind":"person"/);
+        expect(of('merchant', by)?.lookup).toMatch(/"kind":"merchant"/);
+      }
+      if (by !== 'email') {
+        expect(nobody?.payment).toMatch(/^404 merchant_not_found /);
+        expect(of('person', by)?.payment).toBe(nobody?.payment);
+        expect(of('merchant', by)?.payment).toMatch(/^422 currency_mismatch You have no GBP wallet\./);
+      }
+    }
+    expect(await stack.db('transfers').where({ sender_id: sender.user.id }).count({ n: '*' })).toEqual(transfersBefore);
   });
 });
 

@@ -193,12 +193,45 @@ describe('API2 revoked sessions', () => {
 });
 
 describe('API2 and API6 password guessing', () => {
-  it('when an e-mail gets more wrong passwords than RATE_LIMIT_LOGIN_PER_EMAIL from new addresses, then even the right password is 429 with Retry-After', async () => {
+  /** Every route that checks a password, and how one guess is sent to it for a customer (a stolen access token for the password change). */
+  const PASSWORD_CHECKS: Array<{ route: string; guess: (who: { email: string; token: string }, password: string) => Promise<TestResponse<unknown>> }> = [
+    { route: 'POST /v1/auth/login', guess: (who, password) => login(who.email, password) },
+    {
+      route: 'POST /v1/me/password',
+      guess: (who, password) =>
+        actors.call('POST', '/v1/me/password', { token: who.token, body: { currentPassword: password, newPassword: 'a new long password' }, headers: { 'x-forwarded-for': freshAddress() } }),
+    },
+  ];
+
+  async function guesser() {
     const { user } = await customer();
-    for (let attempt = 0; attempt < 5; attempt += 1) expectError(await login(user.email, `wrong guess ${attempt}`), 401, 'invalid_credentials');
-    const limited = await login(user.email);
+    return { id: user.id, email: user.email, token: await issueAccessToken(stack.config.jwt, { userId: user.id, role: user.role, tokenVersion: 0 }) };
+  }
+
+  it.each(PASSWORD_CHECKS)('when $route gets more wrong passwords than RATE_LIMIT_LOGIN_PER_EMAIL, then even the right one is 429 with Retry-After', async ({ route, guess }) => {
+    const who = await guesser();
+    for (let attempt = 0; attempt < 5; attempt += 1) expectError(await guess(who, `wrong guess ${attempt}`), 401, 'invalid_credentials');
+
+    const limited = await guess(who, PASSWORD);
+
+    expect({ route, status: limited.status }).toEqual({ route, status: 429 });
     expectError(limited, 429, 'rate_limited');
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await stack.db('users').select('token_version').where({ id: who.id }).first()).toMatchObject({ token_version: 0 });
+  });
+
+  it('when wrong logins and wrong current passwords add up past the limit, then both routes are 429 and the refused password change is audited', async () => {
+    const who = await guesser();
+    const [viaLogin, viaPasswordChange] = PASSWORD_CHECKS.map((check) => check.guess);
+    if (!viaLogin || !viaPasswordChange) throw new Error('both checks are in the table');
+    for (let attempt = 0; attempt < 3; attempt += 1) expectError(await viaPasswordChange(who, `token guess ${attempt}`), 401, 'invalid_credentials');
+    for (let attempt = 0; attempt < 2; attempt += 1) expectError(await viaLogin(who, `login guess ${attempt}`), 401, 'invalid_credentials');
+
+    expectError(await viaLogin(who, PASSWORD), 429, 'rate_limited');
+    expectError(await viaPasswordChange(who, PASSWORD), 429, 'rate_limited');
+
+    const audited = await stack.db('audit_log').where({ actor_id: who.id, action: 'user.password_guessing_limited' });
+    expect(audited).toHaveLength(1);
   });
 
   it('when one address tries more logins than RATE_LIMIT_LOGIN_PER_IP, over many e-mails, then it is 429 until the window ends', async () => {
