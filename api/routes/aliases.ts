@@ -26,7 +26,7 @@ export function aliasRoutes(dependencies: AppDependencies, docs: ApiDocs): Route
   docs.add({
     method: 'post',
     path: '/v1/me/aliases',
-    summary: `Claim an @handle (3–30 of a-z, 0-9, _; case-insensitive; reserved words refused; at most ${MAX_ALIASES_PER_USER} each)`,
+    summary: `Claim an @handle (3–30 of a-z, 0-9, _; case-insensitive; reserved handles, and any containing admin, support, security or sagapay once digits are read as the letters they look like and _ dropped, refused; at most ${MAX_ALIASES_PER_USER} each)`,
     tag: 'Aliases',
     auth: true,
     body: claimSchema,

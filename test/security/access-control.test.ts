@@ -220,7 +220,7 @@ describe('API5 function-level authorization', () => {
   const FUNCTION_BODIES: Record<string, unknown> = {
     'POST /v1/admin/blocklist': { kind: 'user', value: 'usr_nobody', reason: 'not an admin' },
     'PUT /v1/merchant/webhook': { url: 'https://93.184.216.34/hooks' },
-    'POST /v1/me/aliases': { alias: '@not_for_admins' },
+    'POST /v1/me/aliases': { alias: '@not_for_staff' },
     'POST /v1/wallets': { currency: 'EUR' },
   };
 
