@@ -21,7 +21,7 @@ import type { User } from '../users';
 /** Routes of `/v1/admin/*`: admins only. */
 export function adminRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
   const { db, config } = dependencies;
-  const router = new Router();
+  const router = new Router({ sensitive: true });
   const adminOnly = [authenticate(db, config.jwt), requireRole('admin')] as const;
 
   for (const [action, status] of [

@@ -19,7 +19,7 @@ function aliasBody(record: AliasRecord): { alias: string; createdAt: string } {
 /** Routes of `/v1/me/aliases`: the caller's `@handle`s (customers and merchants). */
 export function aliasRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
   const { db, config } = dependencies;
-  const router = new Router();
+  const router = new Router({ sensitive: true });
   const holders = [authenticate(db, config.jwt), requireRole('customer', 'merchant')] as const;
   const claimSchema = z.object({ alias: handleSchema });
 

@@ -43,7 +43,7 @@ const emailSchema = z
 /** Routes of `/v1/auth/*` and `/v1/me`. */
 export function authRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
   const { db, config, temporal } = dependencies;
-  const router = new Router();
+  const router = new Router({ sensitive: true });
   const registerSchema = z.object({
     email: emailSchema,
     password: passwordSchema,

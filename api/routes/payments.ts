@@ -26,7 +26,7 @@ import { amountSchema, currencySchema, listQuerySchema, parseInput } from '../va
 /** Routes of `/v1/payments`. */
 export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
   const { db, config, temporal } = dependencies;
-  const router = new Router();
+  const router = new Router({ sensitive: true });
   const auth = authenticate(db, config.jwt);
   const createSchema = z
     .object({

@@ -34,7 +34,7 @@ function mayRead(user: User, row: Pick<PaymentRow, 'payer_id' | 'merchant_id'>):
 /** Routes of refunds: `/v1/payments/:id/refunds` and `/v1/refunds/:id`. */
 export function refundRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
   const { db, config, temporal } = dependencies;
-  const router = new Router();
+  const router = new Router({ sensitive: true });
   const auth = authenticate(db, config.jwt);
   const createSchema = z.object({
     amount: amountSchema(config.money.maxAmount).optional(),

@@ -50,7 +50,7 @@ function createTransferSchema(maxAmount: number, currencies: readonly string[]) 
 /** Routes of `/v1/transfers`: money between people, through the transfer saga. */
 export function transferRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
   const { db, config, temporal } = dependencies;
-  const router = new Router();
+  const router = new Router({ sensitive: true });
   const auth = authenticate(db, config.jwt);
   const createSchema = createTransferSchema(config.money.maxAmount, config.money.currencies);
   const listSchema = listQuerySchema.extend({

@@ -386,6 +386,30 @@ describe('API9 inventory', () => {
     expect([...new Set(routed)].sort()).toEqual(documented.sort());
   });
 
+  it('when every route is asked in upper case, then 404 not_found in the error shape: paths match exactly', async () => {
+    const ids = { id: world.paymentId, alias: world.adaAlias, file: 'swagger-ui.css' };
+    for (const route of routes) {
+      const path = fillPath(route.path, ids).toUpperCase();
+      const response = await actors.call(route.method.toUpperCase(), path, { token: world.adminToken });
+      expect({ route: routeKey(route), path, status: response.status }).toEqual({ route: routeKey(route), path, status: 404 });
+      expectError(response, 404, 'not_found');
+    }
+  });
+
+  it.each([
+    ['GET', '/V1/me'],
+    ['GET', '/v1/ME'],
+    ['GET', '/V1/Me'],
+    ['POST', '/V1/auth/login'],
+    ['POST', '/v1/AUTH/login'],
+  ])('when %s %s is asked, then 404 not_found, where the exact path answers with Cache-Control: no-store', async (method, path) => {
+    const body = method === 'POST' ? { email: world.ada.email, password: 'correct horse battery' } : undefined;
+    expectError(await actors.call(method, path, { token: world.ada.token, body }), 404, 'not_found');
+    const exact = await actors.call(method, path.toLowerCase(), { token: world.ada.token, body });
+    expect(exact.status).toBe(200);
+    expect(exact.headers.get('cache-control')).toBe('no-store');
+  });
+
   it('when paths that often hide debug or old versions are probed, then 404 with the error shape, and no file is served', async () => {
     for (const path of ['/v1/debug', '/v1/admin', '/v1/internal/users', '/v2/payments', '/v0/payments', '/v1/users', '/v1/config', '/v1/env']) {
       const response = await actors.call('GET', path, { token: world.adminToken });
