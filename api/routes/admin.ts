@@ -14,7 +14,7 @@ import type { ApiDocs } from '../openapi/registry';
 import { blocklistEntrySchema, listOf, paymentSchema, reconciliationSchema, walletSchema } from '../schemas';
 import { HttpError, notFound } from '../errors';
 import { paginate } from '../pagination';
-import { listQuerySchema, parseInput } from '../validation';
+import { listQuerySchema, parseInput, plainText } from '../validation';
 import { authenticate, requireRole } from '../middleware/authenticate';
 import type { User } from '../users';
 
@@ -114,7 +114,7 @@ const blocklistCreateSchema = z
   .object({
     kind: z.enum(BLOCKLIST_KINDS, { message: `must be one of ${BLOCKLIST_KINDS.join(', ')}` }),
     value: z.string({ message: 'must be a string' }).trim().min(1, 'must not be empty').max(254, 'must be at most 254 characters'),
-    reason: z.string({ message: 'must be a string' }).max(200, 'must be at most 200 characters').nullish(),
+    reason: plainText().max(200, 'must be at most 200 characters').nullish(),
   })
   .refine((entry) => entry.kind !== 'email' || /^[^\s@]+@[^\s@]+$/.test(entry.value), { message: 'must be an e-mail address', path: ['value'] });
 

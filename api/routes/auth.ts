@@ -13,7 +13,7 @@ import { authenticate } from '../middleware/authenticate';
 import { rateLimitsOf } from '../rate-limits';
 import { startOnboarding } from '../../infra/sagas';
 import { findUserByEmail, findUserById, insertUser, publicUser, type StoredUser, type User } from '../users';
-import { currencySchema, parseInput } from '../validation';
+import { currencySchema, parseInput, plainText } from '../validation';
 
 const accessTokenSchema = z.object({ accessToken: z.string(), tokenType: z.literal('Bearer'), expiresIn: z.number().int().describe('seconds') });
 
@@ -28,7 +28,7 @@ const SET_REFRESH_COOKIE_HEADER: HeaderDoc = {
 export const passwordSchema = z.string({ message: 'must be a string' }).min(8, 'must be at least 8 characters').max(128, 'must be at most 128 characters');
 
 /** A display name, as register and `PATCH /v1/me` accept it. */
-export const nameSchema = z.string({ message: 'must be a string' }).trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
+export const nameSchema = plainText().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
 
 /** A phone number in E.164 form, as register and `PATCH /v1/me` accept it. */
 export const phoneSchema = z.string({ message: 'must be a string' }).regex(/^\+[1-9]\d{1,14}$/, 'must be an E.164 number such as +14155550123');

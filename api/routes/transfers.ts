@@ -20,7 +20,7 @@ import { transferLaunch } from '../../infra/sagas';
 import { findUserByAlias, handleSchema } from '../recipients';
 import { listOf, transferSchema } from '../schemas';
 import { findUserByEmail, findUserById, type StoredUser, type User } from '../users';
-import { amountSchema, currencySchema, listQuerySchema, parseInput } from '../validation';
+import { amountSchema, currencySchema, listQuerySchema, parseInput, plainText } from '../validation';
 
 /** The request body of `POST /v1/transfers`: the recipient by exactly one of `toUserId`, `toEmail` and `to` (an @handle). */
 function createTransferSchema(maxAmount: number, currencies: readonly string[]) {
@@ -37,7 +37,7 @@ function createTransferSchema(maxAmount: number, currencies: readonly string[]) 
       to: handleSchema.optional().describe('the recipient’s @handle'),
       amount: amountSchema(maxAmount),
       currency: currencySchema(currencies),
-      note: z.string({ message: 'must be a string' }).max(MAX_NOTE_LENGTH, `must be at most ${MAX_NOTE_LENGTH} characters`).nullish(),
+      note: plainText().max(MAX_NOTE_LENGTH, `must be at most ${MAX_NOTE_LENGTH} characters`).nullish(),
     })
     .superRefine((body, context) => {
       const named = [body.toUserId, body.toEmail, body.to].filter((recipient) => recipient !== undefined);
