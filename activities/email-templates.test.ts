@@ -5,7 +5,7 @@ const base = (type: string, data: Record<string, unknown>): EmailTemplateInput =
 describe('renderEmail', () => {
   it.each([
     ['welcome', { currency: 'USD', promoCredit: 10_000 }, 'Welcome to SagaPay', ['your USD wallet is ready', 'We added 100.00 USD']],
-    ['payment_succeeded', { paymentId: 'pay_1', amount: 1_234, currency: 'USD', merchantName: 'Acme', description: 'Beans' }, 'Receipt: you paid 12.34 USD to Acme', ['You paid 12.34 USD to Acme.', 'Your description:\n> Beans', 'Payment reference: pay_1']],
+    ['payment_succeeded', { paymentId: 'pay_1', amount: 1_234, currency: 'USD', merchantName: 'Acme', description: 'Beans' }, 'Receipt: you paid 12.34 USD to Acme', ['You paid 12.34 USD to Acme.', 'For: Beans', 'Payment reference: pay_1']],
     ['payment_received', { paymentId: 'pay_1', amount: 1_234, currency: 'EUR', fee: 25, netAmount: 1_209 }, 'Payment received: 12.34 EUR', ['SagaPay fee: 0.25 EUR. Credited to your wallet: 12.09 EUR.']],
     ['payment_failed', { paymentId: 'pay_1', amount: 5, currency: 'GBP', merchantName: 'Acme', failureCode: 'insufficient_funds' }, 'Payment failed: 0.05 GBP to Acme', ['because there was not enough money in your wallet', 'No money left your wallet.']],
     ['transfer_sent', { transferId: 'trf_1', amount: 100_000, currency: 'INR' }, 'You sent 1000.00 INR', ['In-app body.', 'Transfer reference: trf_1']],
@@ -64,9 +64,10 @@ describe('a person’s words in an e-mail', () => {
     expect(text).not.toContain(NOTE_WARNING);
   });
 
-  it('when a name reads as an address, then it is shown inert too', () => {
-    const { subject, text } = renderEmail(base('payment_succeeded', { paymentId: 'pay_1', amount: 100, currency: 'USD', merchantName: 'login.evil.example' }));
+  it('when a name or a description reads as an address, then it is shown inert too', () => {
+    const { subject, text } = renderEmail(base('payment_succeeded', { paymentId: 'pay_1', amount: 100, currency: 'USD', merchantName: 'login.evil.example', description: 'see https://evil.example' }));
     expect(subject).toBe('Receipt: you paid 1.00 USD to login[.]evil[.]example');
+    expect(text).toContain('For: see https[:]//evil[.]example');
     expect(text).not.toContain('evil.example');
   });
 

@@ -118,7 +118,8 @@ const TEMPLATES: Record<string, Template> = {
     const description = facts.text('description');
     return {
       subject: `Receipt: you paid ${money} to ${merchant}`,
-      paragraphs: [`You paid ${money} to ${merchant}.`, description ? quotation('Your description', description) : undefined, reference(facts)],
+      // The payer's own words, read only by the payer: shown inert, not quoted as someone else's.
+      paragraphs: [`You paid ${money} to ${merchant}.`, description ? `For: ${defang(description)}` : undefined, reference(facts)],
     };
   },
   payment_received: (facts) => {
