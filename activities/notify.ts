@@ -177,7 +177,7 @@ export function createNotificationActivities({ db }: { db: Knex }) {
                 type: 'transfer_received',
                 title: 'Money received',
                 body: `${nameOf(transfer.senderId, 'Someone')} sent you ${money}.${transfer.note ? ` Note: ${transfer.note}` : ''}`,
-                data: { ...data, senderId: transfer.senderId, note: transfer.note },
+                data: { ...data, senderId: transfer.senderId, senderName: nameOf(transfer.senderId, 'Someone'), note: transfer.note },
                 dedupeKey: `${transferId}:transfer_received`,
               },
             ]

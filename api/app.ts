@@ -48,6 +48,9 @@ export function buildRouters(dependencies: AppDependencies): { routers: Router[]
     directoryRoutes(dependencies, docs),
   ];
   routers.push(docsRoutes(docs, API_VERSION));
+  // A router that matched paths in any case would answer /V1/me like /v1/me, but past the
+  // middleware that keys on the exact prefix (no-store caching, the web app's fallback).
+  for (const router of routers) if (router.opts.sensitive !== true) throw new Error('every router must match paths case-sensitively: new Router({ sensitive: true })');
   return { routers, docs };
 }
 

@@ -18,4 +18,6 @@ export interface AppDependencies {
   rateLimitStore?: RateLimitStore;
   /** The rate limits' clock in epoch ms; without it, `Date.now` (tests pass their own to cross a window without waiting). */
   rateLimitNowMs?: () => number;
+  /** The web sessions' clock in epoch ms (refresh token terms and the reuse grace window); without it, `Date.now`. */
+  sessionNowMs?: () => number;
 }

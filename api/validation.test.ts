@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { HttpError } from './errors';
 import { readIdempotencyKey, requestHash } from './idempotency';
-import { amountSchema, currencySchema, listQuerySchema, parseInput } from './validation';
+import { amountSchema, currencySchema, listQuerySchema, parseInput, PLAIN_TEXT_PATTERN, plainText } from './validation';
 
 const payment = z.object({ amount: amountSchema(100_000_000), currency: currencySchema(['USD', 'EUR']) });
 
@@ -70,5 +70,49 @@ describe('idempotency keys', () => {
     expect(requestHash('POST', '/v1/x', { currency: 'USD', amount: 5 })).toBe(hash);
     expect(requestHash('POST', '/v1/x', { currency: 'USD', amount: 6 })).not.toBe(hash);
     expect(requestHash('POST', '/v1/y', { currency: 'USD', amount: 5 })).not.toBe(hash);
+  });
+});
+
+describe('plain text (notes, descriptions, reasons, names)', () => {
+  const note = z.object({ note: plainText().max(200) });
+
+  it.each([['Lunch money'], ['😀 ünïcödé and عربي and עברית'], ['see you at 5.30, ok?'], ['tabs\u00A0no-break space'], ['']])('when the text is %j, then it is accepted as is', (text) => {
+    expect(parseInput(note, { note: text })).toEqual({ note: text });
+  });
+
+  it.each([
+    ['line feed', 'one\ntwo'],
+    ['carriage return', 'one\rtwo'],
+    ['CRLF', 'one\r\nBcc: x@example.test'],
+    ['tab', 'one\ttwo'],
+    ['NUL', 'nul\u0000byte'],
+    ['escape', '\u001b[31mred'],
+    ['DEL', 'del\u007F'],
+    ['NEL', 'next\u0085line'],
+    ['line separator', 'one\u2028two'],
+    ['paragraph separator', 'one\u2029two'],
+    ['left-to-right mark', 'a\u200Eb'],
+    ['right-to-left mark', 'a\u200Fb'],
+    ['Arabic letter mark', 'a\u061Cb'],
+    ['left-to-right embedding', 'a\u202Ab'],
+    ['right-to-left override', 'invoice\u202Efdp.exe'],
+    ['pop directional formatting', 'a\u202Cb'],
+    ['left-to-right isolate', 'a\u2066b'],
+    ['pop directional isolate', 'a\u2069b'],
+  ])('when the text holds a %s, then it is a validation_error naming the field', (_what, text) => {
+    try {
+      parseInput(note, { note: text });
+      throw new Error('accepted');
+    } catch (error) {
+      expect(error).toBeInstanceOf(HttpError);
+      expect((error as HttpError).details?.fields).toEqual({ note: expect.stringContaining('one line of text') as string });
+    }
+  });
+
+  it('when the OpenAPI document is built from the schema, then the field carries the same rule as its pattern', () => {
+    const json = z.toJSONSchema(note, { io: 'input' }) as { properties?: Record<string, { pattern?: string }> };
+    const pattern = json.properties?.note?.pattern ?? '';
+    expect(pattern).toBe(PLAIN_TEXT_PATTERN.source);
+    expect(new RegExp(pattern).test('a\u202Eb')).toBe(false);
   });
 });

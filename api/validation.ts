@@ -14,6 +14,29 @@ export function parseInput<Schema extends z.ZodType>(schema: Schema, input: unkn
   throw validationError(fields);
 }
 
+/**
+ * What no text a person writes may hold: C0 and C1 control characters (tab, CR, LF and NEL among
+ * them), DEL, the Unicode line and paragraph separators, and the bidirectional marks, embeddings,
+ * overrides and isolates (U+061C, U+200E/F, U+202A–U+202E, U+2066–U+2069). Line breaks let a note
+ * fake a second message under ours; bidi controls make `moc.evil` read as `live.com`.
+ */
+const FORBIDDEN_IN_PLAIN_TEXT = '\\u0000-\\u001F\\u007F-\\u009F\\u061C\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069';
+
+/** One line of plain text: none of the characters above (the OpenAPI document publishes it as the field's `pattern`). */
+export const PLAIN_TEXT_PATTERN = new RegExp(`^[^${FORBIDDEN_IN_PLAIN_TEXT}]*$`);
+
+/** What a field holding a refused character is told. */
+export const PLAIN_TEXT_MESSAGE = 'must be one line of text: no control characters, line breaks or bidirectional formatting characters';
+
+/**
+ * The one schema of text a person writes that others read: notes, descriptions, reasons and
+ * names. Callers add their bounds (`plainText().max(200, …)`); the check runs on the text as sent,
+ * before any trim.
+ */
+export function plainText() {
+  return z.string({ message: 'must be a string' }).regex(PLAIN_TEXT_PATTERN, PLAIN_TEXT_MESSAGE);
+}
+
 /** An amount in minor units: a safe integer in 1..maxAmount (floats, strings, zero and negatives fail). */
 export function amountSchema(maxAmount: number) {
   return z

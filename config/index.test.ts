@@ -126,10 +126,12 @@ describe('loadConfig', () => {
 
   it('when sessions are configured, then the refresh cookie is Secure by default only in production, and the lifetime is bounded', () => {
     const production = { ...base, NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) };
-    expect(loadConfig(base).session).toEqual({ refreshTtlSeconds: 1_209_600, cookieSecure: false });
+    expect(loadConfig(base).session).toEqual({ refreshTtlSeconds: 1_209_600, reuseGraceSeconds: 20, cookieSecure: false });
     expect(loadConfig(production).session.cookieSecure).toBe(true);
     expect(loadConfig({ ...production, REFRESH_COOKIE_SECURE: 'false' }).session.cookieSecure).toBe(false);
-    expect(loadConfig({ ...base, REFRESH_COOKIE_SECURE: 'true', REFRESH_TOKEN_TTL_SECONDS: '3600' }).session).toEqual({ refreshTtlSeconds: 3600, cookieSecure: true });
+    expect(loadConfig({ ...base, REFRESH_COOKIE_SECURE: 'true', REFRESH_TOKEN_TTL_SECONDS: '3600' }).session).toEqual({ refreshTtlSeconds: 3600, reuseGraceSeconds: 20, cookieSecure: true });
+    expect(loadConfig({ ...base, REFRESH_REUSE_GRACE_SECONDS: '0' }).session.reuseGraceSeconds).toBe(0);
+    expect(problemsOf({ ...base, REFRESH_REUSE_GRACE_SECONDS: '61' })).toEqual([expect.stringMatching(/^REFRESH_REUSE_GRACE_SECONDS must be at most 60/)]);
     expect(problemsOf({ ...base, REFRESH_TOKEN_TTL_SECONDS: '10', REFRESH_COOKIE_SECURE: 'yes' })).toEqual([
       expect.stringMatching(/^REFRESH_TOKEN_TTL_SECONDS /),
       expect.stringMatching(/^REFRESH_COOKIE_SECURE must be true or false/),

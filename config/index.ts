@@ -93,6 +93,7 @@ const environmentSchema = z
     JWT_AUDIENCE: z.string().min(1).default('sagapay-api'),
     JWT_TTL_SECONDS: integer(900, 60, 86_400),
     REFRESH_TOKEN_TTL_SECONDS: integer(1_209_600, 300, 7_776_000),
+    REFRESH_REUSE_GRACE_SECONDS: integer(20, 0, 60),
     REFRESH_COOKIE_SECURE: z.enum(['true', 'false'], { message: 'must be true or false' }).optional(),
     FEE_BPS: integer(200, 0, MAX_FEE_BPS),
     PROMO_CREDIT: integer(10_000, 0, 100_000_000),
@@ -183,10 +184,12 @@ export interface Config {
   http: { host: string; port: number; trustProxy: boolean; headersTimeoutMs: number; requestTimeoutMs: number };
   jwt: { secret: string; issuer: string; audience: string; ttlSeconds: number };
   /**
-   * Web sessions: how long a refresh token lives (each use rotates it and starts a new term), and
-   * whether its cookie is marked `Secure` (by default only in production, where the API is served over HTTPS).
+   * Web sessions: how long a refresh token lives (each use rotates it and starts a new term), how
+   * long a token just rotated still answers with its successor (two tabs refreshing at once; 0
+   * turns that off), and whether the cookie is marked `Secure` (by default only in production,
+   * where the API is served over HTTPS).
    */
-  session: { refreshTtlSeconds: number; cookieSecure: boolean };
+  session: { refreshTtlSeconds: number; reuseGraceSeconds: number; cookieSecure: boolean };
   money: { feeBps: number; promoCredit: number; defaultCurrency: string; currencies: string[]; maxAmount: number };
   /**
    * How many clearing and fee accounts each currency has (1–64): a saga moves money through the
@@ -307,6 +310,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
     jwt: { secret: env.JWT_SECRET, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, ttlSeconds: env.JWT_TTL_SECONDS },
     session: {
       refreshTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
+      reuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
       cookieSecure: env.REFRESH_COOKIE_SECURE === undefined ? env.NODE_ENV === 'production' : env.REFRESH_COOKIE_SECURE === 'true',
     },
     money: {

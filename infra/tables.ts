@@ -40,6 +40,13 @@ export interface RefreshTokenRow {
   rotated_at: Date | null;
   revoked_at: Date | null;
   created_at: Date;
+  /** The token this one was rotated to (null until rotated). */
+  successor_id?: string | null;
+  /**
+   * That successor sealed with a key only this token's holder can derive (AES-256-GCM): what a
+   * repeat within the grace window answers with. Never the token in plain text.
+   */
+  successor_sealed?: Buffer | null;
 }
 
 export interface AccountRow {

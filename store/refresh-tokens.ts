@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { newId } from '../domain/ids';
+import type { RefreshTokenRow } from '../infra/tables';
 import { recordAudit } from './audit-log';
 import { inTransaction } from './ledger';
 
@@ -12,7 +13,20 @@ export interface IssuedRefreshToken {
   sessionId: string;
 }
 
-/** What presenting a refresh token led to. */
+/**
+ * How a presented refresh token is judged: the successor's lifetime, how long a token just
+ * rotated still answers with that same successor (two tabs refreshing at once), and the time.
+ */
+export interface RotationPolicy {
+  ttlSeconds: number;
+  reuseGraceSeconds: number;
+  now: Date;
+}
+
+/**
+ * What presenting a refresh token led to. `rotated` also answers a token rotated within the
+ * grace window: `next` is then the successor it was rotated to, the very same token.
+ */
 export type RefreshOutcome =
   | { kind: 'rotated'; userId: string; tokenVersion: number; next: IssuedRefreshToken }
   | { kind: 'refused' }
@@ -25,16 +39,48 @@ function hashOf(token: string): Buffer {
   return createHash('sha256').update(token).digest();
 }
 
+/** Names the key that seals a successor: a domain of its own, so it is no other hash of the token. */
+const SEALING_CONTEXT = 'sagapay refresh token successor v1';
+const SEAL_NONCE_BYTES = 12;
+const SEAL_TAG_BYTES = 16;
+
+/** The key only the holder of `token` can make: the table keeps SHA-256 of the token, not this. */
+function sealingKey(token: string): Buffer {
+  return createHmac('sha256', token).update(SEALING_CONTEXT).digest();
+}
+
+/** The successor token sealed for the holder of `presented` (AES-256-GCM, bound to the rotated row's id). */
+function sealSuccessor(presented: string, rowId: string, successor: string): Buffer {
+  const nonce = randomBytes(SEAL_NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', sealingKey(presented), nonce);
+  cipher.setAAD(Buffer.from(rowId));
+  const sealed = Buffer.concat([cipher.update(successor, 'utf8'), cipher.final()]);
+  return Buffer.concat([nonce, cipher.getAuthTag(), sealed]);
+}
+
+/** The successor sealed for `presented`, or undefined when the seal does not open with it. */
+function openSuccessor(presented: string, rowId: string, sealed: Buffer): string | undefined {
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', sealingKey(presented), sealed.subarray(0, SEAL_NONCE_BYTES));
+    decipher.setAAD(Buffer.from(rowId));
+    decipher.setAuthTag(sealed.subarray(SEAL_NONCE_BYTES, SEAL_NONCE_BYTES + SEAL_TAG_BYTES));
+    return Buffer.concat([decipher.update(sealed.subarray(SEAL_NONCE_BYTES + SEAL_TAG_BYTES)), decipher.final()]).toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 async function insertToken(
   trx: Knex | Knex.Transaction,
   owner: { userId: string; tokenVersion: number; familyId: string },
   ttlSeconds: number,
   now: Date,
-): Promise<IssuedRefreshToken> {
+): Promise<IssuedRefreshToken & { id: string }> {
   const token = randomBytes(32).toString('base64url');
   const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
+  const id = newId('rft');
   await trx('refresh_tokens').insert({
-    id: newId('rft'),
+    id,
     token_hash: hashOf(token),
     family_id: owner.familyId,
     user_id: owner.userId,
@@ -44,7 +90,7 @@ async function insertToken(
     revoked_at: null,
     created_at: now,
   });
-  return { token, expiresAt, sessionId: owner.familyId };
+  return { id, token, expiresAt, sessionId: owner.familyId };
 }
 
 /**
@@ -52,38 +98,78 @@ async function insertToken(
  * are deleted on the way: they can do nothing any more, and this keeps the table bounded by the
  * sessions people actually hold.
  */
-export async function issueRefreshToken(db: Knex, owner: { userId: string; tokenVersion: number }, ttlSeconds: number): Promise<IssuedRefreshToken> {
-  const now = new Date();
+export async function issueRefreshToken(
+  db: Knex,
+  owner: { userId: string; tokenVersion: number },
+  ttlSeconds: number,
+  now: Date = new Date(),
+): Promise<IssuedRefreshToken> {
   await db('refresh_tokens').where({ user_id: owner.userId }).andWhere('expires_at', '<', now).delete();
-  return insertToken(db, { ...owner, familyId: newId('ses') }, ttlSeconds, now);
+  const { token, expiresAt, sessionId } = await insertToken(db, { ...owner, familyId: newId('ses') }, ttlSeconds, now);
+  return { token, expiresAt, sessionId };
+}
+
+async function versionIsCurrent(trx: Knex.Transaction, row: Pick<RefreshTokenRow, 'user_id' | 'token_version'>): Promise<boolean> {
+  const user = await trx('users').select('token_version').where({ id: row.user_id }).first();
+  return user !== undefined && user.token_version === row.token_version;
 }
 
 /**
  * Exchanges a refresh token for its successor, under the token row's lock so two requests with
- * the same token cannot both succeed. A token that was already rotated is reuse (a copy of it
+ * the same token are judged one after the other. A token rotated less than
+ * `reuseGraceSeconds` ago, whose successor is still the session's live token, answers that same
+ * successor (opened from the seal only this token's holder can open): two tabs refreshing at the
+ * same instant both go on. Any other token that was already rotated is reuse (a copy of it
  * leaked, or an old one was replayed): its whole family is revoked and the audit log says so.
  * A revoked, expired or unknown token, or one older than the user's token version, is refused.
  */
-export async function rotateRefreshToken(db: Knex, token: string, ttlSeconds: number): Promise<RefreshOutcome> {
+export async function rotateRefreshToken(db: Knex, token: string, policy: RotationPolicy): Promise<RefreshOutcome> {
   if (!TOKEN_PATTERN.test(token)) return { kind: 'refused' };
+  const { now, ttlSeconds } = policy;
   return inTransaction(db, async (trx): Promise<RefreshOutcome> => {
     const row = await trx('refresh_tokens').where({ token_hash: hashOf(token) }).forUpdate().first();
     if (!row || row.revoked_at !== null) return { kind: 'refused' };
-    const now = new Date();
     if (row.rotated_at !== null) {
+      const again = await successorWithinGrace(trx, row, token, policy);
+      if (again) return again;
       await revokeFamily(trx, row.family_id, now);
       await recordAudit(trx, { actorId: row.user_id, action: 'session.refresh_reuse_detected', resourceType: 'session', resourceId: row.family_id, data: {} }, now);
       return { kind: 'reused', userId: row.user_id };
     }
-    const user = await trx('users').select('token_version').where({ id: row.user_id }).first();
-    if (row.expires_at.getTime() <= now.getTime() || !user || user.token_version !== row.token_version) {
+    if (row.expires_at.getTime() <= now.getTime() || !(await versionIsCurrent(trx, row))) {
       await revokeFamily(trx, row.family_id, now);
       return { kind: 'refused' };
     }
-    await trx('refresh_tokens').where({ id: row.id }).update({ rotated_at: now });
-    const next = await insertToken(trx, { userId: row.user_id, tokenVersion: row.token_version, familyId: row.family_id }, ttlSeconds, now);
+    const { id: successorId, ...next } = await insertToken(trx, { userId: row.user_id, tokenVersion: row.token_version, familyId: row.family_id }, ttlSeconds, now);
+    await trx('refresh_tokens')
+      .where({ id: row.id })
+      .update({ rotated_at: now, successor_id: successorId, successor_sealed: sealSuccessor(token, row.id, next.token) });
     return { kind: 'rotated', userId: row.user_id, tokenVersion: row.token_version, next };
   });
+}
+
+/**
+ * The answer to a token presented again within the grace window: the successor it was rotated
+ * to, while that successor is the family's live token (not rotated, revoked or expired) and the
+ * user's token version still holds. Undefined otherwise: the caller treats it as reuse.
+ */
+async function successorWithinGrace(trx: Knex.Transaction, row: RefreshTokenRow, token: string, policy: RotationPolicy): Promise<RefreshOutcome | undefined> {
+  const { now, reuseGraceSeconds } = policy;
+  if (row.rotated_at === null || !row.successor_id || !row.successor_sealed) return undefined;
+  // `now` is read before the row's lock is waited for, so a request racing the rotation can read
+  // a time before it: that is the very case the window is for.
+  if (reuseGraceSeconds === 0 || now.getTime() - row.rotated_at.getTime() > reuseGraceSeconds * 1000) return undefined;
+  const successor = await trx('refresh_tokens').where({ id: row.successor_id }).forUpdate().first();
+  if (!successor || successor.rotated_at !== null || successor.revoked_at !== null || successor.expires_at.getTime() <= now.getTime()) return undefined;
+  const successorToken = openSuccessor(token, row.id, row.successor_sealed);
+  if (successorToken === undefined || !hashOf(successorToken).equals(successor.token_hash)) return undefined;
+  if (!(await versionIsCurrent(trx, successor))) return { kind: 'refused' };
+  return {
+    kind: 'rotated',
+    userId: successor.user_id,
+    tokenVersion: successor.token_version,
+    next: { token: successorToken, expiresAt: successor.expires_at, sessionId: successor.family_id },
+  };
 }
 
 /** Logout: revokes the token's whole family and records it; null when the token named no live session. */

@@ -62,7 +62,7 @@ describe('aliases', () => {
     expect((await actors.call<Page<AliasBody>>('GET', '/v1/me/aliases', { token: bea.token })).body.data).toEqual([]);
   });
 
-  it.each(['@admin', '@Support', 'SAGAPAY', '@www', '@billing', '@my_sagapay_help'])('when %j is claimed, then it is reserved: 400 validation_error', async (alias) => {
+  it.each(['@admin', '@Support', 'SAGAPAY', '@www', '@billing', '@my_sagapay_help', '@admin_', '@support_team', '@s4gapay'])('when %j is claimed, then it is reserved: 400 validation_error', async (alias) => {
     const user = await actors.signUp();
 
     const error = expectError(await claim(user, alias), 400, 'validation_error');

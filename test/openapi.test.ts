@@ -7,7 +7,7 @@ import type { AppDependencies } from '../api/dependencies';
 import { openApiPath } from '../api/openapi/document';
 import { handleSchema, recipientReferenceSchema } from '../api/recipients';
 import { emailSchema, nameSchema } from '../api/routes/auth';
-import { listQuerySchema } from '../api/validation';
+import { listQuerySchema, PLAIN_TEXT_PATTERN } from '../api/validation';
 import { openApiDocumentFor, ResponseValidator } from './support/openapi';
 import { startStack, testConfig, type TestStack } from './support/stack';
 
@@ -125,6 +125,18 @@ describe('the OpenAPI document', () => {
         false,
       ]);
     });
+  it.each([
+    ['/v1/transfers', 'post', 'note'],
+    ['/v1/payments', 'post', 'description'],
+    ['/v1/payments/{id}/refunds', 'post', 'reason'],
+    ['/v1/auth/register', 'post', 'name'],
+    ['/v1/me', 'patch', 'name'],
+    ['/v1/admin/blocklist', 'post', 'reason'],
+  ])('when %s %s takes %s, then the document publishes the plain-text rule as its pattern', (path, method, field) => {
+    const operation = (document.paths as Record<string, Record<string, JsonObject>>)[path]?.[method];
+    const body = operation?.requestBody as { content: { 'application/json': { schema: { properties: Record<string, unknown> } } } } | undefined;
+    const property = body?.content['application/json'].schema.properties[field];
+    expect(JSON.stringify(property)).toContain(`"pattern":${JSON.stringify(PLAIN_TEXT_PATTERN.source)}`);
   });
 
   it('when a body breaks the document, then the response validator says so', () => {

@@ -87,14 +87,14 @@ describe('POST /v1/me/password', () => {
 
     expectError(await actors.call('GET', '/v1/me', { token }), 401, 'unauthorized');
     expectError(await actors.call('GET', '/v1/me', { token: secondLogin.body.accessToken }), 401, 'unauthorized');
-    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { cookie: refreshCookie } }), 401, 'unauthorized');
-    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { cookie: refreshCookieOf(secondLogin) } }), 401, 'unauthorized');
+    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { 'x-requested-with': 'fetch', cookie: refreshCookie } }), 401, 'unauthorized');
+    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { 'x-requested-with': 'fetch', cookie: refreshCookieOf(secondLogin) } }), 401, 'unauthorized');
     expectError(await actors.call('POST', '/v1/auth/login', { body: { email, password: PASSWORD } }), 401, 'invalid_credentials');
 
     const fresh = await actors.call<{ accessToken: string }>('POST', '/v1/auth/login', { body: { email, password: 'a brand new passphrase' } });
     expect(fresh.status).toBe(200);
     expect((await actors.call('GET', '/v1/me', { token: fresh.body.accessToken })).status).toBe(200);
-    expect((await actors.call('POST', '/v1/auth/refresh', { headers: { cookie: refreshCookieOf(fresh) } })).status).toBe(200);
+    expect((await actors.call('POST', '/v1/auth/refresh', { headers: { 'x-requested-with': 'fetch', cookie: refreshCookieOf(fresh) } })).status).toBe(200);
     expect(await auditOf(stack.db, user.id, 'user.password_changed')).toHaveLength(1);
   });
 
@@ -154,7 +154,7 @@ describe('DELETE /v1/me', () => {
     expect(await stack.db('users').where({ id: user.id }).first()).toMatchObject({ status: 'closed', token_version: 1 });
     expect(await stack.db('accounts').where({ id: wallet.id }).first()).toMatchObject({ status: 'frozen', balance: 0 });
     expectError(await actors.call('GET', '/v1/me', { token }), 401, 'unauthorized');
-    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { cookie: refreshCookie } }), 401, 'unauthorized');
+    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { 'x-requested-with': 'fetch', cookie: refreshCookie } }), 401, 'unauthorized');
     expectError(await actors.call('POST', '/v1/auth/login', { body: { email, password: PASSWORD } }), 401, 'invalid_credentials');
     expectError(await actors.call('POST', '/v1/auth/register', { body: { email, password: 'another passphrase', name: 'Again' } }), 409, 'email_taken');
     // A token signed for the new version still meets a closed account.

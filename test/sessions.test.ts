@@ -5,17 +5,24 @@ import { insertUser } from '../api/users';
 import { actorsOf, expectError } from './support/actors';
 import { uniqueEmail } from './support/fixtures';
 import type { TestResponse } from './support/http';
-import { startStack, type TestStack } from './support/stack';
+import { startStackWith, type TestStack } from './support/stack';
 
 /** Web sessions end to end: the refresh token cookie of login, its rotation, reuse detection and logout. */
 let stack: TestStack;
 let actors: ReturnType<typeof actorsOf>;
 const PASSWORD = 'correct horse battery';
+/** How far the sessions' clock runs ahead of the real one: moved only by the test, never back. */
+let sessionClockAheadMs = 0;
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStackWith({}, { sessionNowMs: () => Date.now() + sessionClockAheadMs });
   actors = actorsOf(stack);
 });
+
+/** Moves the sessions' clock past the reuse grace window: a token rotated before is now plain reuse. */
+function passTheGraceWindow(): void {
+  sessionClockAheadMs += (stack.config.session.reuseGraceSeconds + 1) * 1_000;
+}
 
 afterAll(async () => {
   await stack.stop();
@@ -37,7 +44,8 @@ function refreshCookieOf(response: TestResponse<unknown>): { token: string; attr
   return { token: pair.slice('sagapay_refresh='.length), attributes };
 }
 
-const withCookie = (token: string) => ({ headers: { cookie: `sagapay_refresh=${token}` } });
+/** The cookie, sent as the web wallet sends it (X-Requested-With: refresh and logout refuse a bare cookie). */
+const withCookie = (token: string) => ({ headers: { cookie: `sagapay_refresh=${token}`, 'x-requested-with': 'fetch' } });
 const login = (email: string) => actors.call<{ accessToken: string }>('POST', '/v1/auth/login', { body: { email, password: PASSWORD } });
 const me = (token: string) => actors.call<{ user: { id: string } }>('GET', '/v1/me', { token });
 /** The claims of an access token, read without checking it (the test only looks). */
@@ -81,6 +89,7 @@ describe('web sessions', () => {
     const user = await userWithPassword();
     const stolen = refreshCookieOf(await login(user.email)).token;
     const current = refreshCookieOf(await refresh(stolen)).token;
+    passTheGraceWindow();
 
     const reused = await refresh(stolen);
     expectError(reused, 401, 'unauthorized');
@@ -97,6 +106,7 @@ describe('web sessions', () => {
     const laptop = refreshCookieOf(await login(user.email)).token;
     const phone = refreshCookieOf(await login(user.email)).token;
     await refresh(laptop);
+    passTheGraceWindow();
     expectError(await refresh(laptop), 401, 'unauthorized');
     expect((await refresh(phone)).status).toBe(200);
   });
@@ -110,6 +120,68 @@ describe('web sessions', () => {
     const token = refreshCookieOf(await login(user.email)).token;
     await stack.db('refresh_tokens').where({ user_id: user.id }).update({ expires_at: new Date(Date.now() - 1_000) });
     expectError(await refresh(token), 401, 'unauthorized');
+  });
+
+  it('when two tabs refresh one session at the same instant, then both succeed with the same new refresh token and access tokens of the same session', async () => {
+    const user = await userWithPassword();
+    const first = refreshCookieOf(await login(user.email)).token;
+
+    const [one, two] = await Promise.all([refresh(first), refresh(first)]);
+
+    expect([one.status, two.status]).toEqual([200, 200]);
+    const [next, alsoNext] = [refreshCookieOf(one).token, refreshCookieOf(two).token];
+    expect(next).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(alsoNext).toBe(next);
+    expect(next).not.toBe(first);
+    expect(claimsOf(one.body.accessToken).sid).toBe(claimsOf(two.body.accessToken).sid);
+    expect((await me(one.body.accessToken)).body.user.id).toBe(user.id);
+    expect((await me(two.body.accessToken)).body.user.id).toBe(user.id);
+    // One rotation happened, not two, and nothing was taken for reuse: the session goes on with that token.
+    expect(await stack.db('refresh_tokens').where({ user_id: user.id })).toHaveLength(2);
+    expect(await stack.db('audit_log').where({ actor_id: user.id, action: 'session.refresh_reuse_detected' })).toHaveLength(0);
+    expect((await refresh(next)).status).toBe(200);
+  });
+
+  it('when a token rotated moments ago comes back within the window, then it answers the same successor, which is stored only sealed', async () => {
+    const user = await userWithPassword();
+    const first = refreshCookieOf(await login(user.email)).token;
+    const next = refreshCookieOf(await refresh(first)).token;
+
+    const again = await refresh(first);
+
+    expect(again.status).toBe(200);
+    expect(refreshCookieOf(again).token).toBe(next);
+    const rotated = await stack.db('refresh_tokens').where({ token_hash: createHash('sha256').update(first).digest() }).first();
+    expect(rotated?.successor_sealed).toBeInstanceOf(Buffer);
+    expect(rotated?.successor_sealed?.includes(Buffer.from(next))).toBe(false);
+    expect(JSON.stringify(await stack.db('refresh_tokens').where({ user_id: user.id }))).not.toContain(next);
+  });
+
+  it('when the rotated token comes back after the grace window, then it is reuse: 401, the whole session revoked and audited', async () => {
+    const user = await userWithPassword();
+    const first = refreshCookieOf(await login(user.email)).token;
+    const refreshed = await refresh(first);
+    const next = refreshCookieOf(refreshed).token;
+    passTheGraceWindow();
+
+    expectError(await refresh(first), 401, 'unauthorized');
+
+    expectError(await refresh(next), 401, 'unauthorized');
+    expectError(await me(refreshed.body.accessToken), 401, 'unauthorized');
+    expect(await stack.db('refresh_tokens').where({ user_id: user.id }).whereNull('revoked_at')).toHaveLength(0);
+    expect(await stack.db('audit_log').where({ actor_id: user.id, action: 'session.refresh_reuse_detected' })).toHaveLength(1);
+  });
+
+  it('when the successor was already rotated, then the older token is reuse even within the window', async () => {
+    const user = await userWithPassword();
+    const first = refreshCookieOf(await login(user.email)).token;
+    const second = refreshCookieOf(await refresh(first)).token;
+    const third = refreshCookieOf(await refresh(second)).token;
+
+    expectError(await refresh(first), 401, 'unauthorized');
+
+    expectError(await refresh(third), 401, 'unauthorized');
+    expect(await stack.db('audit_log').where({ actor_id: user.id, action: 'session.refresh_reuse_detected' })).toHaveLength(1);
   });
 
   it('when a user logs in again, then their expired refresh tokens are deleted and their live ones kept', async () => {
@@ -171,6 +243,7 @@ describe('web sessions', () => {
     const other = await login(user.email);
     const rotated = await refresh(refreshCookieOf(stolenLogin).token);
     expect((await me(rotated.body.accessToken)).status).toBe(200);
+    passTheGraceWindow();
 
     expectError(await refresh(refreshCookieOf(stolenLogin).token), 401, 'unauthorized');
 

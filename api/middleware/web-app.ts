@@ -57,8 +57,10 @@ export const WEB_APP_CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** In any case: the API answers `/V1/…` with 404 (its paths match exactly), never with the app's page. */
 function isApiPath(path: string): boolean {
-  return API_VERSION_PATH.test(path) || API_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+  const lowerCase = path.toLowerCase();
+  return API_VERSION_PATH.test(lowerCase) || API_PREFIXES.some((prefix) => lowerCase === prefix || lowerCase.startsWith(`${prefix}/`));
 }
 
 async function readIfFile(path: string): Promise<Buffer | undefined> {

@@ -14,14 +14,14 @@ import { documentedAs, NOT_ONLY_SPACE, type ApiDocs } from '../openapi/registry'
 import { blocklistEntrySchema, listOf, paymentSchema, reconciliationSchema, walletSchema } from '../schemas';
 import { HttpError, notFound } from '../errors';
 import { paginate } from '../pagination';
-import { listQuerySchema, parseInput } from '../validation';
+import { listQuerySchema, parseInput, plainText } from '../validation';
 import { authenticate, requireRole } from '../middleware/authenticate';
 import type { User } from '../users';
 
 /** Routes of `/v1/admin/*`: admins only. */
 export function adminRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
   const { db, config } = dependencies;
-  const router = new Router();
+  const router = new Router({ sensitive: true });
   const adminOnly = [authenticate(db, config.jwt), requireRole('admin')] as const;
 
   for (const [action, status] of [
@@ -120,7 +120,7 @@ const blocklistCreateSchema = z
       pattern: NOT_ONLY_SPACE,
       description: 'kind email: an address (something@something, no spaces)',
     }),
-    reason: z.string({ message: 'must be a string' }).max(200, 'must be at most 200 characters').nullish(),
+    reason: plainText().max(200, 'must be at most 200 characters').nullish(),
   })
   .refine((entry) => entry.kind !== 'email' || /^[^\s@]+@[^\s@]+$/.test(entry.value), { message: 'must be an e-mail address', path: ['value'] });
 

@@ -19,14 +19,14 @@ function aliasBody(record: AliasRecord): { alias: string; createdAt: string } {
 /** Routes of `/v1/me/aliases`: the caller's `@handle`s (customers and merchants). */
 export function aliasRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
   const { db, config } = dependencies;
-  const router = new Router();
+  const router = new Router({ sensitive: true });
   const holders = [authenticate(db, config.jwt), requireRole('customer', 'merchant')] as const;
   const claimSchema = z.object({ alias: handleSchema });
 
   docs.add({
     method: 'post',
     path: '/v1/me/aliases',
-    summary: `Claim an @handle (3–30 of a-z, 0-9, _; case-insensitive; reserved words refused; at most ${MAX_ALIASES_PER_USER} each)`,
+    summary: `Claim an @handle (3–30 of a-z, 0-9, _; case-insensitive; reserved handles, and any containing admin, support, security or sagapay once digits are read as the letters they look like and _ dropped, refused; at most ${MAX_ALIASES_PER_USER} each)`,
     tag: 'Aliases',
     auth: true,
     body: claimSchema,

@@ -28,7 +28,7 @@ const instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 tim
 /** Routes of `/v1/admin/audit`: reading the audit log (admins only). */
 export function auditRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
   const { db, config } = dependencies;
-  const router = new Router();
+  const router = new Router({ sensitive: true });
   const querySchema = listQuerySchema.extend({
     actor: token(40).optional().describe('the acting user id'),
     action: token(64).optional(),

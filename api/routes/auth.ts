@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { issueRefreshToken, revokeRefreshToken, rotateRefreshToken } from '../../store/refresh-tokens';
 import { listWalletsOfUser } from '../../store/wallets';
 import { hashPassword, verifyPassword } from '../auth/passwords';
+import { refuseCrossSiteRequest, REQUESTED_WITH_HEADER } from '../auth/cross-site';
 import { clearRefreshCookie, readRefreshCookie, REFRESH_COOKIE_NAME, REFRESH_COOKIE_PATH, setRefreshCookie } from '../auth/session-cookie';
 import { issueAccessToken } from '../auth/tokens';
 import type { AppDependencies } from '../dependencies';
@@ -13,7 +14,7 @@ import { authenticate } from '../middleware/authenticate';
 import { rateLimitsOf } from '../rate-limits';
 import { startOnboarding } from '../../infra/sagas';
 import { findUserByEmail, findUserById, insertUser, publicUser, type StoredUser, type User } from '../users';
-import { currencySchema, parseInput } from '../validation';
+import { currencySchema, parseInput, plainText, PLAIN_TEXT_PATTERN } from '../validation';
 
 const accessTokenSchema = z.object({ accessToken: z.string(), tokenType: z.literal('Bearer'), expiresIn: z.number().int().describe('seconds') });
 
@@ -24,15 +25,22 @@ const SET_REFRESH_COOKIE_HEADER: HeaderDoc = {
   schema: { type: 'string', pattern: `^${REFRESH_COOKIE_NAME}=` },
 };
 
+/** The request headers of refresh and logout, which act on the cookie alone: what shows the request is not another site's. */
+const SAME_SITE_HEADERS: Record<string, string> = {
+  [REQUESTED_WITH_HEADER]: 'any value (the web wallet sends `fetch`); with the cookie, one of this header, `Content-Type: application/json` or an `Origin` of this API is required, else 403 forbidden',
+  Origin: 'sent by browsers; another site\'s origin is 403 forbidden, as is `Sec-Fetch-Site: cross-site` or `same-site`',
+};
+
 /** A new password, as register and `POST /v1/me/password` accept it. */
 export const passwordSchema = z.string({ message: 'must be a string' }).min(8, 'must be at least 8 characters').max(128, 'must be at most 128 characters');
 
 /** A display name, as register and `PATCH /v1/me` accept it. */
-export const nameSchema = documentedAs(z.string({ message: 'must be a string' }).trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'), {
+export const nameSchema = documentedAs(plainText().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'), {
   type: 'string',
   minLength: 1,
   maxLength: 100,
-  pattern: NOT_ONLY_SPACE,
+  // One line of plain text that is not only spaces: both rules, as validation checks them.
+  allOf: [{ pattern: PLAIN_TEXT_PATTERN.source }, { pattern: NOT_ONLY_SPACE }],
 });
 
 /** A phone number in E.164 form, as register and `PATCH /v1/me` accept it. */
@@ -54,7 +62,8 @@ export const emailSchema = documentedAs(
 /** Routes of `/v1/auth/*` and `/v1/me`. */
 export function authRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
   const { db, config, temporal } = dependencies;
-  const router = new Router();
+  const router = new Router({ sensitive: true });
+  const sessionNow = () => new Date(dependencies.sessionNowMs?.() ?? Date.now());
   const registerSchema = z.object({
     email: emailSchema,
     password: passwordSchema,
@@ -136,7 +145,7 @@ export function authRoutes(dependencies: AppDependencies, docs: ApiDocs): Router
         dependencies.report(error, String(ctx.state.requestId)),
       );
     }
-    const session = await issueRefreshToken(db, { userId: user.id, tokenVersion: user.tokenVersion }, config.session.refreshTtlSeconds);
+    const session = await issueRefreshToken(db, { userId: user.id, tokenVersion: user.tokenVersion }, config.session.refreshTtlSeconds, sessionNow());
     setRefreshCookie(ctx, session.token, config.session.refreshTtlSeconds, config.session.cookieSecure);
     ctx.body = await accessTokenBody(user, user.tokenVersion, session.sessionId);
   });
@@ -147,13 +156,16 @@ export function authRoutes(dependencies: AppDependencies, docs: ApiDocs): Router
     summary: 'Exchange the refresh token cookie for a new access token; the cookie is rotated (web sessions)',
     tag: 'Auth',
     auth: false,
-    headers: { Cookie: `${REFRESH_COOKIE_NAME}=<refresh token>, as set by login or the previous refresh` },
+    headers: { Cookie: `${REFRESH_COOKIE_NAME}=<refresh token>, as set by login or the previous refresh`, ...SAME_SITE_HEADERS },
     responses: { 200: { description: 'a new access token, the same body as login, and the next refresh token cookie', schema: accessTokenSchema, headers: { 'Set-Cookie': SET_REFRESH_COOKIE_HEADER } } },
-    errors: [401, 429],
+    errors: [401, 403, 429],
   });
   router.post('/v1/auth/refresh', limits.refreshPerIp, async (ctx) => {
     const token = readRefreshCookie(ctx);
-    const outcome = token === undefined ? ({ kind: 'refused' } as const) : await rotateRefreshToken(db, token, config.session.refreshTtlSeconds);
+    // Without the cookie there is nothing another site could borrow: that is a plain 401.
+    if (token !== undefined) refuseCrossSiteRequest(ctx);
+    const policy = { ttlSeconds: config.session.refreshTtlSeconds, reuseGraceSeconds: config.session.reuseGraceSeconds, now: sessionNow() };
+    const outcome = token === undefined ? ({ kind: 'refused' } as const) : await rotateRefreshToken(db, token, policy);
     const user = outcome.kind === 'rotated' ? await findUserById(db, outcome.userId) : null;
     if (outcome.kind !== 'rotated' || !user) {
       clearRefreshCookie(ctx, config.session.cookieSecure);
@@ -169,13 +181,17 @@ export function authRoutes(dependencies: AppDependencies, docs: ApiDocs): Router
     summary: 'End the web session: its refresh tokens are revoked and the cookie cleared; the access tokens issued in the session (login and refreshes) stop working at once',
     tag: 'Auth',
     auth: false,
-    headers: { Cookie: `${REFRESH_COOKIE_NAME}=<refresh token>; without it there is nothing to revoke and the answer is the same` },
+    headers: { Cookie: `${REFRESH_COOKIE_NAME}=<refresh token>; without it there is nothing to revoke and the answer is the same`, ...SAME_SITE_HEADERS },
     responses: { 204: { description: 'the session is over, its refresh and access tokens refused from now on (also 204 when there was none); the user\'s other sessions go on', headers: { 'Set-Cookie': SET_REFRESH_COOKIE_HEADER } } },
-    errors: [],
+    errors: [403],
   });
   router.post('/v1/auth/logout', async (ctx) => {
     const token = readRefreshCookie(ctx);
-    if (token !== undefined) await revokeRefreshToken(db, token);
+    if (token !== undefined) {
+      // Another site must not end the session either: the cookie stays as it is.
+      refuseCrossSiteRequest(ctx);
+      await revokeRefreshToken(db, token);
+    }
     clearRefreshCookie(ctx, config.session.cookieSecure);
     ctx.status = 204;
   });

@@ -28,7 +28,7 @@ const searchSchema = documentedAs(z.string().trim().min(1, 'must not be empty').
 /** Routes of the directory: `GET /v1/recipients`, `GET /v1/merchants` and `GET /v1/admin/users`. */
 export function directoryRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
   const { db, config } = dependencies;
-  const router = new Router();
+  const router = new Router({ sensitive: true });
   const auth = authenticate(db, config.jwt);
   const limits = rateLimitsOf(dependencies);
   const recipientQuerySchema = z.object({ to: recipientReferenceSchema.describe('an @handle or an e-mail address') });

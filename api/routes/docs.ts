@@ -37,7 +37,7 @@ const PAGE = `<!doctype html>
 
 /** `/openapi.json` (built once from the registered routes) and `/docs` (Swagger UI from local assets). */
 export function docsRoutes(docs: ApiDocs, version: string): Router {
-  const router = new Router();
+  const router = new Router({ sensitive: true });
   const assetsDirectory = join(require.resolve('swagger-ui-dist/package.json'), '..');
   let document: string | undefined;
   const common = { tag: 'Documentation', auth: false, errors: [] as number[] };

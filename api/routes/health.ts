@@ -15,7 +15,7 @@ function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
 
 /** `/healthz` (the process is up) and `/readyz` (its database and Temporal answer). */
 export function healthRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
-  const router = new Router();
+  const router = new Router({ sensitive: true });
   const readiness = z.object({
     status: z.enum(['ok', 'unavailable']),
     checks: z.object({ database: z.enum(['ok', 'down']), temporal: z.enum(['ok', 'down']) }),

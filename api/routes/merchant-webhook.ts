@@ -71,7 +71,7 @@ function toDelivery(row: WebhookDeliveryRow): WebhookDelivery {
 /** Routes of `/v1/merchant/webhook*`: merchants only. */
 export function merchantWebhookRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
   const { db, config } = dependencies;
-  const router = new Router();
+  const router = new Router({ sensitive: true });
   const merchantOnly = [authenticate(db, config.jwt), requireRole('merchant')] as const;
   const registerSchema = z.object({ url: documentedWebhookUrlSchema });
 

@@ -5,7 +5,7 @@ import type { ApiDocs } from '../openapi/registry';
 
 /** `GET /metrics`: Prometheus text format, no auth (bind the API where only your scraper and load balancer reach it, or filter the path there). */
 export function metricsRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
-  const router = new Router();
+  const router = new Router({ sensitive: true });
   const { registry } = apiMetricsOf(dependencies);
   docs.add({
     method: 'get',

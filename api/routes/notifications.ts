@@ -41,7 +41,7 @@ function toNotification(row: NotificationRow): Notification {
 /** Routes of `/v1/notifications`: the caller's own notifications. */
 export function notificationRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
   const { db, config } = dependencies;
-  const router = new Router();
+  const router = new Router({ sensitive: true });
   const auth = authenticate(db, config.jwt);
   const listSchema = listQuerySchema.extend({
     channel: z.enum(['in_app', 'email'], { message: 'must be in_app or email' }).optional(),

@@ -21,12 +21,12 @@ import { paginate } from '../pagination';
 import { rateLimitsOf } from '../rate-limits';
 import { paymentLaunch } from '../../infra/sagas';
 import { findUserById, type User } from '../users';
-import { amountSchema, currencySchema, listQuerySchema, parseInput } from '../validation';
+import { amountSchema, currencySchema, listQuerySchema, parseInput, plainText } from '../validation';
 
 /** Routes of `/v1/payments`. */
 export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
   const { db, config, temporal } = dependencies;
-  const router = new Router();
+  const router = new Router({ sensitive: true });
   const auth = authenticate(db, config.jwt);
   const createSchema = z
     .object({
@@ -34,7 +34,7 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
       merchant: handleSchema.optional().describe('the merchant’s @handle, instead of merchantId'),
       amount: amountSchema(config.money.maxAmount),
       currency: currencySchema(config.money.currencies),
-      description: z.string({ message: 'must be a string' }).max(200, 'must be at most 200 characters').nullish(),
+      description: plainText().max(200, 'must be at most 200 characters').nullish(),
       sourceWalletId: z.string({ message: 'must be a wallet id' }).min(1).max(64).optional(),
     })
     .superRefine((body, context) => {

@@ -23,7 +23,7 @@ const CLOSING_REFUSALS: Record<ClosingRefusal, string> = {
 /** Routes of the caller's own account: `PATCH /v1/me`, `POST /v1/me/password`, `DELETE /v1/me`. */
 export function profileRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
   const { db, config } = dependencies;
-  const router = new Router();
+  const router = new Router({ sensitive: true });
   const signedIn = authenticate(db, config.jwt);
   const profileSchema = z.object({ name: nameSchema.optional(), phone: phoneSchema.nullable().optional() });
   const passwordChangeSchema = z.object({ currentPassword: z.string({ message: 'must be a string' }).min(1, 'must not be empty').max(128), newPassword: passwordSchema });

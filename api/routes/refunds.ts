@@ -18,7 +18,7 @@ import { rateLimitsOf } from '../rate-limits';
 import { answerSaga, faultHeaderDoc, faultStepOf } from '../saga-routes';
 import { listOf, refundSchema } from '../schemas';
 import type { User } from '../users';
-import { amountSchema, listQuerySchema, parseInput } from '../validation';
+import { amountSchema, listQuerySchema, parseInput, plainText } from '../validation';
 
 /** What a refusal to create a refund says. */
 const REFUSALS: Record<RefundRefusal, string> = {
@@ -34,11 +34,11 @@ function mayRead(user: User, row: Pick<PaymentRow, 'payer_id' | 'merchant_id'>):
 /** Routes of refunds: `/v1/payments/:id/refunds` and `/v1/refunds/:id`. */
 export function refundRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
   const { db, config, temporal } = dependencies;
-  const router = new Router();
+  const router = new Router({ sensitive: true });
   const auth = authenticate(db, config.jwt);
   const createSchema = z.object({
     amount: amountSchema(config.money.maxAmount).optional(),
-    reason: z.string({ message: 'must be a string' }).max(MAX_REFUND_REASON_LENGTH, `must be at most ${MAX_REFUND_REASON_LENGTH} characters`).nullish(),
+    reason: plainText().max(MAX_REFUND_REASON_LENGTH, `must be at most ${MAX_REFUND_REASON_LENGTH} characters`).nullish(),
   });
   const sagaSettings = { paymentsTaskQueue: config.temporal.paymentsTaskQueue, notificationsTaskQueue: config.temporal.notificationsTaskQueue };
 

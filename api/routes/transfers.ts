@@ -21,7 +21,7 @@ import { asRecipient, findUserByAlias, handleSchema } from '../recipients';
 import { listOf, transferSchema } from '../schemas';
 import { emailSchema } from './auth';
 import { findUserByEmail, findUserById, type StoredUser, type User } from '../users';
-import { amountSchema, currencySchema, listQuerySchema, parseInput } from '../validation';
+import { amountSchema, currencySchema, listQuerySchema, parseInput, plainText } from '../validation';
 
 /** The request body of `POST /v1/transfers`: the recipient by exactly one of `toUserId`, `toEmail` and `to` (an @handle). */
 function createTransferSchema(maxAmount: number, currencies: readonly string[]) {
@@ -32,7 +32,7 @@ function createTransferSchema(maxAmount: number, currencies: readonly string[]) 
       to: handleSchema.optional().describe('the recipient’s @handle'),
       amount: amountSchema(maxAmount),
       currency: currencySchema(currencies),
-      note: z.string({ message: 'must be a string' }).max(MAX_NOTE_LENGTH, `must be at most ${MAX_NOTE_LENGTH} characters`).nullish(),
+      note: plainText().max(MAX_NOTE_LENGTH, `must be at most ${MAX_NOTE_LENGTH} characters`).nullish(),
     })
     .superRefine((body, context) => {
       const named = [body.toUserId, body.toEmail, body.to].filter((recipient) => recipient !== undefined);
@@ -45,7 +45,7 @@ function createTransferSchema(maxAmount: number, currencies: readonly string[]) 
 /** Routes of `/v1/transfers`: money between people, through the transfer saga. */
 export function transferRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
   const { db, config, temporal } = dependencies;
-  const router = new Router();
+  const router = new Router({ sensitive: true });
   const auth = authenticate(db, config.jwt);
   const createSchema = documentedWith(createTransferSchema(config.money.maxAmount, config.money.currencies), exactlyOneOf(['toUserId', 'toEmail', 'to']));
   const listSchema = listQuerySchema.extend({

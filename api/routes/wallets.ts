@@ -21,7 +21,7 @@ import { amountSchema, currencySchema, listQuerySchema, parseInput } from '../va
 /** Routes of `/v1/wallets/*`. */
 export function walletRoutes(dependencies: AppDependencies, docs: ApiDocs): Router {
   const { db, config } = dependencies;
-  const router = new Router();
+  const router = new Router({ sensitive: true });
   const auth = authenticate(db, config.jwt);
   const topupRequestSchema = z.object({
     amount: amountSchema(config.money.maxAmount),

@@ -224,12 +224,15 @@ describe('API5 function-level authorization', () => {
   const FUNCTION_BODIES: Record<string, unknown> = {
     'POST /v1/admin/blocklist': { kind: 'user', value: 'usr_nobody', reason: 'not an admin' },
     'PUT /v1/merchant/webhook': { url: 'https://93.184.216.34/hooks' },
-    'POST /v1/me/aliases': { alias: '@not_for_admins' },
+    'POST /v1/me/aliases': { alias: '@not_for_staff' },
     'POST /v1/wallets': { currency: 'EUR' },
   };
 
-  it('when every route documented with 403 is listed, then it is an admin route or has a row in the role table', () => {
-    const limited = routes.filter((route) => route.errors.includes(403) && !route.path.startsWith('/v1/admin/')).map(routeKey).sort();
+  /** Routes whose 403 refuses another site's request, not a role (their table is in authentication.test.ts). */
+  const CROSS_SITE_REFUSED = ['POST /v1/auth/logout', 'POST /v1/auth/refresh'];
+
+  it('when every route documented with 403 is listed, then it is an admin route, refuses cross-site requests, or has a row in the role table', () => {
+    const limited = routes.filter((route) => route.errors.includes(403) && !route.path.startsWith('/v1/admin/') && !CROSS_SITE_REFUSED.includes(routeKey(route))).map(routeKey).sort();
     expect(limited).toEqual(Object.keys(ROLE_LIMITED).sort());
   });
 
@@ -464,6 +467,30 @@ describe('API9 inventory', () => {
     const routed = routers.flatMap((router) => router.stack.flatMap((layer) => layer.methods.filter((method) => method !== 'HEAD').map((method) => `${method} ${openApiPath(String(layer.path))}`)));
     const documented = docs.routes.map((route) => `${route.method.toUpperCase()} ${openApiPath(route.path)}`);
     expect([...new Set(routed)].sort()).toEqual(documented.sort());
+  });
+
+  it('when every route is asked in upper case, then 404 not_found in the error shape: paths match exactly', async () => {
+    const ids = { id: world.paymentId, alias: world.adaAlias, file: 'swagger-ui.css' };
+    for (const route of routes) {
+      const path = fillPath(route.path, ids).toUpperCase();
+      const response = await actors.call(route.method.toUpperCase(), path, { token: world.adminToken });
+      expect({ route: routeKey(route), path, status: response.status }).toEqual({ route: routeKey(route), path, status: 404 });
+      expectError(response, 404, 'not_found');
+    }
+  });
+
+  it.each([
+    ['GET', '/V1/me'],
+    ['GET', '/v1/ME'],
+    ['GET', '/V1/Me'],
+    ['POST', '/V1/auth/login'],
+    ['POST', '/v1/AUTH/login'],
+  ])('when %s %s is asked, then 404 not_found, where the exact path answers with Cache-Control: no-store', async (method, path) => {
+    const body = method === 'POST' ? { email: world.ada.email, password: 'correct horse battery' } : undefined;
+    expectError(await actors.call(method, path, { token: world.ada.token, body }), 404, 'not_found');
+    const exact = await actors.call(method, path.toLowerCase(), { token: world.ada.token, body });
+    expect(exact.status).toBe(200);
+    expect(exact.headers.get('cache-control')).toBe('no-store');
   });
 
   it('when paths that often hide debug or old versions are probed, then 404 with the error shape, and no file is served', async () => {

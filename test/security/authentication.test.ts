@@ -5,7 +5,7 @@ import { newId } from '../../domain/ids';
 import { actorsOf, expectError } from '../support/actors';
 import { userWithWallet } from '../support/fixtures';
 import type { TestResponse } from '../support/http';
-import { startStack, type TestStack } from '../support/stack';
+import { startStackWith, type TestStack } from '../support/stack';
 
 /**
  * OWASP API2 (broken authentication) and the login part of API6 (sensitive business flows):
@@ -18,9 +18,11 @@ const LIMITS = { TRUST_PROXY: 'true', RATE_LIMIT_LOGIN_PER_EMAIL: '5/15m', RATE_
 const PASSWORD = 'correct horse battery';
 let stack: TestStack;
 let actors: ReturnType<typeof actorsOf>;
+/** How far the sessions' clock runs ahead of the real one (the refresh reuse grace window): moved only by the test. */
+let sessionClockAheadMs = 0;
 
 beforeAll(async () => {
-  stack = await startStack(LIMITS);
+  stack = await startStackWith(LIMITS, { sessionNowMs: () => Date.now() + sessionClockAheadMs });
   actors = actorsOf(stack);
 });
 
@@ -123,7 +125,7 @@ describe('API2 revoked sessions', () => {
     const changed = await actors.call('POST', '/v1/me/password', { token: accessToken, body: { currentPassword: PASSWORD, newPassword: 'a whole new passphrase' } });
     expect(changed.status).toBe(204);
     expectError(await actors.call('GET', '/v1/me', { token: accessToken }), 401, 'unauthorized');
-    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { cookie: refreshCookieOf(first) } }), 401, 'unauthorized');
+    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { 'x-requested-with': 'fetch', cookie: refreshCookieOf(first) } }), 401, 'unauthorized');
   });
 
   it('when a session logs out, then its refresh token and its access tokens are refused at once, and another session of the user goes on', async () => {
@@ -131,19 +133,19 @@ describe('API2 revoked sessions', () => {
     const session = await login(user.email);
     const other = await login(user.email);
     const cookie = refreshCookieOf(session);
-    const refreshed = await actors.call<{ accessToken: string }>('POST', '/v1/auth/refresh', { headers: { cookie } });
+    const refreshed = await actors.call<{ accessToken: string }>('POST', '/v1/auth/refresh', { headers: { 'x-requested-with': 'fetch', cookie } });
     expect(refreshed.status).toBe(200);
     expect((await actors.call('GET', '/v1/me', { token: session.body.accessToken })).status).toBe(200);
     expect((await actors.call('GET', '/v1/me', { token: refreshed.body.accessToken })).status).toBe(200);
 
-    expect((await actors.call('POST', '/v1/auth/logout', { headers: { cookie: refreshCookieOf(refreshed) } })).status).toBe(204);
+    expect((await actors.call('POST', '/v1/auth/logout', { headers: { 'x-requested-with': 'fetch', cookie: refreshCookieOf(refreshed) } })).status).toBe(204);
 
     // Both access tokens of the session end now, not at their expiry: the one from login and the one from refresh.
     expectError(await actors.call('GET', '/v1/me', { token: session.body.accessToken }), 401, 'unauthorized');
     expectError(await actors.call('GET', '/v1/me', { token: refreshed.body.accessToken }), 401, 'unauthorized');
-    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { cookie: refreshCookieOf(refreshed) } }), 401, 'unauthorized');
+    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { 'x-requested-with': 'fetch', cookie: refreshCookieOf(refreshed) } }), 401, 'unauthorized');
     expect((await actors.call<{ user: { id: string } }>('GET', '/v1/me', { token: other.body.accessToken })).body.user.id).toBe(user.id);
-    expect((await actors.call('POST', '/v1/auth/refresh', { headers: { cookie: refreshCookieOf(other) } })).status).toBe(200);
+    expect((await actors.call('POST', '/v1/auth/refresh', { headers: { 'x-requested-with': 'fetch', cookie: refreshCookieOf(other) } })).status).toBe(200);
   });
 
   it('when a token names a session and its signature is good, then the session id must be well formed', async () => {
@@ -170,25 +172,74 @@ describe('API2 revoked sessions', () => {
     const session = await login(user.email);
     expect((await actors.call('DELETE', '/v1/me', { token: session.body.accessToken })).status).toBe(204);
     expectError(await actors.call('GET', '/v1/me', { token: session.body.accessToken }), 401, 'unauthorized');
-    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { cookie: refreshCookieOf(session) } }), 401, 'unauthorized');
+    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { 'x-requested-with': 'fetch', cookie: refreshCookieOf(session) } }), 401, 'unauthorized');
     expectError(await login(user.email), 401, 'invalid_credentials');
   });
 
-  it('when a refresh token is used twice, then the second use is refused and the session it started is revoked too, its access tokens included', async () => {
+  it('when a refresh token is used twice, the second time after the grace window, then the second use is refused and the session it started is revoked too, its access tokens included', async () => {
     const { user } = await customer();
     const session = await login(user.email);
     const stolen = refreshCookieOf(session);
-    const rotated = await actors.call<{ accessToken: string }>('POST', '/v1/auth/refresh', { headers: { cookie: stolen } });
+    const rotated = await actors.call<{ accessToken: string }>('POST', '/v1/auth/refresh', { headers: { 'x-requested-with': 'fetch', cookie: stolen } });
     expect(rotated.status).toBe(200);
     const next = refreshCookieOf(rotated);
     expect(next).not.toBe(stolen);
     expect((await actors.call('GET', '/v1/me', { token: rotated.body.accessToken })).status).toBe(200);
-    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { cookie: stolen } }), 401, 'unauthorized');
-    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { cookie: next } }), 401, 'unauthorized');
-    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { cookie: 'sagapay_refresh=forged-value' } }), 401, 'unauthorized');
+    // Past the grace window that lets two tabs refresh at once (sessions.test.ts covers the window itself).
+    sessionClockAheadMs += (stack.config.session.reuseGraceSeconds + 1) * 1_000;
+    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { 'x-requested-with': 'fetch', cookie: stolen } }), 401, 'unauthorized');
+    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { 'x-requested-with': 'fetch', cookie: next } }), 401, 'unauthorized');
+    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: { 'x-requested-with': 'fetch', cookie: 'sagapay_refresh=forged-value' } }), 401, 'unauthorized');
     // The session's access tokens end with it: whoever holds them, thief or owner, logs in again.
     expectError(await actors.call('GET', '/v1/me', { token: session.body.accessToken }), 401, 'unauthorized');
     expectError(await actors.call('GET', '/v1/me', { token: rotated.body.accessToken }), 401, 'unauthorized');
+  });
+});
+
+describe('API2 cookie-only endpoints refuse another site’s requests', () => {
+  /** How the request is sent, besides the refresh cookie, and whether a page of another site could send it so. */
+  const REQUESTS: Array<[what: string, headers: (own: string) => Record<string, string>, body: string | undefined, allowed: boolean]> = [
+    ['a form post, no Origin', () => ({ 'content-type': 'application/x-www-form-urlencoded' }), '', false],
+    ['a form post from another site', () => ({ 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example' }), '', false],
+    ['a text/plain post from another site', () => ({ 'content-type': 'text/plain', origin: 'https://evil.example' }), '', false],
+    ['a multipart form post', () => ({ 'content-type': 'multipart/form-data; boundary=x' }), '', false],
+    ['no Origin and no header', () => ({}), undefined, false],
+    ['Origin null (a sandboxed page)', () => ({ origin: 'null' }), undefined, false],
+    ['another site’s Origin, even with JSON', () => ({ 'content-type': 'application/json', origin: 'https://evil.example' }), undefined, false],
+    ['another port of the same host', (own) => ({ origin: own.replace(/:(\d+)$/, (_port, port: string) => `:${Number(port) + 1}`) }), undefined, false],
+    ['Sec-Fetch-Site: cross-site, with X-Requested-With', () => ({ 'sec-fetch-site': 'cross-site', 'x-requested-with': 'fetch' }), undefined, false],
+    ['this API’s own Origin', (own) => ({ origin: own }), undefined, true],
+    ['this API’s own Origin, as a form', (own) => ({ origin: own, 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' }), '', true],
+    ['Content-Type: application/json, no body', () => ({ 'content-type': 'application/json' }), undefined, true],
+    ['Content-Type: application/json; charset=utf-8 and {}', () => ({ 'content-type': 'application/json; charset=utf-8' }), '{}', true],
+    ['X-Requested-With (the web wallet)', () => ({ 'x-requested-with': 'fetch' }), undefined, true],
+  ];
+
+  it.each(REQUESTS.flatMap(([what, headers, body, allowed]) => (['refresh', 'logout'] as const).map((route) => [route, what, headers, body, allowed] as const)))(
+    'when %s gets the refresh cookie with %s, then it is refused 403 forbidden unless the request is the site’s own',
+    async (route, _what, headers, body, allowed) => {
+      const { user } = await customer();
+      const session = await login(user.email);
+      const cookie = refreshCookieOf(session);
+      const response = await actors.call('POST', `/v1/auth/${route}`, { headers: { ...headers(stack.baseUrl), cookie, 'x-forwarded-for': freshAddress() }, raw: body });
+      if (!allowed) {
+        expectError(response, 403, 'forbidden');
+        // Refused before anything happened: no cookie cleared, the session and its access token go on.
+        expect(response.headers.getSetCookie()).toEqual([]);
+        expect((await actors.call('GET', '/v1/me', { token: session.body.accessToken })).status).toBe(200);
+        expect(await stack.db('refresh_tokens').where({ user_id: user.id }).whereNull('rotated_at').whereNull('revoked_at')).toHaveLength(1);
+        return;
+      }
+      expect(response.status).toBe(route === 'refresh' ? 200 : 204);
+      // A refresh leaves the session's access token working; a logout ends it at once.
+      expect((await actors.call('GET', '/v1/me', { token: session.body.accessToken })).status).toBe(route === 'refresh' ? 200 : 401);
+    },
+  );
+
+  it('when refresh and logout carry no cookie at all, then there is nothing to borrow: 401 and 204 as before', async () => {
+    const form = { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example', 'x-forwarded-for': freshAddress() };
+    expectError(await actors.call('POST', '/v1/auth/refresh', { headers: form, raw: '' }), 401, 'unauthorized');
+    expect((await actors.call('POST', '/v1/auth/logout', { headers: form, raw: '' })).status).toBe(204);
   });
 });
 

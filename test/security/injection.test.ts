@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { NOTE_WARNING } from '../../activities/email-templates';
+import { PLAIN_TEXT_PATTERN } from '../../api/validation';
 import { actorsOf, expectError } from '../support/actors';
 import { request, type TestResponse } from '../support/http';
 import { startStack, type TestStack } from '../support/stack';
@@ -8,7 +10,9 @@ import { buildWorld, documentedRoutes, fillPath, routeKey, type World } from './
  * Injection (OWASP's API8 of 2019, folded into API8/API10 in 2023): hostile strings in every
  * text field of every body. Each answer is a 4xx, or the text is stored as sent and comes
  * back as the same JSON string; never a 5xx, never money moved other than by the request itself.
- * The text fields are read from each route's own body schema, so a new field is covered at once.
+ * Text people write for others (notes, descriptions, reasons, names) refuses control, line-break
+ * and bidi characters with 400 naming the field. The text fields are read from each route's own
+ * body schema, so a new field is covered at once.
  */
 let stack: TestStack;
 let actors: ReturnType<typeof actorsOf>;
@@ -75,6 +79,14 @@ function textFieldsOf(schema: z.ZodType): string[] {
     .map(([name]) => name);
 }
 
+/** The top-level fields of a body schema held to one line of plain text (the schema publishes PLAIN_TEXT_PATTERN). */
+function plainTextFieldsOf(schema: z.ZodType): string[] {
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, { pattern?: string; anyOf?: Array<{ pattern?: string }> }> };
+  return Object.entries(json.properties ?? {})
+    .filter(([, property]) => [property, ...(property.anyOf ?? [])].some((option) => option.pattern === PLAIN_TEXT_PATTERN.source))
+    .map(([name]) => name);
+}
+
 /** Every string anywhere inside a JSON value. */
 function stringsIn(value: unknown, found: string[] = []): string[] {
   if (typeof value === 'string') found.push(value);
@@ -94,7 +106,7 @@ describe('hostile text in every body field', () => {
     for (const route of withBody) if (route.body) expect({ route: routeKey(route), fields: textFieldsOf(route.body).length > 0 }).toEqual({ route: routeKey(route), fields: true });
   });
 
-  it('when any text field carries SQL, NoSQL, CRLF, HTML, traversal, NUL or control characters, then 4xx or the text comes back as sent; never 5xx, and money moves only as the accepted requests say', async () => {
+  it('when any text field carries SQL, NoSQL, CRLF, HTML, traversal, NUL or control characters, then 4xx or the text comes back as sent (a note or name with control, line-break or bidi characters: 400 naming it); never 5xx, and money moves only as the accepted requests say', async () => {
     const before = await adaBalance();
     let adaSpent = 0;
     const accepted: string[] = [];
@@ -102,6 +114,7 @@ describe('hostile text in every body field', () => {
       const row = ROUTES[routeKey(route)];
       if (!row || !route.body) throw new Error(`no row for ${routeKey(route)}`);
       const path = fillPath(route.path, row.params?.() ?? {});
+      const plainTextFields = plainTextFieldsOf(route.body);
       for (const field of textFieldsOf(route.body)) {
         for (const value of [...HOSTILE, ...STRUCTURED]) {
           const body = { ...row.base(), [field]: value };
@@ -109,6 +122,10 @@ describe('hostile text in every body field', () => {
           const label = `${routeKey(route)} ${field}=${JSON.stringify(value)}`;
           expect({ label, serverError: response.status >= 500 }).toEqual({ label, serverError: false });
           expect({ label, injectedHeader: response.headers.get('x-injected') }).toEqual({ label, injectedHeader: null });
+          if (plainTextFields.includes(field) && typeof value === 'string' && !value.includes('\ud800') && !PLAIN_TEXT_PATTERN.test(value)) {
+            const error = (response.body as { error?: { code?: string; details?: { fields?: Record<string, string> } } }).error;
+            expect({ label, status: response.status, code: error?.code, named: Object.keys(error?.details?.fields ?? {}) }).toEqual({ label, status: 400, code: 'validation_error', named: [field] });
+          }
           if (response.status >= 400) {
             expect(typeof (response.body as { error?: { code?: unknown } }).error?.code).toBe('string');
             continue;
@@ -135,6 +152,7 @@ describe('hostile text in every body field', () => {
     }
     // Text fields that take free text did accept hostile text (stored as sent); the rest refused it.
     expect(accepted.some((label) => label.startsWith('POST /v1/payments description='))).toBe(true);
+    expect(accepted.filter((label) => /\\r|\\n|\\u202e|\\u0007|\\u0000/i.test(label) && /description=|note=|name=|reason=/.test(label))).toEqual([]);
     expect(accepted.some((label) => label.startsWith('POST /v1/transfers note='))).toBe(true);
     expect(accepted.some((label) => label.startsWith('PATCH /v1/me name='))).toBe(true);
     expect(await adaBalance()).toBe(before - adaSpent);
@@ -158,6 +176,62 @@ describe('hostile text in every body field', () => {
       expect([...text].filter((character) => character.charCodeAt(0) < 0x20)).toEqual([]);
     }
     await actors.expectReconciled(world.adminToken);
+  });
+});
+
+describe('phishing in SagaPay’s name', () => {
+  /** Characters that break a line, hide themselves or turn the text around them. */
+  const REFUSED = [
+    ['CR', '\r'],
+    ['LF', '\n'],
+    ['CRLF', '\r\n'],
+    ['NEL', '\u0085'],
+    ['line separator', '\u2028'],
+    ['paragraph separator', '\u2029'],
+    ['tab', '\t'],
+    ['bell', '\u0007'],
+    ['escape', '\u001b'],
+    ['right-to-left override', '\u202E'],
+    ['left-to-right embedding', '\u202A'],
+    ['first strong isolate', '\u2068'],
+    ['right-to-left mark', '\u200F'],
+    ['Arabic letter mark', '\u061C'],
+  ];
+  /** Every field people write for others to read, with a request that otherwise succeeds. */
+  const FIELDS: Array<[route: string, field: string, send: (text: string) => Promise<TestResponse<unknown>>]> = [
+    ['POST /v1/transfers', 'note', (text) => actors.call('POST', '/v1/transfers', { token: world.ada.token, body: { toUserId: world.bob.user.id, amount: 1, currency: 'USD', note: text } })],
+    ['POST /v1/payments', 'description', (text) => actors.call('POST', '/v1/payments', { token: world.ada.token, body: { merchantId: world.merchant.user.id, amount: 1, currency: 'USD', description: text } })],
+    ['POST /v1/payments/:id/refunds', 'reason', (text) => actors.call('POST', `/v1/payments/${world.paymentId}/refunds`, { token: world.merchant.token, body: { amount: 1, reason: text } })],
+    ['PATCH /v1/me', 'name', (text) => actors.call('PATCH', '/v1/me', { token: world.bob.token, body: { name: text } })],
+    ['POST /v1/auth/register', 'name', (text) => actors.call('POST', '/v1/auth/register', { body: { email: `phish-${Math.random().toString(36).slice(2)}@example.test`, password: 'correct horse battery', name: text } })],
+    ['POST /v1/admin/blocklist', 'reason', (text) => actors.call('POST', '/v1/admin/blocklist', { token: world.adminToken, body: { kind: 'user', value: 'usr_not_a_user', reason: text } })],
+  ];
+
+  it.each(FIELDS.flatMap(([route, field, send]) => REFUSED.map(([what, character]) => [route, field, what, character, send] as const)))(
+    'when %s %s holds a %s, then 400 validation_error names the field and nothing is stored',
+    async (_route, field, _what, character, send) => {
+      const response = await send(`SagaPay Security${character}Verify now`);
+      const error = expectError(response, 400, 'validation_error');
+      expect(Object.keys(error.details?.fields ?? {})).toEqual([field]);
+    },
+  );
+
+  it('when a transfer note reads like SagaPay asking for a login, then the e-mail quotes it as the sender’s, under a warning, with no link in either part', async () => {
+    const note = 'SECURITY ALERT from SagaPay: your wallet is locked, verify at http://evil.example/login';
+    const transfer = await actors.call<{ id: string; status: string }>('POST', '/v1/transfers', { token: world.ada.token, body: { toUserId: world.bob.user.id, amount: 1, currency: 'USD', note } });
+    expect(transfer.body.status).toBe('succeeded');
+    const mail = await stack.mailbox.waitForMail(world.bob.email, (candidate) => candidate.text.includes(transfer.body.id));
+    expect(mail.text).toContain('Note from Ada:\n> SECURITY ALERT from SagaPay: your wallet is locked, verify at http[:]//evil[.]example/login\n');
+    expect(mail.text).toContain(NOTE_WARNING);
+    expect(mail.text).not.toMatch(/https?:\/\/|evil\.example/);
+    expect(mail.html).toMatch(/<p>Note from Ada:<\/p><blockquote[^>]*>SECURITY ALERT from SagaPay/);
+    expect(mail.html).not.toMatch(/<a\b|href=|https?:\/\/evil|evil\.example/i);
+    await actors.expectReconciled(world.adminToken);
+  });
+
+  it.each(['@admin_', '@_admin', '@support_team', '@security_team', '@saga_pay', '@s4gapay', '@5upp0rt'])('when %s is claimed, then 400 validation_error: the handle is reserved', async (alias) => {
+    const error = expectError(await actors.call('POST', '/v1/me/aliases', { token: world.bob.token, body: { alias } }), 400, 'validation_error');
+    expect(error.details?.fields).toEqual({ alias: 'is reserved' });
   });
 });
 

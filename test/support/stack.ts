@@ -123,6 +123,8 @@ export interface StackOptions {
   logger?: Logger;
   /** The rate limits' clock; without one, the real time. */
   rateLimitNowMs?: () => number;
+  /** The web sessions' clock (the refresh reuse grace window); without one, the real time. */
+  sessionNowMs?: () => number;
 }
 
 /** E-mail and webhook retries in tests: the same backoff, in fractions of a second instead of seconds. */
@@ -210,7 +212,7 @@ export function serveOnEphemeralPort(app: Koa, config: Pick<Config, 'http'>): Pr
 /** `startStack` with a choice of in-process workers; `stop()` stops only what it started. */
 export async function startStackWith(
   overrides: Record<string, string> = {},
-  { paymentsWorker = true, notificationsWorker = true, logger, rateLimitNowMs }: StackOptions = {},
+  { paymentsWorker = true, notificationsWorker = true, logger, rateLimitNowMs, sessionNowMs }: StackOptions = {},
 ): Promise<TestStack> {
   const mailbox = await Mailbox.open();
   const config = testConfig({ SMTP_URL: mailbox.url, ...overrides });
@@ -221,7 +223,7 @@ export async function startStackWith(
   const inProcess = { payments: paymentsWorker, notifications: notificationsWorker };
   const workers = await startWorkersOf(config, db, workerConnection, inProcess);
   // A 5xx in a test is a bug worth seeing: its cause goes to the test output.
-  const app = createApp({ db, temporal, config, logger, rateLimitNowMs, report: (error) => console.error('api answered 5xx:', describeError(error)) });
+  const app = createApp({ db, temporal, config, logger, rateLimitNowMs, sessionNowMs, report: (error) => console.error('api answered 5xx:', describeError(error)) });
   const api = await serveOnEphemeralPort(app, config);
   const own = new OwnSagas();
   return {

@@ -73,13 +73,19 @@ interface ErrorBody {
 }
 
 /**
+ * Sent with refresh and logout, which act on the cookie alone: the API refuses them without it
+ * (or JSON, or this origin), so a form on another site cannot post them with the cookie.
+ */
+const SAME_SITE_HEADERS = { 'X-Requested-With': 'fetch' };
+
+/**
  * Asks for a new access token with the httpOnly refresh cookie (the page never sees that cookie):
  * how a reload stays signed in. Undefined when there is no session (401) or the server is away.
  */
 export function refreshSession(): Promise<{ accessToken: string; expiresIn: number } | undefined> {
   // One refresh at a time: a refresh token works once, and presenting it twice would end the session.
   refreshing ??= api
-    .POST('/v1/auth/refresh')
+    .POST('/v1/auth/refresh', { headers: SAME_SITE_HEADERS })
     .then((result) => result.data)
     .catch(() => undefined)
     .finally(() => {
@@ -93,7 +99,7 @@ let refreshing: Promise<{ accessToken: string; expiresIn: number } | undefined> 
 /** Ends the web session on the server (the refresh cookie is revoked and cleared); errors are ignored. */
 export async function endSession(): Promise<void> {
   try {
-    await api.POST('/v1/auth/logout');
+    await api.POST('/v1/auth/logout', { headers: SAME_SITE_HEADERS });
   } catch {
     // Signing out locally must work even when the server cannot be reached.
   }
