@@ -125,6 +125,8 @@ describe('the OpenAPI document', () => {
         false,
       ]);
     });
+  });
+
   it.each([
     ['/v1/transfers', 'post', 'note'],
     ['/v1/payments', 'post', 'description'],
