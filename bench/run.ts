@@ -4,7 +4,7 @@
  * merchants, drives POST /v1/payments with autocannon at several concurrency levels per
  * scenario, measures the engine's ceiling with a no-op saga of the same shape, reconciles the
  * ledger, writes bench/results/latest.{json,md,svg}, and tears everything down (Ctrl-C too).
- * Exits non-zero when the ledger does not reconcile or a 5xx reached a client.
+ * Exits non-zero, saying why, when the ledger does not reconcile or a 5xx (a 500 above all) reached a client.
  *
  *   npm run bench -- [--quick] [--levels 1,8,32,64] [--duration 15] [--scenarios uniform,hot-merchant,two-workers]
  */
@@ -19,7 +19,7 @@ import { hotMerchant, PaymentLoad, uniformMerchants, type MerchantChoice } from 
 import { describeMachine } from './lib/machine';
 import { parseBenchOptions, USAGE, type BenchOptions, type Scenario } from './lib/options';
 import { drain, lockCounters, lockCountersDelta, sagaOutcomes } from './lib/outcomes';
-import { buildResults, renderMarkdown, type ScenarioMeasurement } from './lib/report';
+import { benchFailures, buildResults, renderMarkdown, type ScenarioMeasurement } from './lib/report';
 import { seedPopulation, type BenchPopulation } from './lib/seed';
 import { openBenchStack, type BenchStack } from './lib/stack';
 
@@ -139,9 +139,9 @@ async function main(): Promise<void> {
   writeFileSync(join(outputDir, 'latest.svg'), await renderChartSvg(chartSpec(results)));
   say(`\n${markdown}\nWrote ${join(outputDir, 'latest.json')}, latest.md and latest.svg`);
 
-  const http5xx = results.scenarios.reduce((sum, scenario) => sum + scenario.http5xx, 0);
-  if (http5xx > 0) say(`${http5xx} answers were 5xx: a server error reached a client`);
-  if (!report.ok || http5xx > 0) process.exitCode = 1;
+  const failures = benchFailures(results);
+  for (const failure of failures) say(`FAILED: ${failure}`);
+  if (failures.length > 0) process.exitCode = 1;
 }
 
 async function stopStack(): Promise<void> {

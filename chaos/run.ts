@@ -3,14 +3,15 @@
  * among many wallets while faults come one after another (workers, the API, Temporal and
  * MariaDB killed or restarted, a row lock, a slow database, the fault drill, duplicate keys),
  * samples the ledger invariants while it runs, checks every invariant at the end, and writes
- * docs/reliability.md. Exits non-zero on any violation. Ctrl-C stops everything it started.
+ * docs/reliability.md. Exits non-zero on any violation, any answer 500 and any 503 without
+ * Retry-After. Ctrl-C stops everything it started.
  *
  *   npm run chaos -- [--duration 330] [--seed 1] [--faults payments-worker-kill,api-kill,…] [--no-report]
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseChaosOptions, USAGE, type ChaosOptions } from './lib/options';
-import { passed, renderReport } from './lib/report';
+import { contractBreaches, passed, renderReport } from './lib/report';
 import { runChaos } from './lib/runner';
 
 let stopStack: (() => Promise<void>) | undefined;
@@ -40,7 +41,8 @@ async function main(): Promise<void> {
     say(`Wrote ${options.reportPath}`);
   }
   if (!passed(result)) {
-    say(`${result.violations.length} invariant violations`);
+    const breaches = contractBreaches(result);
+    say(`${result.violations.length} invariant violations; ${breaches.http500} answers 500; ${breaches.http503WithoutRetryAfter} answers 503 without Retry-After`);
     process.exitCode = 1;
   }
 }

@@ -90,6 +90,25 @@ describe('feeRoundHalfUp, for every amount and fee rate (fast-check)', () => {
     );
   });
 
+  it('when amount × rate is an exact half of a minor unit, then the fee rounds up, for every such pair', () => {
+    // amount × feeBps = 5000 × an odd number exactly when the product is a half: 5000 = 2³ × 5⁴ split
+    // between the two factors, each times an odd cofactor (which may hold more fives, never a two).
+    const odd = (max: number) => fc.integer({ min: 0, max: Math.floor((max - 1) / 2) }).map((k) => 2 * k + 1);
+    const exactHalves = fc
+      .tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 4 }))
+      .map(([twos, fives]) => ({ amountBase: 2 ** twos * 5 ** fives, rateBase: 2 ** (3 - twos) * 5 ** (4 - fives) }))
+      .chain(({ amountBase, rateBase }) =>
+        fc.tuple(odd(Math.floor(MAX_AMOUNT / amountBase)), odd(Math.floor(10_000 / rateBase))).map(([m, n]) => ({ amount: amountBase * m, feeBps: rateBase * n })),
+      );
+    fc.assert(
+      fc.property(exactHalves, ({ amount, feeBps }) => {
+        expect((amount * feeBps) % 10_000).toBe(5_000);
+        const { fee } = feeRoundHalfUp(amount, feeBps);
+        expect(BigInt(fee) * 10_000n - BigInt(amount) * BigInt(feeBps)).toBe(5_000n);
+      }),
+    );
+  });
+
   it('when the amount grows, then the fee never shrinks', () => {
     fc.assert(
       fc.property(amounts, amounts, rates, (first, second, feeBps) => {

@@ -20,13 +20,11 @@ async function main(): Promise<void> {
   if (values['with-redis']) {
     // On PATH, as the test looks for it.
     const present = () => findOnPath('redis-server') !== undefined;
-    try {
-      await ensureComponent(REDIS_SERVER, present);
-      say('redis-server: present');
-    } catch (error) {
-      // Optional: the one test that needs it skips itself without it.
-      say(`redis-server: not installed (${(error as Error).message})`);
-    }
+    // Asked for, so required: a failed install fails provisioning (CI asks, and its Redis tests fail without it).
+    await ensureComponent(REDIS_SERVER, present).catch((error: unknown) => {
+      throw new Error(`redis-server could not be installed: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    say('redis-server: present');
   }
 }
 

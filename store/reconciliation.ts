@@ -48,6 +48,24 @@ export function ledgerBreaches(report: Partial<Record<SoundLedgerField, unknown>
     .map((field) => `${field} is ${JSON.stringify(report[field])}, not ${JSON.stringify(SOUND_LEDGER[field])}`);
 }
 
+/**
+ * The report's verdict: every invariant holds and no saga is stuck. Each field alone makes it false
+ * (store/reconciliation-verdict.test.ts checks that each one does).
+ */
+export function isSound(report: Omit<ReconciliationReport, 'ok' | 'samples' | 'checkedAt'>): boolean {
+  return (
+    report.sumOfAllAccounts === 0 &&
+    report.unbalancedJournals === 0 &&
+    report.walletsOutOfSync === 0 &&
+    report.negativeUserWallets === 0 &&
+    report.stuckSagas === 0 &&
+    report.clearingMismatch.length === 0 &&
+    report.clearingShardMismatch.length === 0 &&
+    report.heldMismatch.length === 0 &&
+    report.offendingSagas.length === 0
+  );
+}
+
 /** A table whose rows are sagas: a row still in a non-final status after `stuckAfterMs` is stuck. */
 interface SagaSource {
   table: string;
@@ -134,16 +152,7 @@ export async function reconcileIn(db: Knex.Transaction, options: { stuckAfterMs:
     },
     checkedAt: now.toISOString(),
   };
-  report.ok =
-    sumOfAllAccounts === 0 &&
-    unbalanced.length === 0 &&
-    outOfSync.length === 0 &&
-    negative.length === 0 &&
-    stuck.length === 0 &&
-    money.clearingMismatch.length === 0 &&
-    money.clearingShardMismatch.length === 0 &&
-    money.heldMismatch.length === 0 &&
-    money.offendingSagas.length === 0;
+  report.ok = isSound(report);
   return report;
 }
 

@@ -30,6 +30,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // The file moves money: it ends with the ledger's invariants, while its payments worker still runs.
+  const actors = actorsOf(stack);
+  await actors.expectReconciled(await actors.admin());
   if (secondNotifications) await secondNotifications.stop(10_000);
   rmSync(logDir, { recursive: true, force: true });
   if (notificationsAgain) await stopWorkers(notificationsAgain);

@@ -37,6 +37,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // The file moves money: it ends with the ledger's invariants.
+  await actors.expectReconciled(await actors.admin());
   await stack.stop();
 });
 

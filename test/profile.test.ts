@@ -19,6 +19,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // The file moves money (top-ups, payments, closings that pay out): it ends with the ledger's invariants.
+  await actors.expectReconciled(await actors.admin());
   await stack.stop();
 });
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hashPassword } from '../api/auth/passwords';
 import { issueAccessToken } from '../api/auth/tokens';
 import { insertUser } from '../api/users';
-import { expectError } from './support/actors';
+import { actorsOf, expectError } from './support/actors';
 import { userWithWallet, uniqueEmail, balanceOf } from './support/fixtures';
 import { request, type TestResponse } from './support/http';
 import { openApiDocumentFor, ResponseValidator } from './support/openapi';
@@ -43,6 +43,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // The file moves money (top-ups and payments under their limits): it ends with the ledger's invariants.
+  const actors = actorsOf(stack);
+  await actors.expectReconciled(await actors.admin());
   await stack.stop();
 });
 

@@ -40,6 +40,8 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  // The file moves money (payments recovered and started late): it ends with the ledger's invariants.
+  await actors.expectReconciled(await actors.admin());
   await brokenApi?.close();
   await stack?.stop();
 });

@@ -3,19 +3,23 @@ import type { Refund } from '../store/refund-records';
 import { MerchantIdKey, PaymentIdKey, SagaStatusKey } from '../domain/search-attributes';
 import { actorsOf, expectError, type Actor } from './support/actors';
 import { allShardsOf } from './support/saga-activities';
-import { startStack, type TestStack } from './support/stack';
+import { holdRowLock, lockWaitsBlockedBy } from './support/row-lock';
+import { startStack, waitFor, type TestStack } from './support/stack';
 
 /**
  * Refunds on the real stack: API → Temporal → workers → MariaDB. Each test ends with the
  * reconciliation check (afterEach): this file's sagas all final, the ledger's invariants held.
  */
+/** The API's lock waits last this long here (the most it allows): the race test's gate must close within it. */
+const GATE_TIMEOUT_S = 5;
+
 let stack: TestStack;
 let actors: ReturnType<typeof actorsOf>;
 let adminToken: string;
 let merchant: Actor;
 
 beforeAll(async () => {
-  stack = await startStack({ SAGA_FAULTS: 'enabled', FEE_BPS: '200' });
+  stack = await startStack({ SAGA_FAULTS: 'enabled', FEE_BPS: '200', DATABASE_LOCK_WAIT_TIMEOUT_S: String(GATE_TIMEOUT_S) });
   actors = actorsOf(stack);
   adminToken = await actors.admin();
   merchant = await actors.signUp({ role: 'merchant', name: 'Acme' });
@@ -137,10 +141,19 @@ describe('refunds', () => {
     expect(await stack.db('refunds').where({ payment_id: payment.id })).toEqual([]);
   });
 
-  it('when ten refunds of one payment race, then together they never exceed it', async () => {
+  it('when ten refunds of one payment wait together on its row and then race, then together they never exceed it', async () => {
     const { payment } = await paidPayment(1_000);
-
-    const responses = await Promise.all(Array.from({ length: 10 }, () => refund(merchant.token, payment.id, { amount: 300 }, { Prefer: 'respond-async' })));
+    // The gate: the test's own session holds the payment row until all ten requests wait on it, so
+    // every refund is judged after the others were sent. Without insertPendingRefund's lock each
+    // would read nothing reserved first (then wait at its insert's foreign key check) and all ten pass.
+    const gate = await holdRowLock(stack.config.databaseUrl, 'payments', [payment.id]);
+    const sent = Promise.all(Array.from({ length: 10 }, () => refund(merchant.token, payment.id, { amount: 300 }, { Prefer: 'respond-async' })));
+    try {
+      await waitFor(async () => (await lockWaitsBlockedBy(stack.db, gate.threadId)) === 10, { timeoutMs: GATE_TIMEOUT_S * 1_000 - 1_000, intervalMs: 250, what: 'ten refunds to wait on the payment row' });
+    } finally {
+      await gate.release();
+    }
+    const responses = await sent;
 
     const accepted = responses.filter((response) => response.status === 202 || response.status === 201);
     expect(accepted).toHaveLength(3);

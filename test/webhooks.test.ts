@@ -54,6 +54,8 @@ afterEach(async () => {
 const merchantIds: string[] = [];
 
 afterAll(async () => {
+  // The file moves money: it ends with the ledger's invariants.
+  await actors.expectReconciled(await actors.admin());
   await stack.stop();
 });
 

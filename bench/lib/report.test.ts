@@ -3,7 +3,7 @@ import type { CeilingLevel } from './ceiling';
 import type { LoadLevel } from './load';
 import type { MachineInfo } from './machine';
 import type { SagaOutcomes } from './outcomes';
-import { buildResults, ratioOf, renderMarkdown, type ResultsInput } from './report';
+import { benchFailures, buildResults, ratioOf, renderMarkdown, type ResultsInput } from './report';
 import { percentilesOf } from './stats';
 
 const machine: MachineInfo = {
@@ -110,6 +110,25 @@ describe('renderMarkdown', () => {
 
   it('when the ledger did not reconcile, then the headline says so', () => {
     expect(renderMarkdown(buildResults(input({ reconciliation: { ok: false, report: {} } })))).toContain('reconciliation **FAILED**');
+  });
+});
+
+describe('benchFailures', () => {
+  const clean = (responses: Record<string, number>, http5xx: number) =>
+    input({ scenarios: [{ name: 'uniform', paymentsWorkers: 1, merchantsPaid: 10, levels: [level(1, 4), level(8, 12, { http5xx, responses })], locks: null }] });
+
+  it('when every answer is 2xx or 4xx and the ledger reconciles, then the bench passes', () => {
+    expect(benchFailures(buildResults(clean({ '201': 100, '422 insufficient_funds': 3 }, 0)))).toEqual([]);
+  });
+
+  it('when any answer is 500, then the bench fails and says how many 500s reached a client', () => {
+    expect(benchFailures(buildResults(input()))).toEqual(['2 answers were 500: a server error (a bug by the contract) reached a client']);
+    expect(benchFailures(buildResults(clean({ '201': 99, '500 unparseable': 1 }, 1)))).toEqual(['1 answers were 500: a server error (a bug by the contract) reached a client']);
+  });
+
+  it('when answers are 503 or the ledger does not reconcile, then each is a failure of its own', () => {
+    const results = buildResults({ ...clean({ '201': 97, '503 service_unavailable': 3 }, 3), reconciliation: { ok: false, report: {} } });
+    expect(benchFailures(results)).toEqual(['the ledger does not reconcile', "3 answers were 5xx other than 500 (e.g. 503) under the bench's load, which injects no outage"]);
   });
 });
 

@@ -45,6 +45,29 @@ export interface ScenarioMeasurement {
   locks: LockCounters | null;
 }
 
+/** Answers 500 in a level's responses ("500 internal_error", "500 unknown"…). */
+function answers500(responses: Readonly<Record<string, number>>): number {
+  return Object.entries(responses)
+    .filter(([key]) => /^500(\s|$)/.test(key))
+    .reduce((sum, [, count]) => sum + count, 0);
+}
+
+/**
+ * Why `npm run bench` must exit non-zero, one line each; empty when it passed. A 500 is a bug by
+ * the contract; any other 5xx (a 503 under the bench's load) is counted apart but fails it too:
+ * the bench injects no outage.
+ */
+export function benchFailures(results: Pick<BenchResults, 'scenarios' | 'reconciliation'>): string[] {
+  const levels = results.scenarios.flatMap((scenario) => scenario.levels);
+  const http500 = levels.reduce((sum, level) => sum + answers500(level.responses), 0);
+  const otherHttp5xx = levels.reduce((sum, level) => sum + level.http5xx, 0) - http500;
+  return [
+    ...(results.reconciliation.ok ? [] : ['the ledger does not reconcile']),
+    ...(http500 > 0 ? [`${http500} answers were 500: a server error (a bug by the contract) reached a client`] : []),
+    ...(otherHttp5xx > 0 ? [`${otherHttp5xx} answers were 5xx other than 500 (e.g. 503) under the bench's load, which injects no outage`] : []),
+  ];
+}
+
 /** Everything `npm run bench` writes to latest.json. */
 export interface BenchResults {
   date: string;

@@ -10,6 +10,7 @@ import { startMariaDb, type MariaDbServer } from '../../scripts/lib/mariadb';
 import { prepareDatabase } from '../../scripts/lib/migrations';
 import { freePort, spawnManaged, waitFor, type ManagedProcess } from '../../scripts/lib/processes';
 import { startTemporalDevServer, type TemporalDevServer } from '../../scripts/lib/temporal-server';
+import { startReaper, type Reaper } from './reaper';
 import { openSmtpSink, type SmtpSink } from './smtp-sink';
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
@@ -111,10 +112,13 @@ export interface StartedParts {
   database?: MariaDbServer;
   smtp?: SmtpSink;
   webhooks?: { close(): Promise<void> };
+  /** Started first: stops whatever is left and removes the folder if this process dies before its stop. */
+  reaper?: Reaper;
 }
 
 /**
- * A stack's stop: the processes first, then the servers they used, then the folder. It runs once;
+ * A stack's stop: the processes first, then the servers they used, then the folder, then the reaper
+ * (which finds nothing left and exits). It runs once;
  * a second call waits for the first, so a Ctrl-C during a stop does not stop things twice.
  */
 export function stopOnce(root: string, started: StartedParts): () => Promise<void> {
@@ -129,6 +133,7 @@ export function stopOnce(root: string, started: StartedParts): () => Promise<voi
       await started.smtp?.close();
       await started.webhooks?.close();
       rmSync(root, { recursive: true, force: true });
+      await started.reaper?.close();
     })());
 }
 
@@ -183,8 +188,10 @@ async function useGivenStack(apiUrl: string, given: NodeJS.ProcessEnv, say: (lin
   const config = loadConfig(env, { signsTokens: true });
   const children = new Children(root, env);
   const db = createDatabase(config.databaseUrl, 4, config.databaseWaitLimits);
-  const stop = stopOnce(root, { children, db });
+  const started: StartedParts = { children, db };
+  const stop = stopOnce(root, started);
   try {
+    started.reaper = await startReaper(root);
     const ready = await fetch(`${apiUrl}/readyz`);
     if (ready.status !== 200) throw new Error(`${apiUrl}/readyz answered ${ready.status}: is the stack up?`);
     await writeWorkflowBundle(join(root, 'workflow-bundle.js'));
@@ -217,6 +224,7 @@ export async function startBenchStack(say: (line: string) => void, onStoppable: 
   // A Ctrl-C while the stack is still starting stops what has started so far.
   onStoppable(stop);
   try {
+    started.reaper = await startReaper(root);
     started.database = await startMariaDb({ dataDir: join(root, 'mariadb'), ephemeral: true, seeLockWaits: true });
     say(`MariaDB on 127.0.0.1:${started.database.port}`);
     started.temporal = await startTemporalDevServer({ headless: true, dbFilename: join(root, 'temporal.db'), logDir: root });

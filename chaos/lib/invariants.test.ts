@@ -107,7 +107,7 @@ function answer(overrides: Partial<Answer> = {}): Answer {
 }
 
 function record(overrides: Partial<OperationRecord> = {}): OperationRecord {
-  return { seq: 1, kind: 'payment', expectation: 'accepted', fault: 'api-kill', key: 'k-1', path: '/v1/payments', body: {}, headers: {}, token: 't', answers: [answer()], retries: 0, http5xx: 0, gaveUp: false, ...overrides };
+  return { seq: 1, kind: 'payment', expectation: 'accepted', fault: 'api-kill', key: 'k-1', path: '/v1/payments', body: {}, headers: {}, token: 't', answers: [answer()], retries: 0, http5xx: 0, http500: 0, http503: 0, http503WithoutRetryAfter: 0, gaveUp: false, ...overrides };
 }
 
 const FINAL_SUCCEEDED = { status: 200, resourceStatus: 'succeeded', failureCode: null };

@@ -1,7 +1,7 @@
 import type { MachineInfo } from '../../bench/lib/machine';
 import { CHECKS, type CheckName } from './invariants';
 import { parseChaosOptions } from './options';
-import { emptyTraffic, passed, renderReport, type ChaosResult } from './report';
+import { emptyTraffic, passed, renderReport, type ChaosResult, type FaultResult } from './report';
 
 const MACHINE: MachineInfo = {
   cores: 2,
@@ -15,7 +15,7 @@ const MACHINE: MachineInfo = {
 };
 
 function result(overrides: Partial<ChaosResult> = {}): ChaosResult {
-  const traffic = { ...emptyTraffic(), operations: { payment: 10, transfer: 5, refund: 2, topup: 3 }, refusals: 1, retried: 4, http5xx: 1 };
+  const traffic = { ...emptyTraffic(), operations: { payment: 10, transfer: 5, refund: 2, topup: 3 }, refusals: 1, retried: 4, http5xx: 3, http503: 3 };
   return {
     command: 'npm run chaos',
     date: '2026-12-01T20:00:00.000Z',
@@ -42,12 +42,12 @@ describe('renderReport', () => {
     const markdown = renderReport(result());
 
     expect(passed(result())).toBe(true);
-    expect(markdown).toContain('**No invariant was violated.**');
+    expect(markdown).toContain('**No invariant was violated. No answer was 500.**');
     expect(markdown).toContain('`npm run chaos`');
     expect(markdown).toContain('2 cores (Test CPU), 8.0 GiB');
     expect(markdown).toContain('120 e-mails sent (the SMTP sink received 121), 30 webhook events delivered (the receiver accepted 30 requests)');
-    expect(markdown).toContain('| api-kill | 10 s | 8 payments in flight at the kill | 10 | 5 | 2 | 3 | 1 | 0 | 4 (1) | 0 | 1.5 s | 4.3 s |');
-    expect(markdown).toContain('| database-restart | 40 s | MariaDB down 3.0 s | 0 | 0 | 0 | 0 | 0 | 0 | 0 (0) | 0 | not within the window | not within the window |');
+    expect(markdown).toContain('| api-kill | 10 s | 8 payments in flight at the kill | 10 | 5 | 2 | 3 | 1 | 0 | 4 (3) | 0 | 3 (0) | 0 | 1.5 s | 4.3 s |');
+    expect(markdown).toContain('| database-restart | 40 s | MariaDB down 3.0 s | 0 | 0 | 0 | 0 | 0 | 0 | 0 (0) | 0 | 0 (0) | 0 | not within the window | not within the window |');
     for (const description of Object.values(CHECKS)) expect(markdown).toContain(`| ${description} | 0 |`);
     expect(markdown).not.toContain('## Violations');
   });
@@ -58,7 +58,36 @@ describe('renderReport', () => {
 
     expect(passed(result({ violations }))).toBe(false);
     expect(markdown).toContain('**1 violations.**');
+    expect(markdown).toContain('| invariant | violations |');
     expect(markdown).toContain('| the sum over all accounts is 0 | 1 |');
     expect(markdown).toContain('- sumOfAllAccounts (api-kill): the accounts sum to 5');
+  });
+
+  it.each([
+    ['one answer 500 in a fault window', { http5xx: 1, http500: 1 }, '**1 answers 500.**', '| 0 | 0 | 0 (1) | 1 | 0 (0) |'],
+    ['one answer 500 before the first fault', null, '**1 answers 500.**', '| none (warm-up) | 0 s | no fault | 0 | 0 | 0 | 0 | 0 | 0 | 0 (1) | 1 | 0 (0) |'],
+    ['one 503 without Retry-After', { http5xx: 1, http503: 1, http503WithoutRetryAfter: 1 }, '**1 answers 503 without Retry-After.**', '| 0 | 0 | 0 (1) | 0 | 1 (1) |'],
+  ])('when there is %s and no violation, then the run fails and the report says why', (_what, faultTraffic, verdict, cells) => {
+    const base = result();
+    const [first, second] = base.faults as [FaultResult, FaultResult];
+    const failing =
+      faultTraffic === null
+        ? result({ warmUp: { traffic: { ...emptyTraffic(), http5xx: 1, http500: 1 }, violations: 0 } })
+        : result({ faults: [first, { ...second, traffic: { ...emptyTraffic(), ...faultTraffic } }] });
+    const markdown = renderReport(failing);
+
+    expect(passed(failing)).toBe(false);
+    expect(markdown).toContain(verdict);
+    expect(markdown).toContain(cells);
+    expect(markdown).not.toContain('No invariant was violated');
+  });
+
+  it('when 503s carried Retry-After, then they are counted apart and the run passes', () => {
+    const base = result();
+    const [first, second] = base.faults as [FaultResult, FaultResult];
+    const outage = result({ faults: [first, { ...second, traffic: { ...emptyTraffic(), retried: 7, http5xx: 7, http503: 7 } }] });
+
+    expect(passed(outage)).toBe(true);
+    expect(renderReport(outage)).toContain('| database-restart | 40 s | MariaDB down 3.0 s | 0 | 0 | 0 | 0 | 0 | 0 | 7 (7) | 0 | 7 (0) | 0 |');
   });
 });

@@ -14,6 +14,12 @@ export interface SlotTraffic {
   /** Requests sent again with their key after a broken connection, a timeout or a 5xx. */
   retried: number;
   http5xx: number;
+  /** Answers 500 (of the 5xx): a bug by the contract, so the run fails on any. */
+  http500: number;
+  /** Answers 503 (of the 5xx): an outage answered as the contract says, with `Retry-After`. */
+  http503: number;
+  /** 503s without a `Retry-After` the client can read: the run fails on any. */
+  http503WithoutRetryAfter: number;
 }
 
 /** One fault as it happened. */
@@ -53,7 +59,7 @@ export interface ChaosResult {
 
 /** A slot's traffic with nothing in it. */
 export function emptyTraffic(): SlotTraffic {
-  return { operations: { payment: 0, transfer: 0, refund: 0, topup: 0 }, refusals: 0, drilled: 0, retried: 0, http5xx: 0 };
+  return { operations: { payment: 0, transfer: 0, refund: 0, topup: 0 }, refusals: 0, drilled: 0, retried: 0, http5xx: 0, http500: 0, http503: 0, http503WithoutRetryAfter: 0 };
 }
 
 function seconds(ms: number | null): string {
@@ -62,12 +68,41 @@ function seconds(ms: number | null): string {
 
 function trafficCells(traffic: SlotTraffic): string {
   const operations = OPERATION_KINDS.map((kind) => String(traffic.operations[kind]));
-  return [...operations, String(traffic.refusals), String(traffic.drilled), `${traffic.retried} (${traffic.http5xx})`].join(' | ');
+  return [
+    ...operations,
+    String(traffic.refusals),
+    String(traffic.drilled),
+    `${traffic.retried} (${traffic.http5xx})`,
+    String(traffic.http500),
+    `${traffic.http503} (${traffic.http503WithoutRetryAfter})`,
+  ].join(' | ');
 }
 
-/** Is every check clean? */
-export function passed(result: Pick<ChaosResult, 'violations'>): boolean {
-  return result.violations.length === 0;
+/** What the answers broke of the contract over the whole run: 500s, and 503s that do not say when to come back. */
+export function contractBreaches(result: Pick<ChaosResult, 'warmUp' | 'faults'>): { http500: number; http503WithoutRetryAfter: number } {
+  const slots = [result.warmUp.traffic, ...result.faults.map((fault) => fault.traffic)];
+  return {
+    http500: slots.reduce((sum, traffic) => sum + traffic.http500, 0),
+    http503WithoutRetryAfter: slots.reduce((sum, traffic) => sum + traffic.http503WithoutRetryAfter, 0),
+  };
+}
+
+/** Is every check clean, and was no answer a 500 or a 503 without `Retry-After`? */
+export function passed(result: Pick<ChaosResult, 'violations' | 'warmUp' | 'faults'>): boolean {
+  const breaches = contractBreaches(result);
+  return result.violations.length === 0 && breaches.http500 === 0 && breaches.http503WithoutRetryAfter === 0;
+}
+
+/** The report's verdict line: what failed, or that nothing did. */
+function verdict(result: ChaosResult): string {
+  if (passed(result)) return 'No invariant was violated. No answer was 500.';
+  const breaches = contractBreaches(result);
+  const failures = [
+    ...(result.violations.length > 0 ? [`${result.violations.length} violations`] : []),
+    ...(breaches.http500 > 0 ? [`${breaches.http500} answers 500`] : []),
+    ...(breaches.http503WithoutRetryAfter > 0 ? [`${breaches.http503WithoutRetryAfter} answers 503 without Retry-After`] : []),
+  ];
+  return `${failures.join(', ')}.`;
 }
 
 /** The report as Markdown: docs/reliability.md is this, written by the run. */
@@ -77,7 +112,7 @@ export function renderReport(result: ChaosResult): string {
     '# Reliability: money under fire',
     '',
     `Written by \`${result.command}\` on ${result.date}; do not edit by hand, run it again. ` +
-      `**${passed(result) ? 'No invariant was violated.' : `${result.violations.length} violations.`}**`,
+      `**${verdict(result)}**`,
     '',
     'The run starts its own stack (private MariaDB behind a latency proxy, the Temporal dev server on a file ' +
       'database, the API, payments and notifications workers as separate processes, an SMTP sink and a webhook ' +
@@ -99,12 +134,15 @@ export function renderReport(result: ChaosResult): string {
     '## Faults × operations × violations',
     '',
     'Operations are those started in the fault\'s slot (the fault and its recovery window). "Retried (5xx)": requests sent again with their ' +
-      'key after a broken connection, a timeout or a 5xx (of which 5xx). Recovery: from the end of the fault until `/readyz` answers 200 ' +
-      '(API), and until every saga created before that moment is final (backlog). A 5xx is not an invariant violation: the client ' +
-      'sends the request again with its key until it is answered, and every check below must still hold.',
+      'key after a broken connection, a timeout or a 5xx (of which 5xx). "500": answers 500, which the contract keeps for bugs: the run ' +
+      'fails on any, in every window. "503 (no Retry-After)": answers 503 to an outage (of which without a `Retry-After` header, ' +
+      'which also fails the run); the client waits as long as `Retry-After` asks (at most 5 s) and sends the request again with its key. ' +
+      'Recovery: from the end of the fault until `/readyz` answers 200 (API), and until every saga created before that moment is final ' +
+      '(backlog). A 503 or a broken connection is not an invariant violation: the client sends the request again with its key until ' +
+      'it is answered, and every check below must still hold.',
     '',
-    '| fault | at | what happened | payments | transfers | refunds | top-ups | refusals | drilled | retried (5xx) | violations | API back | backlog drained |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| fault | at | what happened | payments | transfers | refunds | top-ups | refusals | drilled | retried (5xx) | 500 | 503 (no Retry-After) | violations | API back | backlog drained |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     `| none (warm-up) | 0 s | no fault | ${trafficCells(result.warmUp.traffic)} | ${result.warmUp.violations} | — | — |`,
     ...result.faults.map(
       (fault) =>

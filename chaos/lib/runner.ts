@@ -89,6 +89,9 @@ function slotTraffic(records: readonly OperationRecord[]): SlotTraffic {
     else if (record.expectation !== 'accepted') traffic.refusals += 1;
     if (record.retries > 0) traffic.retried += 1;
     traffic.http5xx += record.http5xx;
+    traffic.http500 += record.http500;
+    traffic.http503 += record.http503;
+    traffic.http503WithoutRetryAfter += record.http503WithoutRetryAfter;
   }
   return traffic;
 }

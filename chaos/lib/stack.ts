@@ -10,6 +10,7 @@ import { prepareDatabase } from '../../scripts/lib/migrations';
 import { freePort, type ManagedProcess } from '../../scripts/lib/processes';
 import { startTemporalDevServer, type TemporalDevServer } from '../../scripts/lib/temporal-server';
 import { WebhookReceiver } from '../../test/support/webhook-receiver';
+import { startReaper } from '../../bench/lib/reaper';
 import { BENCH_ENVIRONMENT, Children, stackEnvironment, stopOnce, waitForApi, writeWorkflowBundle, type Child, type StartedParts } from '../../bench/lib/stack';
 import { openSmtpSink, type SmtpSink } from '../../bench/lib/smtp-sink';
 import { openLatencyProxy, type LatencyProxy } from './proxy';
@@ -78,6 +79,8 @@ export async function startChaosStack(say: (line: string) => void, options: { pa
   const stop = stopOnce(root, started);
   onStoppable(stop);
   try {
+    // First: if this process dies from here on, even by SIGKILL, the reaper stops what it started and removes the folder.
+    started.reaper = await startReaper(root);
     const databaseDir = join(root, 'mariadb');
     const databasePort = await freePort();
     started.database = await startMariaDb({ dataDir: databaseDir, port: databasePort, ephemeral: false, seeLockWaits: true });

@@ -37,6 +37,11 @@ export interface OperationRecord {
   /** Sends that met a broken connection, a timeout or a 5xx, and were sent again. */
   retries: number;
   http5xx: number;
+  /** Answers 500: a bug by the contract, never an outage. */
+  http500: number;
+  /** Answers 503 (an outage the client may wait out), and those of them without `Retry-After`. */
+  http503: number;
+  http503WithoutRetryAfter: number;
   /** No answer before the client's deadline. */
   gaveUp: boolean;
 }
@@ -46,6 +51,8 @@ const ANSWER_DEADLINE_MS = 180_000;
 /** Longer than PAYMENT_SYNC_WAIT_MS plus the API's margin. */
 const REQUEST_TIMEOUT_MS = 30_000;
 const RETRY_PAUSE_MS = 300;
+/** The longest `Retry-After` the client honours before sending again: the run's faults last seconds. */
+const MAX_RETRY_AFTER_MS = 5_000;
 /** An amount no customer has: the saga ends failed with insufficient_funds. */
 export const UNAFFORDABLE_AMOUNT = 5_000_000_000;
 const UNKNOWN_USER_ID = 'usr_01J0000000000000000000CHAOS';
@@ -78,6 +85,30 @@ export function answerOf(status: number, text: string, replayedHeader: string | 
     errorCode: typeof error?.code === 'string' ? error.code : null,
     replayed: replayedHeader === 'true',
   };
+}
+
+/** Counts a 5xx answer into its record: 500s apart (bugs), 503s apart, and 503s that do not say when to come back. */
+export function countServerError(record: OperationRecord, status: number, retryAfter: string | null): void {
+  if (status < 500) return;
+  record.http5xx += 1;
+  if (status === 500) record.http500 += 1;
+  if (status === 503) {
+    record.http503 += 1;
+    if (retryAfterMs(retryAfter) === null) record.http503WithoutRetryAfter += 1;
+  }
+}
+
+/** A `Retry-After` header's delay in ms (delta-seconds or an HTTP date), or null when absent or unreadable. */
+export function retryAfterMs(header: string | null, nowMs = Date.now()): number | null {
+  if (header === null || header.trim() === '') return null;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1_000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
+}
+
+/** How long to wait before sending again: what `Retry-After` asks (within reason), at least the usual pause. */
+function retryPauseMs(retryAfter: string | null): number {
+  return Math.min(MAX_RETRY_AFTER_MS, Math.max(RETRY_PAUSE_MS, retryAfterMs(retryAfter) ?? 0));
 }
 
 /** A payment the merchant may refund (half of it, once). */
@@ -141,10 +172,11 @@ export class Traffic {
     }
   }
 
-  /** Sends until an answer that is not a 5xx arrives (broken connections and 5xx are sent again with the same key). */
+  /** Sends until an answer that is not a 5xx arrives (broken connections and 5xx are sent again with the same key, after any `Retry-After`). */
   private async sendUntilAnswered(record: OperationRecord): Promise<Answer | null> {
     const deadline = Date.now() + ANSWER_DEADLINE_MS;
     while (Date.now() < deadline) {
+      let pauseMs = RETRY_PAUSE_MS;
       try {
         const response = await fetch(`${this.apiUrl}${record.path}`, {
           method: 'POST',
@@ -153,18 +185,18 @@ export class Traffic {
           signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
         });
         const text = await response.text();
-        if (response.status >= 500 || response.status === 429) {
-          if (response.status >= 500) record.http5xx += 1;
-          record.retries += 1;
-        } else {
+        if (response.status < 500 && response.status !== 429) {
           const answer = answerOf(response.status, text, response.headers.get('idempotent-replayed'));
           record.answers.push(answer);
           return answer;
         }
+        countServerError(record, response.status, response.headers.get('retry-after'));
+        record.retries += 1;
+        pauseMs = retryPauseMs(response.headers.get('retry-after'));
       } catch {
         record.retries += 1;
       }
-      await sleep(RETRY_PAUSE_MS);
+      await sleep(pauseMs);
     }
     record.gaveUp = true;
     return null;
@@ -183,7 +215,7 @@ export class Traffic {
     this.seq += 1;
     // A third of the requests do not wait for their saga.
     const headers: Record<string, string> = this.random.chance(0.3) ? { prefer: 'respond-async' } : {};
-    return { seq: this.seq, kind, expectation, fault: this.mode.fault, key: `chaos-${this.runTag}-${this.seq}`, path, body, headers, token, answers: [], retries: 0, http5xx: 0, gaveUp: false };
+    return { seq: this.seq, kind, expectation, fault: this.mode.fault, key: `chaos-${this.runTag}-${this.seq}`, path, body, headers, token, answers: [], retries: 0, http5xx: 0, http500: 0, http503: 0, http503WithoutRetryAfter: 0, gaveUp: false };
   }
 
   private customer(): BenchUser {

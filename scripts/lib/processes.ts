@@ -37,6 +37,16 @@ const GROUP_POLL_INTERVAL_MS = 50;
 /** Every group started here and not yet stopped; the exit hook below sweeps what is left. */
 const running = new Set<ManagedProcess>();
 let exitHookInstalled = false;
+/** Who wants to hear of every process `spawnManaged` starts (a stack's reaper). */
+const spawnListeners = new Set<(managed: ManagedProcess) => void>();
+
+/** Calls `listener` with every process `spawnManaged` starts from now on; answers the function that stops it. */
+export function onManagedSpawn(listener: (managed: ManagedProcess) => void): () => void {
+  spawnListeners.add(listener);
+  return () => {
+    spawnListeners.delete(listener);
+  };
+}
 
 /**
  * Children run detached (their own process group), so a terminal's Ctrl-C reaches only us.
@@ -120,6 +130,7 @@ export function spawnManaged(name: string, command: string, args: readonly strin
   };
   running.add(managed);
   installExitHook();
+  for (const listener of spawnListeners) listener(managed);
   void exited.then(() => {
     // A leader that exited on its own with an empty group needs no sweeping.
     if (!isGroupAlive(pid)) running.delete(managed);

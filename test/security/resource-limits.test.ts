@@ -1,4 +1,5 @@
 import knex from 'knex';
+import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { connect, createServer, type Socket } from 'node:net';
 import { createApp } from '../../api/app';
 import { createHttpServer } from '../../api/http-server';
@@ -239,14 +240,22 @@ describe('API8 security misconfiguration', () => {
     expect(preflight.status).toBeLessThan(500);
   });
 
-  it('when TRACE, TRACK or an unknown method is sent, then 405 with Allow, never an echo of the request', async () => {
-    for (const method of ['TRACE', 'TRACK', 'PROPFIND']) {
-      const response = await fetch(`${stack.baseUrl}/v1/me`, { method, headers: { authorization: `Bearer ${world.ada.token}`, 'x-secret-probe': 'echo-me' } }).catch(() => null);
-      if (response === null) continue; // fetch refuses TRACE/TRACK itself: nothing reached the server.
-      const text = await response.text();
-      expect({ method, status: response.status }).toEqual({ method, status: 405 });
-      expect(text).not.toContain('echo-me');
+  it('when TRACE or an unknown method is sent, then 405 with the path\'s Allow; TRACK never reaches the app (400 from the HTTP parser); none echoes the request', async () => {
+    const options = await rawRequest(stack.baseUrl, 'OPTIONS', '/v1/me', {});
+    const allow = options.headers.allow;
+    expect(options.status).toBe(200);
+    expect(allow).toMatch(/\bGET\b/);
+    const probe = { authorization: `Bearer ${world.ada.token}`, 'x-secret-probe': 'echo-me' };
+    // node:http, not fetch: fetch refuses TRACE and TRACK before anything reaches the server.
+    for (const method of ['TRACE', 'PROPFIND']) {
+      const response = await rawRequest(stack.baseUrl, method, '/v1/me', probe);
+      expect({ method, status: response.status, allow: response.headers.allow }).toEqual({ method, status: 405, allow });
+      expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'method_not_allowed' } });
+      expect(response.body).not.toContain('echo-me');
     }
+    // Node's HTTP parser knows no TRACK method: it refuses the request line and closes the connection.
+    const track = await rawRequest(stack.baseUrl, 'TRACK', '/v1/me', probe);
+    expect({ status: track.status, allow: track.headers.allow, connection: track.headers.connection, body: track.body }).toEqual({ status: 400, allow: undefined, connection: 'close', body: '' });
   });
 
   it('when the database is unreachable, then the answer is 500 internal_error with no stack, SQL or address, and the cause goes to the report', async () => {
@@ -273,3 +282,18 @@ describe('API8 security misconfiguration', () => {
     }
   });
 });
+
+/** One request sent with node:http, whatever its method (fetch refuses TRACE, TRACK and CONNECT). */
+function rawRequest(baseUrl: string, method: string, path: string, headers: OutgoingHttpHeaders): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest(new URL(path, baseUrl), { method, headers }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
+      response.on('error', reject);
+    });
+    outgoing.on('error', reject);
+    outgoing.end();
+  });
+}
