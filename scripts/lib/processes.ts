@@ -29,6 +29,9 @@ export interface SpawnOptions {
   cwd?: string;
   /** Append stdout and stderr to this file instead of printing them with a `[name]` prefix. */
   logFile?: string;
+  /** Run as this user and group (root only): PostgreSQL refuses to run as root. */
+  uid?: number;
+  gid?: number;
 }
 
 const DEFAULT_GRACE_MS = 10_000;
@@ -84,6 +87,8 @@ export function spawnManaged(name: string, command: string, args: readonly strin
     cwd: options.cwd,
     env: options.env ?? process.env,
     detached: true,
+    uid: options.uid,
+    gid: options.gid,
     stdio: logFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFd, logFd],
   });
   if (logFd !== undefined) closeSync(logFd);
