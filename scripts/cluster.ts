@@ -67,6 +67,8 @@ const logDir = join(dataDir, 'logs');
 const settingsFile = resolve(options['settings-file'] ?? join(dataDir, 'cluster.env'));
 const parts: Part[] = [];
 const urls: Array<[string, string]> = [];
+/** Settings of the running cluster for the operator scripts, gathered as the steps run. */
+const stackSettings: Record<string, string> = {};
 let shuttingDown = false;
 let forcedSignals = 0;
 let apiStopTimeoutMs = API_KILL_MARGIN_MS;
@@ -119,6 +121,7 @@ async function startSagaPay(temporal: TemporalCluster, uiUrl: string | undefined
   const database = await step('mariadb', 'MariaDB for the ledger', async () => {
     const server = await startMariaDb({ dataDir: join(dataDir, 'mariadb'), ephemeral: options.ephemeral });
     track('MariaDB', server.exited, () => server.stop());
+    stackSettings.DATABASE_URL = server.databaseUrl;
     return { value: server, detail: `127.0.0.1:${server.port}` };
   });
   const env = sagaPayEnvironment(database, temporal, uiUrl);
@@ -177,6 +180,7 @@ async function startSagaPay(temporal: TemporalCluster, uiUrl: string | undefined
     const url = `http://127.0.0.1:${port}`;
     await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, { timeoutMs: 30_000, intervalMs: 250, what: `the balancer to answer 200 on ${url}/readyz` });
     urls.unshift(['Balancer (API, web wallet)', url]);
+    stackSettings.SAGAPAY_API_URL = url;
     return { value: undefined, detail: url };
   });
 }
@@ -200,11 +204,14 @@ function sagaPayEnvironment(database: MariaDbServer, temporal: TemporalCluster, 
   };
 }
 
-async function startMail(): Promise<MailCatcher> {
-  const mail = await startMailCatcher({ smtpPort: await freePort(), webPort: await freePort(), dataDir: join(dataDir, 'mail'), failIf: () => (shuttingDown ? 'shutting down' : undefined) });
-  track('maildev', mail.process.exited, () => mail.process.stop());
-  urls.push(['Mail inbox', mail.inboxUrl]);
-  return mail;
+function startMail(): Promise<MailCatcher> {
+  return step('mail-catcher', 'mail catcher (every e-mail the notifications worker sends)', async () => {
+    const mail = await startMailCatcher({ smtpPort: await freePort(), webPort: await freePort(), dataDir: join(dataDir, 'mail'), failIf: () => (shuttingDown ? 'shutting down' : undefined) });
+    track('maildev', mail.process.exited, () => mail.process.stop());
+    urls.push(['Mail inbox', mail.inboxUrl]);
+    stackSettings.SAGAPAY_MAIL_INBOX_URL = mail.inboxUrl;
+    return { value: mail, detail: `SMTP 127.0.0.1:${mail.smtpPort}, inbox ${mail.inboxUrl}` };
+  });
 }
 
 /** The UI server when it could be had; otherwise the reason, and the CLI commands that show the sagas instead. */
@@ -218,6 +225,7 @@ async function startUi(temporal: TemporalCluster, binary: Promise<{ path: string
   const ui = await startTemporalUi(found.path, join(dataDir, 'temporal'), temporal.address, NAMESPACE);
   track('Temporal UI', ui.process.exited, () => ui.process.stop());
   urls.push(['Temporal Web UI', ui.url]);
+  stackSettings.SAGAPAY_TEMPORAL_UI_URL = ui.url;
   return { value: ui.url, detail: ui.url };
 }
 
@@ -247,15 +255,17 @@ function watch(name: string, exited: Promise<ExitStatus>): void {
   });
 }
 
-/** Writes where the running cluster is (for `npm run cluster:test` and operators); shutdown removes it. */
+/**
+ * Writes where the running cluster is, under the names the operator scripts read (`SAGAPAY_LOCAL_ENV=<file>
+ * npm run demo` runs the demo through the balancer), for `npm run cluster:test` too; shutdown removes it.
+ */
 function writeSettings(temporal: TemporalCluster, postgres: PostgresServer): void {
   const settings: Record<string, string> = {
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_NAMESPACE: NAMESPACE,
     SAGAPAY_CLUSTER_POSTGRES: `127.0.0.1:${postgres.port}`,
-    SAGAPAY_CLUSTER_PID: String(process.pid),
+    ...stackSettings,
   };
-  for (const [name, url] of urls) settings[`SAGAPAY_URL_${name.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/_+$/, '')}`] = url.replace(/"/g, '');
   writeLocalEnv(settingsFile, settings, '# Written by `npm run cluster` for the cluster it is running; removed when it stops. Do not edit.');
 }
 

@@ -86,6 +86,7 @@ export const CLUSTER_STEPS = [
   'mariadb',
   'migrations',
   'redis',
+  'mail-catcher',
   'sagapay-processes',
   'load-balancer',
 ] as const;

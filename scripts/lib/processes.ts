@@ -211,6 +211,28 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
+/**
+ * A TCP port in [min, max] that was free on 127.0.0.1 a moment ago, tried at random. For servers
+ * that cannot take any port: Temporal stores membership ports in a PostgreSQL smallint, so they must
+ * stay below 32768, under the OS's range for ports it picks itself.
+ */
+export async function freePortInRange(min: number, max: number, host = '127.0.0.1', attempts = 50): Promise<number> {
+  for (let attempt = 0; attempt < attempts; attempt += 1) {
+    const port = min + Math.floor(Math.random() * (max - min + 1));
+    if (await canBind(port, host)) return port;
+  }
+  throw new Error(`no free port found between ${min} and ${max} after ${attempts} tries`);
+}
+
+function canBind(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
 const PORT_CLASH = /address already in use|EADDRINUSE/i;
 
 /**

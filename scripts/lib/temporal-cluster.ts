@@ -7,7 +7,7 @@ import { msToTs } from '@temporalio/common/lib/time';
 import { SEARCH_ATTRIBUTES } from '../../domain/search-attributes';
 import { SCHEMA_NAMES, POSTGRES_PLUGIN, TEMPORAL_DATABASES, TEMPORAL_PROCESSES, TEMPORAL_SERVER_VERSION, TEMPORAL_UI_VERSION, type TemporalProcess } from './cluster-topology';
 import type { PostgresServer } from './postgres';
-import { errorWithLog, freePort, isPortOpen, spawnManaged, waitFor, type ManagedProcess } from './processes';
+import { errorWithLog, freePort, freePortInRange, isPortOpen, spawnManaged, waitFor, type ManagedProcess } from './processes';
 import { findOnPath } from './provision';
 import { cacheDirectory, goInstall, withCacheLock } from './temporal-cli';
 import { dynamicConfigYaml, temporalServerConfig, uiServerConfig, type ServicePorts, type TemporalConfigInput } from './temporal-config';
@@ -25,6 +25,8 @@ const SERVER_MODULE = 'go.temporal.io/server';
 const UI_SERVER_PACKAGE = 'github.com/temporalio/ui-server/v2/cmd/server';
 const READY_TIMEOUT_MS = 120_000;
 const SERVICE_STOP_GRACE_MS = 20_000;
+/** Where membership ports are chosen: below the smallint limit of the membership table, above most fixed ports. */
+const MEMBERSHIP_PORTS = { min: 20_000, max: 32_767 } as const;
 /** How long closed workflows stay readable, as the dev server keeps them (its default). */
 const RETENTION = '72h';
 
@@ -158,7 +160,12 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
   mkdirSync(options.directory, { recursive: true });
   const ports: Record<string, ServicePorts> = {};
   for (const process of TEMPORAL_PROCESSES) {
-    ports[process.name] = { grpcPort: await freePort(), membershipPort: await freePort(), httpPort: process.service === 'frontend' ? await freePort() : undefined };
+    ports[process.name] = {
+      grpcPort: await freePort(),
+      // The membership table keeps ports in a smallint (PostgreSQL schema): below 32768.
+      membershipPort: await freePortInRange(MEMBERSHIP_PORTS.min, MEMBERSHIP_PORTS.max),
+      httpPort: process.service === 'frontend' ? await freePort() : undefined,
+    };
   }
   const frontend = TEMPORAL_PROCESSES.find((process) => process.service === 'frontend');
   if (!frontend) throw new Error('the topology has no frontend');
@@ -180,11 +187,21 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
   const frontendPorts = ports[frontend.name] as ServicePorts;
   const address = `127.0.0.1:${frontendPorts.grpcPort}`;
   try {
-    for (const process of TEMPORAL_PROCESSES) {
+    for (const [index, process] of TEMPORAL_PROCESSES.entries()) {
       const started = startService(options, input, process);
       processes.push(started.managed);
       logFiles[process.name] = started.logFile;
-      options.say(`  ${process.name} (${process.service}) started, gRPC 127.0.0.1:${(ports[process.name] as ServicePorts).grpcPort}`);
+      const grpcPort = (ports[process.name] as ServicePorts).grpcPort;
+      options.say(`  ${process.name} (${process.service}) started, gRPC 127.0.0.1:${grpcPort}`);
+      // The first process writes the cluster metadata into a fresh database; started together, the others would race it and exit.
+      if (index === 0) {
+        await waitFor(() => isPortOpen(grpcPort), {
+          timeoutMs: READY_TIMEOUT_MS,
+          intervalMs: 200,
+          what: `${process.name} to listen on 127.0.0.1:${grpcPort}`,
+          failIf: () => exitedProcess(processes),
+        });
+      }
     }
     await waitFor(() => isPortOpen(frontendPorts.grpcPort), {
       timeoutMs: READY_TIMEOUT_MS,
@@ -194,7 +211,8 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
     });
   } catch (error) {
     await stop();
-    throw error;
+    const gone = processes.find((managed) => managed.hasExited());
+    throw gone ? errorWithLog((error as Error).message, logFiles[gone.name] ?? '') : error;
   }
   return { address, httpAddress: `127.0.0.1:${frontendPorts.httpPort ?? 0}`, processes, logFiles, stop };
 }
