@@ -8,7 +8,7 @@
  * and ledger database, as with the dev server, so the cluster's SagaPay processes would only idle.
  * The tests run in a namespace of their own (CLUSTER_TEST_NAMESPACE), which is registered first.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
@@ -55,6 +55,8 @@ async function runningClusterAddress(): Promise<string | undefined> {
 /** Starts `scripts/cluster.ts --temporal-only` in a temp folder and waits for the settings file it writes when ready. */
 async function startOwnCluster(): Promise<string> {
   const root = mkdtempSync(join(tmpdir(), 'sagapay-cluster-'));
+  // PostgreSQL runs as the `postgres` user when we are root, and must be able to reach its folder inside.
+  chmodSync(root, 0o755);
   const settingsFile = join(root, 'cluster.env');
   say('No running cluster: starting its Temporal part (PostgreSQL, frontend, 2 history, matching, worker) in a temp folder');
   const args = ['--import', 'tsx', join(PROJECT_ROOT, 'scripts', 'cluster.ts'), '--temporal-only', '--ephemeral', '--no-ui', '--data-dir', join(root, 'data'), '--settings-file', settingsFile];

@@ -64,7 +64,10 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresS
   const runAs = await runAsAccount();
   if (options.ephemeral) rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true, mode: 0o700 });
-  if (runAs) chownSync(root, runAs.uid, runAs.gid);
+  if (runAs) {
+    chownSync(root, runAs.uid, runAs.gid);
+    await assertReachable(root, runAs);
+  }
   const port = options.port ?? (await freePort());
   if (options.port !== undefined) await assertPortFree(port, 'PostgreSQL');
 
@@ -130,6 +133,15 @@ async function runAsAccount(): Promise<RunAs | undefined> {
     // Handled below.
   }
   throw new Error(`PostgreSQL refuses to run as root and there is no \`${SUPERUSER}\` account to run it as (Debian's postgresql package creates it)`);
+}
+
+/** PostgreSQL, running as another account, must be able to enter every folder above its own. */
+async function assertReachable(root: string, runAs: RunAs): Promise<void> {
+  try {
+    await execFileAsync('test', ['-x', root], { ...runAs, timeout: 10_000 });
+  } catch {
+    throw new Error(`the \`${SUPERUSER}\` account cannot reach ${root} (a folder above it is closed to other users): choose a data dir under an open folder`);
+  }
 }
 
 /** A fresh data dir: superuser `postgres`, trusted only over the socket in our own folder; TCP needs a password. */
