@@ -224,6 +224,10 @@ export async function goInstall(options: GoInstallOptions): Promise<string | und
     stdio: ['ignore', logFd, 'pipe'],
   });
   closeSync(logFd);
+  // A build must not outlive a script stopped in the middle of it (SIGTERM to the script alone reaches no child);
+  // on SIGINT Go stops the compilers it started.
+  const killBuild = () => child.kill('SIGINT');
+  process.once('exit', killBuild);
 
   let downloadedModules = 0;
   let compiledPackages = 0;
@@ -256,6 +260,7 @@ export async function goInstall(options: GoInstallOptions): Promise<string | und
     const why = signal ? `was killed by ${signal}` : `exited with code ${code}`;
     return `${why}:\n${tailFile(options.logFile, 20)}`;
   } finally {
+    process.off('exit', killBuild);
     clearInterval(progress);
     closeSync(logAppend);
   }
