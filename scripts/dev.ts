@@ -12,7 +12,8 @@ import { developmentJwtSecret } from './lib/jwt-secret';
 import { localEnvPath, removeLocalEnv, writeLocalEnv } from './lib/local-env';
 import { startMariaDb, type MariaDbServer } from './lib/mariadb';
 import { prepareDatabase } from './lib/migrations';
-import { assertPortFree, isPortOpen, spawnManaged, waitFor, type ExitStatus, type ManagedProcess } from './lib/processes';
+import { startMailCatcher, type MailCatcher } from './lib/mail-catcher';
+import { spawnManaged, waitFor, type ExitStatus, type ManagedProcess } from './lib/processes';
 import { startTemporalDevServer, type TemporalDevServer } from './lib/temporal-server';
 import { buildWebApp, WEB_ROOT } from './lib/web-build';
 
@@ -24,7 +25,6 @@ const DEFAULT_DATABASE_PORT = 3307;
 const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
 const DEFAULT_TEMPORAL_UI_PORT = 8233;
 const DEFAULT_MAIL_WEB_PORT = 1080;
-const MAIL_CATCHER_READY_TIMEOUT_MS = 30_000;
 const READY_TIMEOUT_MS = 120_000;
 /** What the supervisor waits past the API's own shutdown grace (`apiShutdownGraceMs`) before SIGKILL. */
 const API_KILL_MARGIN_MS = 5_000;
@@ -37,13 +37,6 @@ const CHILDREN = [
   { name: 'notifications', file: 'workers/notifications.ts' },
   { name: 'api', file: 'api/server.ts' },
 ] as const;
-
-/** The dev mail catcher: every e-mail the stack sends lands in its web inbox. */
-interface MailCatcher {
-  process: ManagedProcess;
-  smtpPort: number;
-  inboxUrl: string;
-}
 
 interface Stack {
   database?: MariaDbServer;
@@ -110,7 +103,13 @@ async function main(): Promise<void> {
   if (smtpPort === undefined) {
     say('SMTP_URL is not a plain smtp:// address on this machine: using that server, not starting a mail catcher');
   } else {
-    stack.mailCatcher = await startMailCatcher(smtpPort, integerFromEnv('DEV_MAIL_WEB_PORT', DEFAULT_MAIL_WEB_PORT));
+    stack.mailCatcher = await startMailCatcher({
+      smtpPort,
+      webPort: integerFromEnv('DEV_MAIL_WEB_PORT', DEFAULT_MAIL_WEB_PORT),
+      dataDir: DATA_DIR,
+      failIf: () => (shuttingDown ? 'shutting down' : undefined),
+    });
+    watch('maildev', stack.mailCatcher.process.exited);
     say(`Mail catcher ready: SMTP on 127.0.0.1:${smtpPort}, inbox ${stack.mailCatcher.inboxUrl}`);
   }
 
@@ -173,26 +172,6 @@ function startWebWatcher(outDir: string): void {
   const child = spawnManaged('web', vite, args, { cwd: PROJECT_ROOT, logFile: join(DATA_DIR, 'web-build.log') });
   stack.children.push(child);
   watch('the web wallet\'s rebuild (see .data/web-build.log)', child.exited);
-}
-
-/** Starts maildev on 127.0.0.1 (mails kept in .data/maildev) and waits until both its ports answer. */
-async function startMailCatcher(smtpPort: number, webPort: number): Promise<MailCatcher> {
-  await assertPortFree(smtpPort, 'the mail catcher\'s SMTP');
-  await assertPortFree(webPort, 'the mail catcher\'s web inbox');
-  const mailDirectory = join(DATA_DIR, 'maildev');
-  mkdirSync(mailDirectory, { recursive: true });
-  const maildev = join(PROJECT_ROOT, 'node_modules', '.bin', 'maildev');
-  // maildev 3 binds SMTP to --ip and the web inbox to --web-ip (0.0.0.0 by default): both stay on loopback.
-  const args = ['--smtp', String(smtpPort), '--ip', '127.0.0.1', '--web', String(webPort), '--web-ip', '127.0.0.1', '--mail-directory', mailDirectory];
-  const child = spawnManaged('maildev', maildev, args, { cwd: PROJECT_ROOT, logFile: join(DATA_DIR, 'maildev.log') });
-  watch('maildev', child.exited);
-  await waitFor(async () => (await isPortOpen(smtpPort)) && (await isPortOpen(webPort)), {
-    timeoutMs: MAIL_CATCHER_READY_TIMEOUT_MS,
-    intervalMs: 100,
-    what: `maildev to listen on ${smtpPort} and ${webPort}`,
-    failIf: () => (child.hasExited() ? 'maildev exited (see .data/maildev.log)' : shuttingDown ? 'shutting down' : undefined),
-  });
-  return { process: child, smtpPort, inboxUrl: `http://127.0.0.1:${webPort}` };
 }
 
 /** The port of an smtp:// URL on this machine (default 25), or undefined for a remote or smtps:// one. */

@@ -81,6 +81,7 @@ async function withWorker<T>(overrides: Partial<PaymentActivities>, body: (taskQ
   const taskQueue = `abandoned-${newId('req')}`;
   const worker = await Worker.create({
     connection: temporal.workerConnection,
+    namespace: temporal.namespace,
     taskQueue,
     workflowBundle: { codePath: String(process.env.WORKFLOW_BUNDLE_PATH) },
     activities: {

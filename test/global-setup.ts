@@ -1,6 +1,9 @@
 /**
  * Starts the test stack once per jest run: a private MariaDB in a fresh temp dir (or the database
- * in TEST_DATABASE_URL), a headless in-memory Temporal dev server, and the workflow bundle.
+ * in TEST_DATABASE_URL), a headless in-memory Temporal dev server (or, when
+ * SAGAPAY_TEST_TEMPORAL_ADDRESS is set, the Temporal server there, in the namespace
+ * SAGAPAY_TEST_TEMPORAL_NAMESPACE: that is how `npm run cluster:test` runs tests on the cluster),
+ * and the workflow bundle.
  *
  * How test files see the stack: through process.env. globalSetup runs in jest's main process
  * before any test worker is forked, workers inherit its environment, and each test file's
@@ -11,13 +14,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { loadConfig } from '../config';
 import { ensureChromium } from '../scripts/lib/chromium';
 import { startMariaDb } from '../scripts/lib/mariadb';
 import { retryOnPortClash } from '../scripts/lib/processes';
 import { prepareDatabase } from '../scripts/lib/migrations';
-import { startTemporalDevServer } from '../scripts/lib/temporal-server';
+import { missingSearchAttributes, NAMESPACE, startTemporalDevServer } from '../scripts/lib/temporal-server';
 
 interface Started {
   stop(): Promise<void>;
@@ -71,7 +75,7 @@ export default async function globalSetup(): Promise<void> {
   // The four are independent: start them side by side, and undo what did start if one fails.
   const [database, temporal, bundle, chromium] = await Promise.allSettled([
     startDatabase(root).then((result) => (started.push(result), result)),
-    retryOnPortClash(() => startTemporalDevServer({ headless: true, logDir: root })).then((server) => (started.push(server), server)),
+    startTemporal(root).then((server) => (started.push(server), server)),
     writeWorkflowBundle(root),
     ensureChromium(),
   ]);
@@ -86,7 +90,7 @@ export default async function globalSetup(): Promise<void> {
 
   process.env.DATABASE_URL = database.value.databaseUrl;
   process.env.TEMPORAL_ADDRESS = temporal.value.address;
-  process.env.TEMPORAL_NAMESPACE = 'default';
+  process.env.TEMPORAL_NAMESPACE = temporal.value.namespace;
   process.env.WORKFLOW_BUNDLE_PATH = bundle.value;
   process.env.NODE_ENV ??= 'test';
   process.env.LOG_LEVEL ??= 'silent';
@@ -109,6 +113,27 @@ async function startDatabase(root: string): Promise<Started & { databaseUrl: str
   const given = process.env.TEST_DATABASE_URL;
   if (given) return { databaseUrl: given, stop: () => Promise.resolve() };
   return retryOnPortClash(() => startMariaDb({ dataDir: join(root, 'mariadb'), ephemeral: true, seeLockWaits: true }));
+}
+
+/**
+ * The Temporal server at SAGAPAY_TEST_TEMPORAL_ADDRESS when set (nothing to stop; its namespace
+ * must already hold SagaPay's search attributes), otherwise a throw-away headless dev server.
+ */
+async function startTemporal(root: string): Promise<Started & { address: string; namespace: string }> {
+  const given = process.env.SAGAPAY_TEST_TEMPORAL_ADDRESS;
+  if (!given) {
+    const server = await retryOnPortClash(() => startTemporalDevServer({ headless: true, logDir: root }));
+    return { address: server.address, namespace: NAMESPACE, stop: server.stop };
+  }
+  const namespace = process.env.SAGAPAY_TEST_TEMPORAL_NAMESPACE || NAMESPACE;
+  const connection = await Connection.connect({ address: given, connectTimeout: 10_000 });
+  try {
+    const missing = await missingSearchAttributes(connection, namespace);
+    if (missing.length > 0) throw new Error(`the Temporal server at ${given} lacks the search attributes ${missing.join(', ')} in namespace "${namespace}"`);
+  } finally {
+    await connection.close();
+  }
+  return { address: given, namespace, stop: () => Promise.resolve() };
 }
 
 /** Bundles the workflows once, so each test worker loads a file instead of running webpack. */

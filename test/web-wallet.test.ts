@@ -427,7 +427,7 @@ describe('the web wallet in a browser', () => {
       const [payment] = await stack.db('payments').select('id').where({ merchant_id: merchant.user.id }).limit(1);
       await page.getByLabel('Payment, transfer or refund id, or a workflow id').fill(String(payment?.id));
       const link = page.getByRole('link', { name: `Open payment-${payment?.id} in the Temporal Web UI` });
-      expect(await link.getAttribute('href')).toBe(`${stack.config.web.temporalUiUrl}/namespaces/default/workflows/payment-${payment?.id}`);
+      expect(await link.getAttribute('href')).toBe(`${stack.config.web.temporalUiUrl}/namespaces/${stack.config.temporal.namespace}/workflows/payment-${payment?.id}`);
     },
     SCENARIO_TIMEOUT_MS,
   );

@@ -9,7 +9,7 @@ import { createDatabase } from '../../infra/database';
 import { startMariaDb, type MariaDbServer } from '../../scripts/lib/mariadb';
 import { prepareDatabase } from '../../scripts/lib/migrations';
 import { freePort, spawnManaged, waitFor, type ManagedProcess } from '../../scripts/lib/processes';
-import { startTemporalDevServer, type TemporalDevServer } from '../../scripts/lib/temporal-server';
+import { NAMESPACE, startTemporalDevServer, type TemporalDevServer } from '../../scripts/lib/temporal-server';
 import { startReaper, type Reaper } from './reaper';
 import { openSmtpSink, type SmtpSink } from './smtp-sink';
 
@@ -157,6 +157,8 @@ export function stackEnvironment(
     ...settings,
     DATABASE_URL: where.databaseUrl,
     TEMPORAL_ADDRESS: where.temporalAddress,
+    // The stack's own dev server has this namespace, whatever the caller's environment names (the cluster tests name another).
+    TEMPORAL_NAMESPACE: NAMESPACE,
     JWT_SECRET: randomBytes(32).toString('hex'),
     PORT: String(where.apiPort),
     SMTP_URL: where.smtpUrl,

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { Connection } from '@temporalio/client';
 import { createConnection } from 'mysql2/promise';
 import { SEARCH_ATTRIBUTES } from '../../domain/search-attributes';
-import { freePort, retryOnPortClash, waitFor } from './processes';
+import { freePort, freePortInRange, retryOnPortClash, waitFor } from './processes';
 
 /** IndexedValueType wire values from temporal/api/enums/v1/common.proto. */
 const INDEXED_VALUE_TYPES: Record<string, number> = { Text: 1, Keyword: 2, Int: 3, Double: 4, Bool: 5, Datetime: 6, KeywordList: 7 };
@@ -84,6 +85,30 @@ describe('freePort', () => {
   test('when asked twice, then it returns usable port numbers', async () => {
     const ports = [await freePort(), await freePort()];
     for (const port of ports) expect(port).toBeGreaterThan(0);
+  });
+});
+
+describe('freePortInRange', () => {
+  test('when asked for a port below 32768, then it returns one in the range that can be bound', async () => {
+    const port = await freePortInRange(20_000, 32_767);
+    expect(port).toBeGreaterThanOrEqual(20_000);
+    expect(port).toBeLessThanOrEqual(32_767);
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', resolve);
+    });
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  test('when the only port of the range is taken, then it gives up saying so', async () => {
+    const server = createServer();
+    const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+    try {
+      await expect(freePortInRange(port, port, '127.0.0.1', 3)).rejects.toThrow(`no free port found between ${port} and ${port} after 3 tries`);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 

@@ -10,20 +10,20 @@ import { parseEnv } from 'node:util';
  */
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
+const DEV_HEADER = '# Written by `npm run dev` for the stack it is running; removed when it stops. Do not edit.';
 
 /** The settings file: `$SAGAPAY_LOCAL_ENV` when set (tests), else `<project>/.data/.env.local`. */
 export function localEnvPath(env: NodeJS.ProcessEnv = process.env): string {
   return env.SAGAPAY_LOCAL_ENV || join(PROJECT_ROOT, '.data', '.env.local');
 }
 
-/** Writes `KEY=value` lines, readable by the owner only. */
-export function writeLocalEnv(path: string, values: Readonly<Record<string, string>>): void {
+/** Writes `KEY=value` lines under a header comment, readable by the owner only. */
+export function writeLocalEnv(path: string, values: Readonly<Record<string, string>>, header = DEV_HEADER): void {
   const lines = Object.entries(values).map(([key, value]) => {
     if (!/^[A-Z][A-Z0-9_]*$/.test(key) || /[\r\n"]/.test(value)) throw new Error(`cannot write ${key} to ${path}`);
     return `${key}="${value}"`;
   });
   mkdirSync(dirname(path), { recursive: true });
-  const header = '# Written by `npm run dev` for the stack it is running; removed when it stops. Do not edit.';
   writeFileSync(path, `${[header, ...lines].join('\n')}\n`, { mode: 0o600 });
   chmodSync(path, 0o600);
 }

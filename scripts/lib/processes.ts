@@ -29,6 +29,9 @@ export interface SpawnOptions {
   cwd?: string;
   /** Append stdout and stderr to this file instead of printing them with a `[name]` prefix. */
   logFile?: string;
+  /** Run as this user and group (root only): PostgreSQL refuses to run as root. */
+  uid?: number;
+  gid?: number;
 }
 
 const DEFAULT_GRACE_MS = 10_000;
@@ -94,6 +97,8 @@ export function spawnManaged(name: string, command: string, args: readonly strin
     cwd: options.cwd,
     env: options.env ?? process.env,
     detached: true,
+    uid: options.uid,
+    gid: options.gid,
     stdio: logFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFd, logFd],
   });
   if (logFd !== undefined) closeSync(logFd);
@@ -214,6 +219,28 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
         else reject(new Error('the OS did not report a port'));
       });
     });
+  });
+}
+
+/**
+ * A TCP port in [min, max] that was free on 127.0.0.1 a moment ago, tried at random. For servers
+ * that cannot take any port: Temporal stores membership ports in a PostgreSQL smallint, so they must
+ * stay below 32768, under the OS's range for ports it picks itself.
+ */
+export async function freePortInRange(min: number, max: number, host = '127.0.0.1', attempts = 50): Promise<number> {
+  for (let attempt = 0; attempt < attempts; attempt += 1) {
+    const port = min + Math.floor(Math.random() * (max - min + 1));
+    if (await canBind(port, host)) return port;
+  }
+  throw new Error(`no free port found between ${min} and ${max} after ${attempts} tries`);
+}
+
+function canBind(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
   });
 }
 

@@ -7,7 +7,8 @@ import { promisify } from 'node:util';
 const execFileAsync = promisify(execFile);
 
 /**
- * Installs what a fresh machine lacks (the MariaDB server binaries, pip, redis-server, Chromium) with apt-get
+ * Installs what a fresh machine lacks (the MariaDB server binaries, pip, redis-server, Chromium, and for
+ * `npm run cluster` PostgreSQL and HAProxy) with apt-get
  * when it can do so without asking anyone: as root, or with password-less sudo. Everywhere else it
  * says the exact command. `npm run dev`, the tests' global setup and `.ci/run` all come here.
  */
@@ -40,12 +41,12 @@ export const PIP: SystemComponent = {
   alternative: 'or install Go (the fallback builds the Temporal CLI from source)',
 };
 
-/** redis-server, only for the Redis rate-limit store test (skipped without it). */
+/** redis-server, for the shared rate limits of `npm run cluster` and the Redis rate-limit store test (skipped without it). */
 export const REDIS_SERVER: SystemComponent = {
-  description: 'redis-server (for the Redis rate-limit store test)',
+  description: 'redis-server (shared rate limits of `npm run cluster`, and the Redis rate-limit store test)',
   aptPackageSets: [['redis-server']],
   brewCommand: 'brew install redis',
-  alternative: 'or leave it out: that one test is skipped',
+  alternative: 'or leave it out: `npm run cluster` then cannot start, and the one test that needs it is skipped',
 };
 
 /** Chromium, which the web wallet's browser tests drive headless through playwright-core. */
@@ -54,6 +55,22 @@ export const CHROMIUM: SystemComponent = {
   aptPackageSets: [['chromium']],
   brewCommand: 'brew install --cask chromium',
   alternative: 'or set CHROMIUM_PATH to a Chromium or Chrome binary',
+};
+
+/** PostgreSQL's server binaries (initdb, postgres), for the Temporal cluster's persistence; no service. */
+export const POSTGRESQL_SERVER: SystemComponent = {
+  description: 'PostgreSQL server binaries (for the Temporal cluster of `npm run cluster`)',
+  aptPackageSets: [['postgresql']],
+  brewCommand: 'brew install postgresql@15',
+  alternative: 'or run the cluster\'s Temporal elsewhere and use `npm run dev` with TEMPORAL_ADDRESS',
+};
+
+/** HAProxy, the load balancer in front of the cluster's API replicas; no service. */
+export const HAPROXY: SystemComponent = {
+  description: 'HAProxy (the load balancer of `npm run cluster`)',
+  aptPackageSets: [['haproxy']],
+  brewCommand: 'brew install haproxy',
+  alternative: 'or put any HTTP load balancer in front of the API replicas yourself',
 };
 
 /** What we know about this machine; gathered by `inspectHost`, injected by tests. */

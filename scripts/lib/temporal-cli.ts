@@ -181,23 +181,57 @@ async function commandOutput(command: string, args: string[]): Promise<string | 
  */
 async function buildCli(go: string, target: string): Promise<void> {
   const binDirectory = join(cacheDirectory(), 'bin');
-  mkdirSync(binDirectory, { recursive: true });
-  const logFile = join(cacheDirectory(), 'temporal-build.log');
-  writeFileSync(logFile, '');
   const startedAt = Date.now();
-  say(`Building Temporal CLI ${GO_FALLBACK_CLI_VERSION} with ${go} into ${binDirectory} (first time only; it takes a few minutes; log: ${logFile})`);
-
-  const logFd = openSync(logFile, 'a');
-  const child = spawn(
+  const failure = await goInstall({
     go,
-    ['install', '-v', `-ldflags=-s -w -X ${VERSION_VARIABLE}=${GO_FALLBACK_CLI_VERSION}`, `${CLI_PACKAGE}@v${GO_FALLBACK_CLI_VERSION}`],
-    { env: { ...process.env, GOBIN: binDirectory }, stdio: ['ignore', logFd, 'pipe'] },
-  );
+    args: [`-ldflags=-s -w -X ${VERSION_VARIABLE}=${GO_FALLBACK_CLI_VERSION}`, `${CLI_PACKAGE}@v${GO_FALLBACK_CLI_VERSION}`],
+    binDirectory,
+    logFile: join(cacheDirectory(), 'temporal-build.log'),
+    what: `Temporal CLI ${GO_FALLBACK_CLI_VERSION}`,
+  });
+  if (failure) throw new Error(missingCliMessage(`\`go install ${CLI_PACKAGE}@v${GO_FALLBACK_CLI_VERSION}\` ${failure}`));
+  say(`Built Temporal CLI ${GO_FALLBACK_CLI_VERSION} in ${Math.round((Date.now() - startedAt) / 1000)} s: ${target}`);
+}
+
+/** What `goInstall` builds and where. */
+export interface GoInstallOptions {
+  go: string;
+  /** Arguments after `go install -v` (flags, then `package@version`). */
+  args: readonly string[];
+  /** GOBIN: where the binaries land. */
+  binDirectory: string;
+  logFile: string;
+  /** What the progress lines call it ("Temporal CLI 1.5.1"). */
+  what: string;
+  /** Extra environment for Go (GOFLAGS, CGO_ENABLED). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Runs `go install -v` into `binDirectory`, its output in `logFile`, with a progress line every
+ * 20 s (a first build takes minutes). Resolves to undefined on success, else to why it failed
+ * (with the end of the log), for the caller's own message.
+ */
+export async function goInstall(options: GoInstallOptions): Promise<string | undefined> {
+  mkdirSync(options.binDirectory, { recursive: true });
+  writeFileSync(options.logFile, '');
+  const startedAt = Date.now();
+  say(`Building ${options.what} with ${options.go} into ${options.binDirectory} (first time only; it takes minutes; log: ${options.logFile})`);
+
+  const logFd = openSync(options.logFile, 'a');
+  const child = spawn(options.go, ['install', '-v', ...options.args], {
+    env: { ...process.env, ...options.env, GOBIN: options.binDirectory },
+    stdio: ['ignore', logFd, 'pipe'],
+  });
   closeSync(logFd);
+  // A build must not outlive a script stopped in the middle of it (SIGTERM to the script alone reaches no child);
+  // on SIGINT Go stops the compilers it started.
+  const killBuild = () => child.kill('SIGINT');
+  process.once('exit', killBuild);
 
   let downloadedModules = 0;
   let compiledPackages = 0;
-  const logAppend = openSync(logFile, 'a');
+  const logAppend = openSync(options.logFile, 'a');
   if (child.stderr) {
     createInterface({ input: child.stderr }).on('line', (line) => {
       writeFileSync(logAppend, `${line}\n`);
@@ -207,7 +241,7 @@ async function buildCli(go: string, target: string): Promise<void> {
   }
   const progress = setInterval(() => {
     const seconds = Math.round((Date.now() - startedAt) / 1000);
-    say(`… still building the Temporal CLI (${seconds} s: ${downloadedModules} modules downloaded, ${compiledPackages} packages compiled)`);
+    say(`… still building ${options.what} (${seconds} s: ${downloadedModules} modules downloaded, ${compiledPackages} packages compiled)`);
   }, PROGRESS_INTERVAL_MS);
 
   try {
@@ -222,24 +256,31 @@ async function buildCli(go: string, target: string): Promise<void> {
         resolve([exitCode, exitSignal]);
       });
     });
-    if (code !== 0) {
-      const why = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      throw new Error(missingCliMessage(`\`go install ${CLI_PACKAGE}@v${GO_FALLBACK_CLI_VERSION}\` ${why}:\n${tailFile(logFile, 20)}`));
-    }
+    if (code === 0) return undefined;
+    const why = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    return `${why}:\n${tailFile(options.logFile, 20)}`;
   } finally {
+    process.off('exit', killBuild);
     clearInterval(progress);
     closeSync(logAppend);
   }
-  say(`Built Temporal CLI ${GO_FALLBACK_CLI_VERSION} in ${Math.round((Date.now() - startedAt) / 1000)} s: ${target}`);
 }
 
 /**
  * Serialises builds between processes (say `npm run dev` and `npm test` started together):
  * the lock file holds the builder's pid, and a lock whose process is gone is taken over.
  */
-async function withBuildLock(build: () => Promise<void>): Promise<void> {
+function withBuildLock(build: () => Promise<void>): Promise<void> {
+  return withCacheLock('temporal-build.lock', 'the other Temporal CLI build', build);
+}
+
+/**
+ * Runs `build` holding `<cache>/<lockName>`, which holds the builder's pid; a lock whose process
+ * is gone is taken over. Another process of the same build waits (up to the build timeout).
+ */
+export async function withCacheLock(lockName: string, what: string, build: () => Promise<void>): Promise<void> {
   mkdirSync(cacheDirectory(), { recursive: true });
-  const lockFile = join(cacheDirectory(), 'temporal-build.lock');
+  const lockFile = join(cacheDirectory(), lockName);
   const acquire = (): boolean => {
     try {
       writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
@@ -251,8 +292,8 @@ async function withBuildLock(build: () => Promise<void>): Promise<void> {
     }
   };
   if (!acquire()) {
-    say(`Another process is building the Temporal CLI (lock ${lockFile}); waiting for it`);
-    await waitFor(acquire, { timeoutMs: BUILD_TIMEOUT_MS, intervalMs: 1_000, what: 'the other Temporal CLI build' });
+    say(`Another process holds ${lockFile}; waiting for ${what}`);
+    await waitFor(acquire, { timeoutMs: BUILD_TIMEOUT_MS, intervalMs: 1_000, what });
   }
   try {
     await build();

@@ -124,9 +124,9 @@ async function waitUntilReady(address: string, timeoutMs: number, failIf: () => 
   }
 }
 
-/** The names of SEARCH_ATTRIBUTES the server does not know (yet). */
-export async function missingSearchAttributes(connection: Connection): Promise<string[]> {
-  const response = await connection.operatorService.listSearchAttributes({ namespace: NAMESPACE });
+/** The names of SEARCH_ATTRIBUTES the server does not know (yet) in a namespace. */
+export async function missingSearchAttributes(connection: Connection, namespace = NAMESPACE): Promise<string[]> {
+  const response = await connection.operatorService.listSearchAttributes({ namespace });
   const registered = response.customAttributes ?? {};
   return Object.keys(SEARCH_ATTRIBUTES).filter((name) => !(name in registered));
 }
