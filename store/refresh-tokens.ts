@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { newId } from '../domain/ids';
 import { recordAudit } from './audit-log';
-import { inTransaction } from './ledger';
+import { inTransaction } from './transactions';
 
 /** A refresh token as handed to the client once: only its hash is stored. */
 export interface IssuedRefreshToken {
