@@ -5,7 +5,7 @@ import { toSafeInteger } from '../domain/money';
 import { MONEY_SAGA_KINDS, MONEY_SAGAS, type MoneySagaKind } from '../domain/money-sagas';
 import { moneySagaWorkflowId, onboardingWorkflowId } from '../domain/workflow-ids';
 import { startOnboarding, startPayment, startRefund, startTransfer, type SagaSettings } from '../infra/sagas';
-import { inTransaction } from '../store/ledger';
+import { inTransaction } from '../store/transactions';
 import { recordStep } from '../store/saga-timeline';
 import { lockSaga } from '../store/saga-steps';
 

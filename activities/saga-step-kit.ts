@@ -3,7 +3,7 @@ import { DomainError, ErrorType } from '../domain/errors';
 import { MONEY_SAGAS, type CompensationBegun, type MoneySagaKind, type SagaFailure, type StepFailure, type StepStatus } from '../domain/money-sagas';
 import { DEFAULT_LEDGER_SYSTEM_SHARDS } from '../domain/ledger-shards';
 import { recordAudit } from '../store/audit-log';
-import { inTransaction } from '../store/ledger';
+import { inTransaction } from '../store/transactions';
 import {
   assertLive,
   beginCompensation,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { isDuplicateKey } from '../store/ledger';
+import { inTransaction } from '../store/transactions';
 import { HttpError, validationError } from './errors';
 
 const KEY_PATTERN = /^[\x20-\x7E]{1,255}$/;
@@ -54,7 +55,8 @@ export interface IdempotentRequest {
  * Creates a resource at most once per (caller, key). The key row is inserted in
  * the same transaction as the resource, so the unique constraint settles
  * concurrent duplicates: the loser waits for the winner's commit, then reads
- * the winner's resource. The same key with another body is 422.
+ * the winner's resource. The same key with another body is 422. A deadlock or lock wait timeout
+ * runs the whole transaction again (key row and resource), within the shared retry bound.
  */
 export async function createOnce<T>(
   db: Knex,
@@ -65,25 +67,22 @@ export async function createOnce<T>(
 ): Promise<{ resource: T; replayed: boolean }> {
   const { key } = request;
   if (key === undefined) {
-    return { resource: await db.transaction(create, { isolationLevel: 'read committed' }), replayed: false };
+    return { resource: await inTransaction(db, create), replayed: false };
   }
   const earlier = await findKey(db, request.userId, key);
   if (earlier) return replay(request, earlier, load);
   try {
-    const resource = await db.transaction(
-      async (trx) => {
-        await trx('idempotency_keys').insert({
-          user_id: request.userId,
-          idempotency_key: key,
-          request_hash: request.hash,
-          resource_type: request.resourceType,
-          resource_id: resourceId,
-          created_at: new Date(),
-        });
-        return create(trx);
-      },
-      { isolationLevel: 'read committed' },
-    );
+    const resource = await inTransaction(db, async (trx) => {
+      await trx('idempotency_keys').insert({
+        user_id: request.userId,
+        idempotency_key: key,
+        request_hash: request.hash,
+        resource_type: request.resourceType,
+        resource_id: resourceId,
+        created_at: new Date(),
+      });
+      return create(trx);
+    });
     return { resource, replayed: false };
   } catch (error) {
     if (!isDuplicateKey(error)) throw error;

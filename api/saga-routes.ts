@@ -5,6 +5,7 @@ import { forwardStepsOf, type MoneySagaKind } from '../domain/money-sagas';
 import { isFinalStatus } from '../domain/payments';
 import { validationError } from './errors';
 import type { RequestHeaderDoc } from './openapi/registry';
+import type { ErrorReporter } from './middleware/errors';
 
 /** The fault drill's step of a money saga, when the server allows drills and the request asks for one. */
 export function faultStepOf(ctx: Context, kind: MoneySagaKind, faultsEnabled: boolean): string | null {
@@ -23,6 +24,9 @@ export function faultHeaderDoc(kind: MoneySagaKind): RequestHeaderDoc {
   };
 }
 
+/** What a money POST's 202 also covers: a saga that could not be started yet. */
+export const NOT_STARTED_NOTE = 'also when the saga could not be started (Temporal out of reach): the resource is stored `pending` and the saga-recovery schedule starts it';
+
 /** What the POST of a money saga answers with, once its row is stored. */
 export interface SagaAnswer<Resource extends { id: string; status: string }> {
   /** The resource as stored (or replayed). */
@@ -32,6 +36,8 @@ export interface SagaAnswer<Resource extends { id: string; status: string }> {
   read: () => Promise<Resource | null>;
   /** Where its saga runs. */
   temporal: Client;
+  /** Where a failed start goes (the log): the client is answered 202 all the same. */
+  report: ErrorReporter;
   /** How to start its saga (the workflow type, id and start options). */
   launch: () => MoneySagaLaunch;
   /** How long a synchronous request waits for the saga to end. */
@@ -44,20 +50,17 @@ export interface SagaAnswer<Resource extends { id: string; status: string }> {
  * Starts a money saga's workflow unless `mustStart` says no, and answers its POST: with
  * `Prefer: respond-async` once started; else once Temporal says the saga is final (one
  * Update-with-Start, no polling of the database) or the wait ends, then reads the resource once.
- * 201 when final, 202 with `Location` otherwise; `Idempotent-Replayed` on a replay.
+ * 201 when final, 202 with `Location` otherwise; `Idempotent-Replayed` on a replay. When the start
+ * fails (Temporal out of reach, each call bounded), the row is committed all the same: the answer
+ * is the stored resource, 202, and the saga-recovery schedule starts it once Temporal is back.
  */
 export async function answerSaga<Resource extends { id: string; status: string }>(ctx: Context, answer: SagaAnswer<Resource>): Promise<void> {
   const respondAsync = /\brespond-async\b/i.test(ctx.get('Prefer'));
   let resource = answer.stored;
-  if (mustStart(answer.stored, answer.replayed)) {
-    if (respondAsync) {
-      await startMoneySaga(answer.temporal, answer.launch());
-    } else {
-      await startAndAwaitFinal(answer.temporal, answer.launch(), answer.waitMs);
-      const current = await answer.read();
-      if (!current) throw new Error('a saga’s resource vanished while its POST waited');
-      resource = current;
-    }
+  if (mustStart(answer.stored, answer.replayed) && (await started(ctx, answer, respondAsync)) && !respondAsync) {
+    const current = await answer.read();
+    if (!current) throw new Error('a saga’s resource vanished while its POST waited');
+    resource = current;
   }
   if (answer.replayed) ctx.set('Idempotent-Replayed', 'true');
   if (isFinalStatus(resource.status)) {
@@ -67,6 +70,19 @@ export async function answerSaga<Resource extends { id: string; status: string }
     ctx.set('Location', answer.location);
   }
   ctx.body = resource;
+}
+
+/** Starts the saga (and, unless `respondAsync`, waits for it); false when it could not be started, after reporting why. */
+async function started<Resource extends { id: string; status: string }>(ctx: Context, answer: SagaAnswer<Resource>, respondAsync: boolean): Promise<boolean> {
+  const launch = answer.launch();
+  try {
+    if (respondAsync) await startMoneySaga(answer.temporal, launch);
+    else await startAndAwaitFinal(answer.temporal, launch, answer.waitMs);
+    return true;
+  } catch (error) {
+    answer.report(error, String(ctx.state.requestId ?? ''));
+    return false;
+  }
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig } from '../config';
 import { createDatabase } from '../infra/database';
+import { untilTemporalCallsEnd } from '../infra/sagas';
 import { createLogger, describeError } from '../infra/logger';
 import { createRedisRateLimitStore } from '../infra/rate-limit-stores';
 import { createApp } from './app';
@@ -56,7 +57,8 @@ function main(): void {
     }, config.apiShutdownGraceMs);
     forced.unref();
     server.close(() => {
-      void Promise.allSettled([db.destroy(), connection.close(), redis?.quit()]).then(() => {
+      // Temporal calls abandoned at their bound end first: a retry of one after the close would throw.
+      void Promise.allSettled([db.destroy(), untilTemporalCallsEnd().then(() => connection.close()), redis?.quit()]).then(() => {
         logger.info('api stopped');
         process.exit(0);
       });

@@ -1,4 +1,4 @@
-import knex, { type Knex } from 'knex';
+import knex, { KnexTimeoutError, type Knex } from 'knex';
 import { DEFAULT_DATABASE_WAIT_LIMITS } from '../config';
 import './tables';
 import { migrationSource } from '../migrations';
@@ -39,6 +39,40 @@ export function createDatabase(databaseUrl: string, poolMax = 10, limits: Databa
     },
     acquireConnectionTimeout: limits.acquireTimeoutMs,
   });
+}
+
+/**
+ * Codes of a database that cannot be reached or went away mid-conversation: the operating
+ * system's (refused, reset, timed out, no route, no name) and mysql2's and the server's (the
+ * connection lost, too many connections, a shutdown in progress).
+ */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+]);
+/** MariaDB's ER_CONNECTION_KILLED (a restart ends every session), which mysql2 knows only by number. */
+const UNREACHABLE_ERRNOS = new Set([1927]);
+
+/**
+ * True when a query failed because the database is out of reach rather than because of the
+ * query: a code above, a fatal mysql2 error (the connection is unusable, e.g. a command on a
+ * closed one), or knex's timeout for a pooled connection (none came back within the acquire bound).
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (error instanceof KnexTimeoutError) return true;
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, errno, fatal } = error as { code?: unknown; errno?: unknown; fatal?: unknown };
+  return (typeof code === 'string' && UNREACHABLE_CODES.has(code)) || (typeof errno === 'number' && UNREACHABLE_ERRNOS.has(errno)) || fatal === true;
 }
 
 /** Applies every pending migration; returns the names it ran. */

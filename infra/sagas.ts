@@ -1,5 +1,7 @@
 import {
   type Client,
+  isGrpcDeadlineError,
+  isGrpcServiceError,
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
   type WorkflowStartOptions,
@@ -15,6 +17,78 @@ import { AWAIT_FINAL_UPDATE, MONEY_SAGAS, type MoneySagaKind, type SagaFinal } f
 import { moneySagaWorkflowId, onboardingWorkflowId } from '../domain/workflow-ids';
 import type { OnboardingInput, OnboardingResult } from '../domain/types';
 import { CustomerIdKey, MerchantIdKey, PaymentIdKey, SagaStatusKey } from '../domain/search-attributes';
+
+/**
+ * The longest one start of a saga waits for Temporal. The client retries an unreachable server
+ * for half a minute on its own; a request must not hang that long, and the start is safe to
+ * leave undone: the row is committed, the recovery starts what never started.
+ */
+export const SAGA_START_TIMEOUT_MS = 2_000;
+
+/** gRPC's UNAVAILABLE: the server cannot be reached (refused, reset, restarting). */
+const GRPC_UNAVAILABLE = 14;
+
+/**
+ * How long past its deadline a Temporal call may run before it is abandoned: the client's retries
+ * sleep between attempts without looking at the deadline, up to 5 s, so the deadline alone can
+ * be overshot by that much while the server is out of reach.
+ */
+const DEADLINE_SLACK_MS = 250;
+
+/** A Temporal call abandoned at its bound: the server did not answer in time. */
+export class TemporalTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`Temporal did not answer within ${timeoutMs} ms`);
+    this.name = 'TemporalTimeoutError';
+  }
+}
+
+/**
+ * True when a Temporal call failed because the server is out of reach or did not answer in time
+ * (gRPC UNAVAILABLE or DEADLINE_EXCEEDED, on the error or its cause), not because of the call.
+ */
+export function isTemporalUnavailable(error: unknown): boolean {
+  if (error instanceof TemporalTimeoutError || isGrpcDeadlineError(error)) return true;
+  for (let current: unknown = error; typeof current === 'object' && current !== null; current = (current as { cause?: unknown }).cause) {
+    if (isGrpcServiceError(current) && Number(current.code) === GRPC_UNAVAILABLE) return true;
+  }
+  return false;
+}
+
+/** Bounded calls that have not ended yet, abandoned ones included. */
+const callsInFlight = new Set<Promise<void>>();
+
+/**
+ * Resolves once every bounded call has ended, which an abandoned one does within its client's
+ * longest retry pause. Await it before closing the connection: a retry that wakes up after the
+ * close throws where nothing can catch it.
+ */
+export async function untilTemporalCallsEnd(): Promise<void> {
+  await Promise.all([...callsInFlight]);
+}
+
+/**
+ * Runs one call of `client` with a deadline `timeoutMs` away, and answers TemporalTimeoutError if
+ * it has not ended shortly after it. An abandoned call ends on its own; its outcome is dropped.
+ */
+async function bounded<T>(client: Client, timeoutMs: number, call: () => Promise<T>): Promise<T> {
+  const running = client.withDeadline(Date.now() + timeoutMs, call);
+  const ended = running.then(
+    () => undefined,
+    () => undefined,
+  );
+  callsInFlight.add(ended);
+  void ended.then(() => callsInFlight.delete(ended));
+  let timer: NodeJS.Timeout | undefined;
+  const abandoned = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TemporalTimeoutError(timeoutMs)), timeoutMs + DEADLINE_SLACK_MS);
+  });
+  try {
+    return await Promise.race([running, abandoned]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Where sagas run: the task queues of this deployment. */
 export interface SagaSettings {
@@ -34,7 +108,7 @@ export async function startOnboarding(
   input: Omit<OnboardingInput, 'notificationsTaskQueue'>,
 ): Promise<void> {
   try {
-    await client.workflow.start<(input: OnboardingInput) => Promise<OnboardingResult>>('onboardingWorkflow', {
+    await bounded(client, SAGA_START_TIMEOUT_MS, () => client.workflow.start<(input: OnboardingInput) => Promise<OnboardingResult>>('onboardingWorkflow', {
       taskQueue: settings.paymentsTaskQueue,
       workflowId: onboardingWorkflowId(input.userId),
       args: [{ ...input, notificationsTaskQueue: settings.notificationsTaskQueue }],
@@ -45,7 +119,7 @@ export async function startOnboarding(
         { key: CustomerIdKey, value: input.userId },
         { key: SagaStatusKey, value: 'running' },
       ],
-    });
+    }));
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
   }
@@ -86,10 +160,10 @@ function moneySagaLaunch<Input>(settings: SagaSettings, kind: MoneySagaKind, inp
   };
 }
 
-/** Starts a money saga (or finds it running); a closed one is never run again. */
+/** Starts a money saga (or finds it running), waiting at most SAGA_START_TIMEOUT_MS; a closed one is never run again. */
 export async function startMoneySaga(client: Client, launch: MoneySagaLaunch): Promise<void> {
   try {
-    await client.workflow.start(launch.workflowType, launch.options);
+    await bounded(client, SAGA_START_TIMEOUT_MS, () => client.workflow.start(launch.workflowType, launch.options));
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
   }
@@ -109,7 +183,7 @@ export async function startAndAwaitFinal(client: Client, launch: MoneySagaLaunch
   }
   try {
     const startWorkflowOperation = new WithStartWorkflowOperation(launch.workflowType, launch.options);
-    return await client.withDeadline(Date.now() + waitMs, () => client.workflow.executeUpdateWithStart<Workflow, SagaFinal, []>(AWAIT_FINAL_UPDATE, { startWorkflowOperation }));
+    return await bounded(client, waitMs, () => client.workflow.executeUpdateWithStart<Workflow, SagaFinal, []>(AWAIT_FINAL_UPDATE, { startWorkflowOperation }));
   } catch (error) {
     // A closed workflow: REJECT_DUPLICATE refuses the start (and so the update); the database answers.
     if (error instanceof WorkflowExecutionAlreadyStartedError) return null;

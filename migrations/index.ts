@@ -18,6 +18,7 @@ import * as indexAuditLogFilters from './20261201120200_index_audit_log_filters'
 import * as createAliases from './20261201130000_create_aliases';
 import * as addRiskChecks from './20261201140000_add_risk_checks';
 import * as indexRefreshTokenSessions from './20261201150000_index_refresh_token_sessions';
+import * as dropSagaWalletForeignKeys from './20261208010000_drop_saga_wallet_foreign_keys';
 import * as addSagaFirstFailure from './20261208020000_add_saga_first_failure';
 import * as addRefreshTokenSuccessors from './20261208040000_add_refresh_token_successors';
 
@@ -47,6 +48,7 @@ const migrations: ReadonlyArray<readonly [name: string, migration: Migration]> =
   ['20261201130000_create_aliases', createAliases],
   ['20261201140000_add_risk_checks', addRiskChecks],
   ['20261201150000_index_refresh_token_sessions', indexRefreshTokenSessions],
+  ['20261208010000_drop_saga_wallet_foreign_keys', dropSagaWalletForeignKeys],
   ['20261208020000_add_saga_first_failure', addSagaFirstFailure],
   ['20261208040000_add_refresh_token_successors', addRefreshTokenSuccessors],
 ];

@@ -3,7 +3,7 @@ import { MONEY_SAGAS } from '../domain/money-sagas';
 import { toSafeInteger } from '../domain/money';
 import { releaseAliases } from './aliases';
 import { recordAudit } from './audit-log';
-import { inTransaction } from './ledger';
+import { inTransaction } from './transactions';
 import { revokeAllRefreshTokens } from './refresh-tokens';
 
 /** Why an account cannot be closed yet; each is answered 409 `wallet_not_empty`. */

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { MAX_ALIASES_PER_USER } from '../domain/aliases';
 import { recordAudit } from './audit-log';
 import { isDuplicateKey } from './ledger';
+import { inTransaction } from './transactions';
 
 /** An alias as its holder sees it: the lower-case handle without its `@`, and when it was claimed. */
 export interface AliasRecord {
@@ -26,7 +27,7 @@ async function auditAlias(trx: Knex.Transaction, action: 'alias.claimed' | 'alia
 export async function claimAlias(db: Knex, userId: string, alias: string): Promise<ClaimOutcome> {
   const now = new Date();
   try {
-    return await db.transaction(async (trx): Promise<ClaimOutcome> => {
+    return await inTransaction(db, async (trx): Promise<ClaimOutcome> => {
       const user = await trx('users').select('id').where({ id: userId }).forUpdate().first();
       if (!user) throw new Error(`user ${userId} does not exist`);
       const held = (await trx('aliases').count({ count: '*' }).where({ user_id: userId }).first()) as { count: number | string } | undefined;
@@ -34,7 +35,7 @@ export async function claimAlias(db: Knex, userId: string, alias: string): Promi
       await trx('aliases').insert({ alias, user_id: userId, created_at: now });
       await auditAlias(trx, 'alias.claimed', alias, userId, now);
       return { status: 'claimed', alias: { alias, userId, createdAt: now.toISOString() } };
-    });
+    }, { isolationLevel: 'repeatable read' });
   } catch (error) {
     if (isDuplicateKey(error)) return { status: 'taken' };
     throw error;
@@ -49,12 +50,16 @@ export async function listAliasesOfUser(db: Knex, userId: string): Promise<Alias
 
 /** Releases one of the user's handles; false when the user does not hold it (someone else's stays untouched). */
 export async function releaseAlias(db: Knex, userId: string, alias: string): Promise<boolean> {
-  return db.transaction(async (trx) => {
-    const deleted = await trx('aliases').where({ alias, user_id: userId }).delete();
-    if (deleted === 0) return false;
-    await auditAlias(trx, 'alias.released', alias, userId, new Date());
-    return true;
-  });
+  return inTransaction(
+    db,
+    async (trx) => {
+      const deleted = await trx('aliases').where({ alias, user_id: userId }).delete();
+      if (deleted === 0) return false;
+      await auditAlias(trx, 'alias.released', alias, userId, new Date());
+      return true;
+    },
+    { isolationLevel: 'repeatable read' },
+  );
 }
 
 /**

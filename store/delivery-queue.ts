@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { inTransaction } from './ledger';
+import { inTransaction } from './transactions';
 
 /**
  * The delivery queue: e-mail notifications (`notifications` rows of channel `email`) and

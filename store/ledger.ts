@@ -4,6 +4,7 @@ import { newId } from '../domain/ids';
 import { assertSafeInteger, toSafeInteger } from '../domain/money';
 import { assertShardCount, DEFAULT_LEDGER_SYSTEM_SHARDS, SHARDED_SYSTEM_ACCOUNT_KINDS } from '../domain/ledger-shards';
 import { systemAccountId, systemAccountKey, type AccountKind, type EntryType, type SystemAccountKind } from '../domain/types';
+import { inTransaction } from './transactions';
 
 /** One side of a journal: a signed amount on one account (+ credit, − debit). */
 export interface PostingLine {
@@ -47,13 +48,6 @@ interface LockedAccount {
 const SYSTEM_ACCOUNT_KINDS: readonly SystemAccountKind[] = ['external', 'promotions', 'fees', 'clearing'];
 const MAX_LINES = 16;
 const MAX_KEY_LENGTH = 191;
-const MAX_TRANSACTION_ATTEMPTS = 5;
-/**
- * No new attempt starts once this much time has passed since the first: with a lock wait of a
- * few seconds and a bounded pool wait, the last attempt still ends inside a 10 s activity attempt.
- */
-const TRANSACTION_RETRY_BUDGET_MS = 3_000;
-const RETRYABLE_MYSQL_ERRORS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 
 /**
  * Creates the platform's system accounts for each currency, once: one `external` and one
@@ -113,22 +107,6 @@ export async function postJournal(db: Knex, request: JournalRequest, trx?: Knex.
   } catch (error) {
     if (isDuplicateKey(error)) return readPostedJournal(db, request);
     throw error;
-  }
-}
-
-/**
- * Runs `work` in a short READ COMMITTED transaction, again from the start when InnoDB picks it
- * as a deadlock victim or a lock wait times out, within a bounded number of attempts and time.
- */
-export async function inTransaction<T>(db: Knex, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
-  const startedAt = Date.now();
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await db.transaction(work, { isolationLevel: 'read committed' });
-    } catch (error) {
-      const budgetLeft = Date.now() - startedAt < TRANSACTION_RETRY_BUDGET_MS;
-      if (attempt >= MAX_TRANSACTION_ATTEMPTS || !budgetLeft || !isRetryableTransactionError(error)) throw error;
-    }
   }
 }
 
@@ -294,9 +272,4 @@ export async function releaseHold(trx: Knex.Transaction, accountId: string, amou
 /** True for MySQL's duplicate-key error (a unique constraint settled a race). */
 export function isDuplicateKey(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ER_DUP_ENTRY';
-}
-
-function isRetryableTransactionError(error: unknown): boolean {
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && RETRYABLE_MYSQL_ERRORS.has(code);
 }

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { recordAudit } from './audit-log';
-import { inTransaction } from './ledger';
+import { inTransaction } from './transactions';
 import { revokeAllRefreshTokens } from './refresh-tokens';
 
 /** What `PATCH /v1/me` may change; an absent field stays as it is, a null phone clears it. */

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { newId } from '../domain/ids';
 import type { RefreshTokenRow } from '../infra/tables';
 import { recordAudit } from './audit-log';
-import { inTransaction } from './ledger';
+import { inTransaction } from './transactions';
 
 /** A refresh token as handed to the client once: only its hash is stored. */
 export interface IssuedRefreshToken {

@@ -13,7 +13,8 @@ import {
   type RiskVerdict,
 } from '../domain/risk';
 import type { RiskBlocklistRow as BlocklistRow, RiskCheckRow } from '../infra/tables';
-import { inTransaction, isDuplicateKey } from './ledger';
+import { isDuplicateKey } from './ledger';
+import { inTransaction } from './transactions';
 import { assertLive, lockSaga } from './saga-steps';
 import { recordStep } from './saga-timeline';
 import { recordAudit } from './audit-log';

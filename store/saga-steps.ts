@@ -3,7 +3,8 @@ import { DomainError, ErrorType } from '../domain/errors';
 import { shardOfSaga } from '../domain/ledger-shards';
 import { MONEY_SAGAS, type CompensationBegun, type MoneySagaKind, type SagaFailure, type StepFailure, type StepStatus } from '../domain/money-sagas';
 import { systemAccountId } from '../domain/types';
-import { findJournal, inTransaction, postJournal, type JournalRequest, type PostedJournal, type PostingLine } from './ledger';
+import { findJournal, postJournal, type JournalRequest, type PostedJournal, type PostingLine } from './ledger';
+import { inTransaction } from './transactions';
 import { recordStep } from './saga-timeline';
 
 /** The saga row as the fence reads it, under its lock. */

@@ -6,6 +6,7 @@ import type { WalletStatus } from '../domain/types';
 import type { AccountRow } from '../infra/tables';
 import { recordAudit } from './audit-log';
 import { isDuplicateKey } from './ledger';
+import { inTransaction } from './transactions';
 
 /** A user's wallet as the API shows it. */
 export interface Wallet {
@@ -95,7 +96,7 @@ export async function findWallet(db: Knex, walletId: string): Promise<Wallet | n
  * closed account is not unfrozen (AccountClosed): closing froze it so that no money can enter.
  */
 export async function setWalletStatus(db: Knex, walletId: string, status: WalletStatus, actorId: string): Promise<Wallet> {
-  return db.transaction(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const row = await trx('accounts').where({ kind: 'wallet', id: walletId }).forUpdate().first();
     if (!row) throw new DomainError(ErrorType.AccountNotFound, `wallet ${walletId} does not exist`);
     if (status === 'active' && row.user_id !== null) {
@@ -113,5 +114,5 @@ export async function setWalletStatus(db: Knex, walletId: string, status: Wallet
       );
     }
     return toWallet({ ...row, status });
-  });
+  }, { isolationLevel: 'repeatable read' });
 }

@@ -1,31 +1,40 @@
-import { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createRecoveryActivities, type RecoveryReport } from '../activities/recovery';
 import { createApp } from '../api/app';
 import { insertUser } from '../api/users';
 import { onboardingWorkflowId } from '../domain/workflow-ids';
-import { startOnboarding } from '../infra/sagas';
+import { SAGA_START_TIMEOUT_MS, startOnboarding, untilTemporalCallsEnd } from '../infra/sagas';
 import { ensureRecoverySchedule, recoveryScheduleId } from '../workers/build';
 import { actorsOf, type Actor } from './support/actors';
-import { uniqueEmail } from './support/fixtures';
+import { closedPort, uniqueEmail } from './support/fixtures';
 import { request } from './support/http';
 import { serveOnEphemeralPort, startStackWith, waitFor, type ListeningApp, type TestStack } from './support/stack';
 
 /**
  * Sagas never stay unstarted: a payment or transfer row committed while its workflow could not be
- * started is started by the recovery (or failed `expired` once too old), a user whose onboarding
- * was terminated gets it again, and a replayed key of a finished saga never starts a run.
+ * started is answered 202 with its `Location` and started by the recovery (or failed `expired`
+ * once too old), a user whose onboarding was terminated gets it again, and a replayed key of a
+ * finished saga never starts a run.
  *
  * "The start fails" is real here: a second instance of the app on the same database whose
- * Temporal client names a namespace that does not exist, so every start is refused.
+ * Temporal client names a namespace that does not exist, so every start is refused; and a third
+ * whose Temporal client points at a closed port, so Temporal is out of reach.
  */
 let stack: TestStack;
 let actors: ReturnType<typeof actorsOf>;
 let brokenApi: ListeningApp;
 let brokenTemporal: Client;
+/** What the broken API reported: each failed start, which its client never sees. */
+const brokenReports: unknown[] = [];
+let unreachableConnection: Connection;
+/** The app with Temporal out of reach, waiting at most UNREACHABLE_SYNC_WAIT_MS for a saga. */
+let unreachableApi: ListeningApp;
+const UNREACHABLE_SYNC_WAIT_MS = 1_000;
 let customer: Actor;
 let merchant: Actor;
+let adminToken: string;
 
 const MINUTE_MS = 60_000;
 
@@ -34,16 +43,28 @@ beforeAll(async () => {
   actors = actorsOf(stack);
   // Temporal refuses every start of this client at once: its namespace does not exist.
   brokenTemporal = new Client({ connection: stack.connection, namespace: 'no-such-namespace' });
-  const app = createApp({ db: stack.db, temporal: brokenTemporal, config: stack.config, report: () => undefined });
+  const app = createApp({ db: stack.db, temporal: brokenTemporal, config: stack.config, report: (error) => brokenReports.push(error) });
   brokenApi = await serveOnEphemeralPort(app, stack.config);
+  // Nothing listens there: every call is refused, and the client would retry it for half a minute.
+  unreachableConnection = Connection.lazy({ address: `127.0.0.1:${await closedPort()}` });
+  const unreachableTemporal = new Client({ connection: unreachableConnection, namespace: stack.config.temporal.namespace });
+  const config = { ...stack.config, paymentSyncWaitMs: UNREACHABLE_SYNC_WAIT_MS };
+  unreachableApi = await serveOnEphemeralPort(createApp({ db: stack.db, temporal: unreachableTemporal, config, report: () => undefined }), config);
   [customer, merchant] = await Promise.all([actors.signUp(), actors.signUp({ role: 'merchant', name: 'Recovered Shop' })]);
+  adminToken = await actors.admin();
 }, 60_000);
 
 afterAll(async () => {
-  // The file moves money (payments recovered and started late): it ends with the ledger's invariants.
-  await actors.expectReconciled(await actors.admin());
-  await brokenApi?.close();
-  await stack?.stop();
+  try {
+    // The file ends reconciled: every saga it started or expired is final, the ledger's invariants hold.
+    await actors?.expectReconciled(adminToken);
+  } finally {
+    await brokenApi?.close();
+    await unreachableApi?.close();
+    await untilTemporalCallsEnd();
+    await unreachableConnection?.close();
+    await stack?.stop();
+  }
 });
 
 /** One recovery pass with the stack's settings, as the schedule's workflow runs it. */
@@ -67,15 +88,17 @@ async function age(table: 'payments' | 'transfers' | 'users', id: string, ageMs:
 
 /** Pays through the API whose Temporal start fails; answers the committed payment's id. */
 async function payWithoutStart(amount: number, key: string): Promise<string> {
-  const response = await request<{ error: { code: string } }>(brokenApi.baseUrl, 'POST', '/v1/payments', {
+  const reportsBefore = brokenReports.length;
+  const response = await request<{ id: string; status: string }>(brokenApi.baseUrl, 'POST', '/v1/payments', {
     token: customer.token,
     body: { merchantId: merchant.user.id, amount, currency: 'USD' },
     headers: { 'Idempotency-Key': key },
   });
-  expect(response.status).toBe(500);
+  expect({ status: response.status, location: response.headers.get('location'), body: response.body.status }).toEqual({ status: 202, location: `/v1/payments/${response.body.id}`, body: 'pending' });
+  expect(brokenReports).toHaveLength(reportsBefore + 1);
   const row = (await stack.db('payments').select('id', 'status').where({ payer_id: customer.user.id, amount }).first()) as { id: string; status: string } | undefined;
-  expect(row?.status).toBe('pending');
-  return row?.id ?? '';
+  expect(row).toEqual({ id: response.body.id, status: 'pending' });
+  return response.body.id;
 }
 
 async function statusOf(path: string, token: string): Promise<{ status: string; failure: { code: string } | null }> {
@@ -101,6 +124,42 @@ describe('recovery of sagas that never started', () => {
     expect((await recoverOnce()).started).not.toContain(paymentId);
   });
 
+  it('when Temporal is out of reach, then payments answer 202 with Location within the start bound, stay pending, and recovery starts them once Temporal answers', async () => {
+    const before = await actors.balanceOf(customer.token, customer.wallet.id);
+    const post = async (amount: number, headers: Record<string, string>) => {
+      const startedAt = Date.now();
+      const response = await request<{ id: string; status: string }>(unreachableApi.baseUrl, 'POST', '/v1/payments', {
+        token: customer.token,
+        body: { merchantId: merchant.user.id, amount, currency: 'USD' },
+        headers: { 'Idempotency-Key': `unreachable-${amount}`, ...headers },
+      });
+      return { response, elapsedMs: Date.now() - startedAt };
+    };
+    const answers = [await post(1_201, { Prefer: 'respond-async' }), await post(1_202, {})];
+
+    // Each start gives up after SAGA_START_TIMEOUT_MS; the synchronous one waited its own wait first.
+    const [asynchronous, synchronous] = answers;
+    expect(asynchronous?.elapsedMs).toBeLessThan(SAGA_START_TIMEOUT_MS + 1_500);
+    expect(synchronous?.elapsedMs).toBeLessThan(UNREACHABLE_SYNC_WAIT_MS + SAGA_START_TIMEOUT_MS + 1_500);
+    for (const { response } of answers) {
+      expect({ status: response.status, location: response.headers.get('location'), body: response.body.status }).toEqual({ status: 202, location: `/v1/payments/${response.body.id}`, body: 'pending' });
+      expect(await stack.db('payments').select('status').where({ id: response.body.id }).first()).toEqual({ status: 'pending' });
+      await age('payments', response.body.id, stack.config.sagaRecovery.minAgeMs + MINUTE_MS);
+    }
+
+    const report = await recoverOnce();
+
+    for (const { response } of answers) {
+      expect(report.started).toContain(response.body.id);
+      const final = await waitFor(async () => {
+        const payment = await statusOf(`/v1/payments/${response.body.id}`, customer.token);
+        return payment.status === 'succeeded' || payment.status === 'failed' ? payment : undefined;
+      });
+      expect(final).toMatchObject({ status: 'succeeded', failure: null });
+    }
+    expect(await actors.balanceOf(customer.token, customer.wallet.id)).toBe(before - 1_201 - 1_202);
+  });
+
   it('when a payment that never started is older than the expiry age, then it fails with code expired and no money moves', async () => {
     const before = await actors.balanceOf(customer.token, customer.wallet.id);
     const paymentId = await payWithoutStart(2_222, 'expire-me');
@@ -124,7 +183,8 @@ describe('recovery of sagas that never started', () => {
     });
     expect(first.body.status).toBe('succeeded');
 
-    // The broken API cannot reach Temporal: a replay that tried to start a run would answer 500.
+    // The broken API cannot start anything: a replay that tried would report the failed start.
+    const reportsBefore = brokenReports.length;
     const replay = await request<{ id: string; status: string }>(brokenApi.baseUrl, 'POST', '/v1/payments', {
       token: customer.token,
       body: { merchantId: merchant.user.id, amount: 333, currency: 'USD' },
@@ -134,6 +194,7 @@ describe('recovery of sagas that never started', () => {
     expect(replay.status).toBe(201);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(replay.body).toMatchObject({ id: first.body.id, status: 'succeeded' });
+    expect(brokenReports).toHaveLength(reportsBefore);
   });
 
   it('when the schedule runs, then a transfer whose start failed is started by it (the schedule is created idempotently, overlap SKIP)', async () => {
@@ -143,7 +204,7 @@ describe('recovery of sagas that never started', () => {
       body: { toUserId: recipient.user.id, amount: 444, currency: 'USD' },
       headers: { 'Idempotency-Key': 'scheduled-transfer' },
     });
-    expect(response.status).toBe(500);
+    expect(response.status).toBe(202);
     const row = (await stack.db('transfers').select('id').where({ sender_id: customer.user.id, amount: 444 }).first()) as { id: string };
     await age('transfers', row.id, stack.config.sagaRecovery.minAgeMs + MINUTE_MS);
     const queue = stack.config.temporal.paymentsTaskQueue;

@@ -17,7 +17,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   422: 'idempotency_key_reused, currency_mismatch, self_payment, wallet_frozen or (transfers) recipient_is_merchant',
   429: 'rate_limited; see the Retry-After header',
   500: 'internal_error',
-  503: 'a dependency does not answer',
+  503: 'service_unavailable: the database or Temporal is out of reach, or a lock wait outlasted its retries; try again after the Retry-After header’s seconds',
 };
 
 /** Methods whose body the API reads (api/middleware/json-body.ts), whether or not the route wants one. */
@@ -102,10 +102,11 @@ function operation(route: RouteDoc, components: JsonObject): JsonObject {
   const bodyErrors = WRITE_METHODS.has(route.method) ? BODY_ERRORS : [];
   // A cursor that names no item of the list is 404 (api/pagination.ts).
   const cursorErrors = route.query && 'startingAfter' in route.query.shape ? [404] : [];
-  for (const status of [...new Set([...route.errors, ...bodyErrors, ...cursorErrors, ...(route.auth ? [401] : []), 500])].sort((a, b) => a - b)) {
+  const serviceErrors = route.dependsOnServices === false ? [] : [503];
+  for (const status of [...new Set([...route.errors, ...bodyErrors, ...cursorErrors, ...(route.auth ? [401] : []), ...serviceErrors, 500])].sort((a, b) => a - b)) {
     responses[String(status)] = {
       description: ERROR_DESCRIPTIONS[status] ?? 'error',
-      ...(status === 429 ? { headers: headerObjects({ 'Retry-After': RETRY_AFTER_HEADER }) } : {}),
+      ...(status === 429 || status === 503 ? { headers: headerObjects({ 'Retry-After': RETRY_AFTER_HEADER }) } : {}),
       content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
     };
   }

@@ -22,9 +22,9 @@ export function locationHeader(collection: string): HeaderDoc {
   };
 }
 
-/** On a 429: whole seconds until the limit's window resets. */
+/** On a 429 or a 503: whole seconds to wait before trying again. */
 export const RETRY_AFTER_HEADER: HeaderDoc = {
-  description: 'whole seconds to wait before trying again (the rate limit window resets then)',
+  description: 'whole seconds to wait before trying again (429: the rate limit window resets then; 503: the dependency is expected back)',
   required: true,
   schema: { type: 'integer', minimum: 1 },
 };

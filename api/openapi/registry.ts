@@ -49,6 +49,11 @@ export interface RouteDoc {
   responses: Record<number, ResponseDoc>;
   /** Error statuses this route can answer with (the contract's error shape); 500 is always added. */
   errors: readonly number[];
+  /**
+   * false for a route that answers without the database or Temporal (liveness, readiness, the
+   * documentation); every other route can answer 503 `service_unavailable`, which is added.
+   */
+  dependsOnServices?: false;
 }
 
 /** The routes of the app as documentation: filled by the route factories, read by the OpenAPI builder. */

@@ -40,7 +40,7 @@ export function docsRoutes(docs: ApiDocs, version: string): Router {
   const router = new Router({ sensitive: true });
   const assetsDirectory = join(require.resolve('swagger-ui-dist/package.json'), '..');
   let document: string | undefined;
-  const common = { tag: 'Documentation', auth: false, errors: [] as number[] };
+  const common = { tag: 'Documentation', auth: false, errors: [] as number[], dependsOnServices: false as const };
   docs.add({ ...common, method: 'get', path: '/openapi.json', summary: 'This OpenAPI 3.1 document', responses: { 200: { description: 'the document', schema: z.record(z.string(), z.unknown()) } } });
   docs.add({ ...common, method: 'get', path: '/docs', summary: 'Interactive documentation (Swagger UI, served locally)', responses: { 200: { description: 'an HTML page' } } });
   docs.add({ ...common, method: 'get', path: '/docs/assets/:file', summary: 'Static files of the interactive documentation', responses: { 200: { description: 'a CSS, JavaScript or image file' } }, errors: [404] });

@@ -28,6 +28,7 @@ export function healthRoutes(dependencies: AppDependencies, docs: ApiDocs): Rout
     auth: false,
     responses: { 200: { description: 'alive', schema: z.object({ status: z.literal('ok') }) } },
     errors: [],
+    dependsOnServices: false,
   });
   docs.add({
     method: 'get',
@@ -37,6 +38,7 @@ export function healthRoutes(dependencies: AppDependencies, docs: ApiDocs): Rout
     auth: false,
     responses: { 200: { description: 'ready', schema: readiness }, 503: { description: 'a dependency is down', schema: readiness } },
     errors: [],
+    dependsOnServices: false,
   });
 
   router.get('/healthz', (ctx) => {

@@ -9,7 +9,7 @@ import { feeRoundHalfUp } from '../../domain/money';
 import { PAYMENT_STATUSES } from '../../domain/payments';
 import type { PaymentRow } from '../../infra/tables';
 import type { AppDependencies } from '../dependencies';
-import { answerSaga, faultHeaderDoc, faultStepOf } from '../saga-routes';
+import { answerSaga, faultHeaderDoc, faultStepOf, NOT_STARTED_NOTE } from '../saga-routes';
 import { IDEMPOTENT_REPLAYED_HEADER, locationHeader } from '../openapi/headers';
 import { documentedWith, exactlyOneOf, type ApiDocs } from '../openapi/registry';
 import { asRecipient, findUserByAlias, handleSchema } from '../recipients';
@@ -76,7 +76,7 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
     },
     responses: {
       201: { description: 'final: succeeded, or failed with failure.code', schema: paymentSchema, headers: { 'Idempotent-Replayed': IDEMPOTENT_REPLAYED_HEADER } },
-      202: { description: 'not final within PAYMENT_SYNC_WAIT_MS (or Prefer: respond-async), or in_review: waiting for an admin’s risk review', schema: paymentSchema, headers: { Location: locationHeader('/v1/payments'), 'Idempotent-Replayed': IDEMPOTENT_REPLAYED_HEADER } },
+      202: { description: `not final within PAYMENT_SYNC_WAIT_MS (or Prefer: respond-async), or in_review: waiting for an admin’s risk review; ${NOT_STARTED_NOTE}`, schema: paymentSchema, headers: { Location: locationHeader('/v1/payments'), 'Idempotent-Replayed': IDEMPOTENT_REPLAYED_HEADER } },
     },
     errors: [400, 404, 413, 415, 422, 429],
   });
@@ -127,6 +127,7 @@ export function paymentRoutes(dependencies: AppDependencies, docs: ApiDocs): Rou
       replayed,
       read: () => findPayment(db, stored.id),
       temporal,
+      report: dependencies.report,
       launch: () =>
         paymentLaunch(sagaSettings, {
           paymentId: stored.id,

@@ -15,7 +15,7 @@ import { IDEMPOTENT_REPLAYED_HEADER, locationHeader } from '../openapi/headers';
 import type { ApiDocs } from '../openapi/registry';
 import { paginate } from '../pagination';
 import { rateLimitsOf } from '../rate-limits';
-import { answerSaga, faultHeaderDoc, faultStepOf } from '../saga-routes';
+import { answerSaga, faultHeaderDoc, faultStepOf, NOT_STARTED_NOTE } from '../saga-routes';
 import { listOf, refundSchema } from '../schemas';
 import type { User } from '../users';
 import { amountSchema, listQuerySchema, parseInput, plainText } from '../validation';
@@ -63,7 +63,7 @@ export function refundRoutes(dependencies: AppDependencies, docs: ApiDocs): Rout
     },
     responses: {
       201: { description: 'final: succeeded, or failed with failure.code', schema: refundSchema, headers: { 'Idempotent-Replayed': IDEMPOTENT_REPLAYED_HEADER } },
-      202: { description: 'not final within PAYMENT_SYNC_WAIT_MS (or Prefer: respond-async)', schema: refundSchema, headers: { Location: locationHeader('/v1/refunds'), 'Idempotent-Replayed': IDEMPOTENT_REPLAYED_HEADER } },
+      202: { description: `not final within PAYMENT_SYNC_WAIT_MS (or Prefer: respond-async); ${NOT_STARTED_NOTE}`, schema: refundSchema, headers: { Location: locationHeader('/v1/refunds'), 'Idempotent-Replayed': IDEMPOTENT_REPLAYED_HEADER } },
     },
     errors: [400, 403, 404, 413, 415, 422, 429],
   });
@@ -94,6 +94,7 @@ export function refundRoutes(dependencies: AppDependencies, docs: ApiDocs): Rout
       replayed,
       read: () => findRefund(db, stored.id),
       temporal,
+      report: dependencies.report,
       launch: () =>
         refundLaunch(sagaSettings, {
           refundId: stored.id,

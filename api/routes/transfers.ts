@@ -8,7 +8,7 @@ import { MONEY_SAGAS } from '../../domain/money-sagas';
 import { MAX_NOTE_LENGTH } from '../../domain/transfers';
 import type { TransferRow } from '../../infra/tables';
 import type { AppDependencies } from '../dependencies';
-import { answerSaga, faultHeaderDoc, faultStepOf } from '../saga-routes';
+import { answerSaga, faultHeaderDoc, faultStepOf, NOT_STARTED_NOTE } from '../saga-routes';
 import { HttpError, notFound } from '../errors';
 import { createOnce, hashedBody, readIdempotencyKey, requestHash } from '../idempotency';
 import { authenticate } from '../middleware/authenticate';
@@ -83,7 +83,7 @@ export function transferRoutes(dependencies: AppDependencies, docs: ApiDocs): Ro
     },
     responses: {
       201: { description: 'final: succeeded, or failed with failure.code', schema: transferSchema, headers: { 'Idempotent-Replayed': IDEMPOTENT_REPLAYED_HEADER } },
-      202: { description: 'not final within PAYMENT_SYNC_WAIT_MS (or Prefer: respond-async)', schema: transferSchema, headers: { Location: locationHeader('/v1/transfers'), 'Idempotent-Replayed': IDEMPOTENT_REPLAYED_HEADER } },
+      202: { description: `not final within PAYMENT_SYNC_WAIT_MS (or Prefer: respond-async); ${NOT_STARTED_NOTE}`, schema: transferSchema, headers: { Location: locationHeader('/v1/transfers'), 'Idempotent-Replayed': IDEMPOTENT_REPLAYED_HEADER } },
     },
     errors: [400, 404, 413, 415, 422, 429],
   });
@@ -131,6 +131,7 @@ export function transferRoutes(dependencies: AppDependencies, docs: ApiDocs): Ro
       replayed,
       read: () => findTransfer(db, stored.id),
       temporal,
+      report: dependencies.report,
       launch: () =>
         transferLaunch(sagaSettings, {
           transferId: stored.id,

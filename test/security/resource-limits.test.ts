@@ -258,7 +258,7 @@ describe('API8 security misconfiguration', () => {
     expect({ status: track.status, allow: track.headers.allow, connection: track.headers.connection, body: track.body }).toEqual({ status: 400, allow: undefined, connection: 'close', body: '' });
   });
 
-  it('when the database is unreachable, then the answer is 500 internal_error with no stack, SQL or address, and the cause goes to the report', async () => {
+  it('when the database is unreachable, then the answer is 503 service_unavailable with Retry-After and no stack, SQL or address, and the cause goes to the report', async () => {
     const closedPort = await new Promise<number>((resolve) => {
       const probe = createServer().listen(0, '127.0.0.1', () => {
         const { port } = probe.address() as { port: number };
@@ -271,10 +271,11 @@ describe('API8 security misconfiguration', () => {
     const broken = await serveOnEphemeralPort(app, stack.config);
     try {
       const response = await request(broken.baseUrl, 'GET', '/v1/me', { token: world.ada.token });
-      const error = expectError(response, 500, 'internal_error');
+      const error = expectError(response, 503, 'service_unavailable');
+      expect(response.headers.get('retry-after')).toBe('5');
       const text = JSON.stringify(response.body);
       expect(text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|select|secret-db-password|\bat\b.*\.(ts|js):\d+|stack/i);
-      expect(error.details).toBeUndefined();
+      expect(error.details).toEqual({ retryAfterSeconds: 5 });
       expect(reported).toHaveLength(1);
     } finally {
       await broken.close();

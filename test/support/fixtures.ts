@@ -1,9 +1,20 @@
 import type { Knex } from 'knex';
+import { createServer } from 'node:net';
 import { postJournal } from '../../store/ledger';
 import { createWallet, type Wallet } from '../../store/wallets';
 import { newId } from '../../domain/ids';
 import { systemAccountId, type Role } from '../../domain/types';
 import { insertUser, type StoredUser } from '../../api/users';
+
+/** A port on 127.0.0.1 that nothing listens on (the system handed it out, then it was let go). */
+export function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
 
 /** A unique e-mail for one test. */
 export function uniqueEmail(label = 'user'): string {
