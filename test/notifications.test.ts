@@ -249,7 +249,7 @@ describe('GET /v1/notifications', () => {
     const customer = await actors.signUp();
     expectError(await actors.call('GET', '/v1/notifications?channel=sms', { token: customer.token }), 400, 'validation_error');
     expectError(await actors.call('GET', '/v1/notifications?limit=0', { token: customer.token }), 400, 'validation_error');
-    expectError(await actors.call('GET', '/v1/notifications?startingAfter=ntf_nope', { token: customer.token }), 400, 'validation_error');
+    expectError(await actors.call('GET', '/v1/notifications?startingAfter=ntf_nope', { token: customer.token }), 404, 'not_found');
     expectError(await actors.call('GET', '/v1/notifications'), 401, 'unauthorized');
   });
 });
