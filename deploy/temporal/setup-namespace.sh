@@ -1,13 +1,18 @@
 #!/bin/sh
 # Makes the Temporal namespace SagaPay uses exist, with its retention, and registers SagaPay's
 # custom search attributes (domain/search-attributes.ts) in it, so operators can filter sagas by
-# them in the Web UI. Creates only what is missing, so it can run at every `docker compose up`.
-# Needs TEMPORAL_ADDRESS; run by the temporal-setup job of docker-compose.yml (temporalio/admin-tools).
+# them in the Web UI: what `npm run cluster` does at start (ensureNamespace in
+# scripts/lib/temporal-cluster.ts). Creates only what is missing, so it can run at every
+# `docker compose up`. Run by the temporal-setup job of docker-compose.yml (temporalio/admin-tools),
+# which sets TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_NAMESPACE_RETENTION and
+# SAGAPAY_SEARCH_ATTRIBUTES ("Name=Type" words; test/compose-topology.test.ts compares them with the code).
 set -eu
 
-namespace="${TEMPORAL_NAMESPACE:-default}"
-retention="${TEMPORAL_NAMESPACE_RETENTION:-72h}"
-attributes="PaymentId CustomerId MerchantId SagaStatus"
+namespace="${TEMPORAL_NAMESPACE:?}"
+retention="${TEMPORAL_NAMESPACE_RETENTION:?}"
+declared="${SAGAPAY_SEARCH_ATTRIBUTES:?}"
+attributes=""
+for pair in $declared; do attributes="$attributes ${pair%%=*}"; done
 
 tries=0
 until temporal operator cluster health >/dev/null 2>&1; do
@@ -53,7 +58,9 @@ fi
 
 set --
 for name in $todo; do
-  set -- "$@" --name "$name" --type Keyword
+  for pair in $declared; do
+    if [ "${pair%%=*}" = "$name" ]; then set -- "$@" --name "$name" --type "${pair#*=}"; fi
+  done
 done
 echo "registering search attributes in '$namespace': $todo"
 temporal operator search-attribute create --namespace "$namespace" "$@"
