@@ -31,9 +31,10 @@ else
   temporal operator namespace create --namespace "$namespace" --retention "$retention"
 fi
 
-# A new namespace reaches every part of the server within seconds.
+# A new namespace reaches every part of the server within seconds: describe reads the database,
+# while the search attributes are answered from the namespace cache, which refreshes every 10 s.
 tries=0
-until temporal operator namespace describe --namespace "$namespace" >/dev/null 2>&1; do
+until temporal operator search-attribute list --namespace "$namespace" >/dev/null 2>&1; do
   tries=$((tries + 1))
   if [ "$tries" -ge 60 ]; then
     echo "namespace '$namespace' not found at ${TEMPORAL_ADDRESS:-?} after 2 minutes" >&2
