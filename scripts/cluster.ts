@@ -15,8 +15,8 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config';
-import { CLUSTER_STEPS, HISTORY_SHARDS, sagaPayProcesses, TEMPORAL_PROCESSES } from './lib/cluster-topology';
-import { startHaproxy } from './lib/haproxy';
+import { CLUSTER_NAMESPACE, CLUSTER_STEPS, HISTORY_SHARDS, sagaPayClusterSettings, sagaPayProcesses, TEMPORAL_PROCESSES } from './lib/cluster-topology';
+import { BALANCER_HEALTH_PATH, startHaproxy } from './lib/haproxy';
 import { developmentJwtSecret } from './lib/jwt-secret';
 import { removeLocalEnv, writeLocalEnv } from './lib/local-env';
 import { startMailCatcher, type MailCatcher } from './lib/mail-catcher';
@@ -38,7 +38,7 @@ import { ensureTemporalCli } from './lib/temporal-cli';
 import { buildWebApp } from './lib/web-build';
 
 const PROJECT_ROOT = resolve(__dirname, '..');
-const NAMESPACE = 'default';
+const NAMESPACE = CLUSTER_NAMESPACE;
 const READY_TIMEOUT_MS = 120_000;
 /** What the supervisor waits past the API's own shutdown grace before SIGKILL. */
 const API_KILL_MARGIN_MS = 5_000;
@@ -133,14 +133,13 @@ async function startSagaPay(temporal: TemporalCluster, uiUrl: string | undefined
     await webBuild;
     return { value: undefined, detail: applied.length === 0 ? 'up to date' : `applied ${applied.length}` };
   });
-  await step('redis', 'Redis for the shared rate limits', async () => {
+  const redisUrl = await step('redis', 'Redis for the shared rate limits', async () => {
     const redis = await startRedis(await freePort(), join(logDir, 'redis.log'));
     track('Redis', redis.process.exited, () => redis.process.stop());
-    env.REDIS_URL = redis.url;
-    return { value: undefined, detail: redis.url };
+    return { value: redis.url, detail: redis.url };
   });
   const mail = await startMail();
-  env.SMTP_URL = `smtp://127.0.0.1:${mail.smtpPort}`;
+  Object.assign(env, sagaPayClusterSettings({ databaseUrl: database.databaseUrl, temporalAddress: temporal.address, redisUrl, smtpUrl: `smtp://127.0.0.1:${mail.smtpPort}` }));
 
   const apiPorts = await step('sagapay-processes', 'SagaPay: 2 payments workers, 1 notifications worker, 2 APIs', async () => {
     const ports: Array<{ name: string; port: number }> = [];
@@ -172,7 +171,7 @@ async function startSagaPay(temporal: TemporalCluster, uiUrl: string | undefined
     const haproxy = await startHaproxy({
       port,
       backends: apiPorts,
-      healthPath: '/readyz',
+      healthPath: BALANCER_HEALTH_PATH,
       configFile: join(dataDir, 'haproxy.cfg'),
       logFile: join(logDir, 'haproxy.log'),
     });
@@ -185,7 +184,10 @@ async function startSagaPay(temporal: TemporalCluster, uiUrl: string | undefined
   });
 }
 
-/** The environment every SagaPay process gets: the cluster's servers, a kept JWT secret, JSON logs to files. */
+/**
+ * The environment the migrations are configured from; every SagaPay process gets it too, with
+ * sagaPayClusterSettings() on top once Redis and the mail catcher run: a kept JWT secret, JSON logs to files.
+ */
 function sagaPayEnvironment(database: MariaDbServer, temporal: TemporalCluster, uiUrl: string | undefined): NodeJS.ProcessEnv {
   return {
     ...process.env,
@@ -195,8 +197,6 @@ function sagaPayEnvironment(database: MariaDbServer, temporal: TemporalCluster, 
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_NAMESPACE: NAMESPACE,
     HOST: '127.0.0.1',
-    // The APIs sit behind HAProxy, which adds X-Forwarded-For: per-IP rate limits count the client, not the balancer.
-    TRUST_PROXY: 'true',
     WEB_APP_DIR: join(PROJECT_ROOT, 'dist', 'web'),
     WEBHOOK_ALLOW_PRIVATE: process.env.WEBHOOK_ALLOW_PRIVATE || 'true',
     LOG_FORMAT: 'json',

@@ -1,13 +1,18 @@
 #!/bin/sh
 # Makes the Temporal namespace SagaPay uses exist, with its retention, and registers SagaPay's
 # custom search attributes (domain/search-attributes.ts) in it, so operators can filter sagas by
-# them in the Web UI. Creates only what is missing, so it can run at every `docker compose up`.
-# Needs TEMPORAL_ADDRESS; run by the temporal-setup job of docker-compose.yml (temporalio/admin-tools).
+# them in the Web UI: what `npm run cluster` does at start (ensureNamespace in
+# scripts/lib/temporal-cluster.ts). Creates only what is missing, so it can run at every
+# `docker compose up`. Run by the temporal-setup job of docker-compose.yml (temporalio/admin-tools),
+# which sets TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_NAMESPACE_RETENTION and
+# SAGAPAY_SEARCH_ATTRIBUTES ("Name=Type" words; test/compose-topology.test.ts compares them with the code).
 set -eu
 
-namespace="${TEMPORAL_NAMESPACE:-default}"
-retention="${TEMPORAL_NAMESPACE_RETENTION:-72h}"
-attributes="PaymentId CustomerId MerchantId SagaStatus"
+namespace="${TEMPORAL_NAMESPACE:?}"
+retention="${TEMPORAL_NAMESPACE_RETENTION:?}"
+declared="${SAGAPAY_SEARCH_ATTRIBUTES:?}"
+attributes=""
+for pair in $declared; do attributes="$attributes ${pair%%=*}"; done
 
 tries=0
 until temporal operator cluster health >/dev/null 2>&1; do
@@ -26,9 +31,10 @@ else
   temporal operator namespace create --namespace "$namespace" --retention "$retention"
 fi
 
-# A new namespace reaches every part of the server within seconds.
+# A new namespace reaches every part of the server within seconds: describe reads the database,
+# while the search attributes are answered from the namespace cache, which refreshes every 10 s.
 tries=0
-until temporal operator namespace describe --namespace "$namespace" >/dev/null 2>&1; do
+until temporal operator search-attribute list --namespace "$namespace" >/dev/null 2>&1; do
   tries=$((tries + 1))
   if [ "$tries" -ge 60 ]; then
     echo "namespace '$namespace' not found at ${TEMPORAL_ADDRESS:-?} after 2 minutes" >&2
@@ -53,7 +59,9 @@ fi
 
 set --
 for name in $todo; do
-  set -- "$@" --name "$name" --type Keyword
+  for pair in $declared; do
+    if [ "${pair%%=*}" = "$name" ]; then set -- "$@" --name "$name" --type "${pair#*=}"; fi
+  done
 done
 echo "registering search attributes in '$namespace': $todo"
 temporal operator search-attribute create --namespace "$namespace" "$@"

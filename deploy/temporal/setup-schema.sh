@@ -1,24 +1,29 @@
 #!/bin/sh
-# Creates Temporal's schema in its two MySQL databases, or upgrades it to this image's version.
-# Run by the temporal-schema job of docker-compose.yml (temporalio/admin-tools) before the server
-# starts. Both steps are idempotent: `setup-schema -v 0.0` leaves a versioned schema alone, and
-# `update-schema` applies only the versions the database does not have yet. The databases and the
-# `temporal` user come from deploy/mysql/initdb/10-temporal-user.sh. SQL_PASSWORD stays in the
-# environment, where temporal-sql-tool reads it, so it never appears in `ps`.
+# Creates Temporal's two PostgreSQL databases and applies the schemas embedded in temporal-sql-tool,
+# the steps `npm run cluster` runs (applyTemporalSchemas in scripts/lib/temporal-cluster.ts):
+# `create-database`, `setup-schema -v 0.0`, then `update-schema --schema-name`. Safe at every start:
+# with the postgres12 plugin, create-database succeeds on an existing database, setup-schema leaves a
+# versioned schema alone, and update-schema applies only the versions the database lacks.
+# Run by the temporal-schema job of docker-compose.yml (temporalio/admin-tools). The tool reads
+# SQL_PLUGIN, SQL_HOST, SQL_PORT, SQL_USER and SQL_PASSWORD from the environment, so the password
+# never appears in `ps`.
 set -eu
 
-schema_root=/etc/temporal/schema/mysql/v8
-tool() {
-  temporal-sql-tool --plugin mysql8 --ep "${SQL_HOST:?}" -p "${SQL_PORT:-3306}" -u "${SQL_USER:?}" "$@"
+# Applies one store: its database name, then the schema folder the tool embeds.
+apply() {
+  database="$1"
+  schema="$2"
+  if ! output="$(temporal-sql-tool --db "$database" create-database 2>&1)"; then
+    case "$output" in
+      *"already exists"*) ;;
+      *) printf '%s\n' "$output" >&2; exit 1 ;;
+    esac
+  fi
+  echo "schema of '$database': setting up if new, then updating to $schema of this image's version"
+  temporal-sql-tool --db "$database" setup-schema -v 0.0
+  temporal-sql-tool --db "$database" update-schema --schema-name "$schema"
 }
 
-for database in temporal temporal_visibility; do
-  case "$database" in
-    temporal) versions="$schema_root/temporal/versioned" ;;
-    *) versions="$schema_root/visibility/versioned" ;;
-  esac
-  echo "schema of '$database': setting up (if new) and updating to this image's version"
-  tool --db "$database" setup-schema -v 0.0
-  tool --db "$database" update-schema -d "$versions"
-done
-echo "Temporal schema ready"
+apply "${TEMPORAL_DATABASE:?}" "${TEMPORAL_SCHEMA_NAME:?}"
+apply "${TEMPORAL_VISIBILITY_DATABASE:?}" "${TEMPORAL_VISIBILITY_SCHEMA_NAME:?}"
+echo "Temporal schemas ready"

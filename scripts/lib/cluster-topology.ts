@@ -75,6 +75,39 @@ export const TEMPORAL_DATABASES = { default: 'temporal', visibility: 'temporal_v
 export const POSTGRES_PLUGIN = 'postgres12';
 export const SCHEMA_NAMES = { default: 'postgresql/v12/temporal', visibility: 'postgresql/v12/visibility' } as const;
 
+/** The namespace SagaPay runs in on the cluster, created at start with SagaPay's search attributes. */
+export const CLUSTER_NAMESPACE = 'default';
+
+/** How long closed workflows stay readable in that namespace, as the dev server keeps them (its default). */
+export const NAMESPACE_RETENTION = '72h';
+
+/** Where the SagaPay processes find the servers of the cluster; the values depend on where each runs. */
+export interface SagaPayAddresses {
+  databaseUrl: string;
+  temporalAddress: string;
+  redisUrl: string;
+  smtpUrl: string;
+}
+
+/**
+ * The settings every SagaPay process of the cluster gets, whatever runs it (`npm run cluster` or
+ * docker-compose.yml, whose test compares both): the servers, the namespace, the shared rate-limit
+ * store, the task queues, and TRUST_PROXY because the APIs sit behind the balancer, which adds
+ * X-Forwarded-For, so per-IP rate limits count the client, not the balancer.
+ */
+export function sagaPayClusterSettings(addresses: SagaPayAddresses): Record<string, string> {
+  return {
+    DATABASE_URL: addresses.databaseUrl,
+    TEMPORAL_ADDRESS: addresses.temporalAddress,
+    TEMPORAL_NAMESPACE: CLUSTER_NAMESPACE,
+    REDIS_URL: addresses.redisUrl,
+    SMTP_URL: addresses.smtpUrl,
+    TRUST_PROXY: 'true',
+    TASK_QUEUE_PAYMENTS: 'payments',
+    TASK_QUEUE_NOTIFICATIONS: 'notifications',
+  };
+}
+
 /** Every step `npm run cluster` prints a progress line for, in order. */
 export const CLUSTER_STEPS = [
   'temporal-binaries',

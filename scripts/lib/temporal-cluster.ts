@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { SEARCH_ATTRIBUTES } from '../../domain/search-attributes';
-import { SCHEMA_NAMES, POSTGRES_PLUGIN, TEMPORAL_DATABASES, TEMPORAL_PROCESSES, TEMPORAL_SERVER_VERSION, TEMPORAL_UI_VERSION, type TemporalProcess } from './cluster-topology';
+import { NAMESPACE_RETENTION, SCHEMA_NAMES, POSTGRES_PLUGIN, TEMPORAL_DATABASES, TEMPORAL_PROCESSES, TEMPORAL_SERVER_VERSION, TEMPORAL_UI_VERSION, type TemporalProcess } from './cluster-topology';
 import type { PostgresServer } from './postgres';
 import { errorWithLog, freePort, freePortInRange, isPortOpen, spawnManaged, waitFor, type ManagedProcess } from './processes';
 import { findOnPath } from './provision';
@@ -27,8 +27,6 @@ const READY_TIMEOUT_MS = 120_000;
 const SERVICE_STOP_GRACE_MS = 20_000;
 /** Where membership ports are chosen: below the smallint limit of the membership table, above most fixed ports. */
 const MEMBERSHIP_PORTS = { min: 20_000, max: 32_767 } as const;
-/** How long closed workflows stay readable, as the dev server keeps them (its default). */
-const RETENTION = '72h';
 
 /** The server and schema tool binaries, and how long building them took (0 when they were cached). */
 export interface TemporalServerBinaries {
@@ -247,7 +245,7 @@ export async function ensureNamespace(address: string, namespace: string, failIf
     await waitFor(
       async () => {
         try {
-          await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs(RETENTION) });
+          await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs(NAMESPACE_RETENTION) });
         } catch (error) {
           if (!/already exists/i.test((error as Error).message)) throw error;
         }

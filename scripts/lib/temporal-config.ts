@@ -45,13 +45,16 @@ const MAX_CONNECTIONS = { default: 20, visibility: 5 } as const;
 
 /**
  * Dynamic configuration: the two eager paths the dev server also turns on (scripts/lib/temporal-server.ts),
- * and search attributes read fresh on every request, so the ones created at start are usable at once
- * (the dev server does the same; a production cluster would keep the cache).
+ * search attributes read fresh on every request, so the ones created at start are usable at once
+ * (the dev server does the same; a production cluster would keep the cache), and ids refused at the
+ * API beyond 255 characters, the VARCHAR(255) of the PostgreSQL schema. docker-compose.yml mounts
+ * deploy/temporal/dynamicconfig.yaml, which test/compose-topology.test.ts holds to these values.
  */
-export const CLUSTER_DYNAMIC_CONFIG: Readonly<Record<string, boolean>> = {
+export const CLUSTER_DYNAMIC_CONFIG: Readonly<Record<string, boolean | number>> = {
   'system.enableEagerWorkflowStart': true,
   'system.enableActivityEagerExecution': true,
   'system.forceSearchAttributesCacheRefreshOnRead': true,
+  'limit.maxIDLength': 255,
 };
 
 /** The configuration file of one Temporal process: shared persistence and cluster metadata, its own ports. */
