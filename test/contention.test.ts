@@ -1,5 +1,6 @@
-import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
+import type { RowDataPacket } from 'mysql2/promise';
 import { actorsOf, type Actor } from './support/actors';
+import { INNODB_VIEW_REFRESH_MS, lockWaitsBlockedBy, openTestSession, type TestSession } from './support/row-lock';
 import { startStackWith, waitFor, type TestStack } from './support/stack';
 
 /**
@@ -38,60 +39,7 @@ afterAll(async () => {
   await stack.stop();
 });
 
-/** A database session of the test's own, outside the app's pool, with an open transaction. */
-interface Session {
-  connection: Connection;
-  /** Its CONNECTION_ID(), as INNODB_TRX names it. */
-  threadId: number;
-  end(): Promise<void>;
-}
-
-async function openSession(): Promise<Session> {
-  const url = new URL(stack.config.databaseUrl);
-  const connection = await createConnection({
-    host: url.hostname,
-    port: Number(url.port),
-    user: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-    database: url.pathname.slice(1),
-  });
-  const [[identity]] = await connection.query<RowDataPacket[]>('SELECT CONNECTION_ID() AS threadId');
-  await connection.query('SET SESSION innodb_lock_wait_timeout = 20');
-  await connection.query('START TRANSACTION');
-  return {
-    connection,
-    threadId: Number(identity?.threadId),
-    async end() {
-      try {
-        await connection.query('ROLLBACK');
-      } finally {
-        await connection.end();
-      }
-    },
-  };
-}
-
-/**
- * InnoDB refreshes its information_schema view of transactions and lock waits only when nobody
- * has read it for 100 ms: polled faster, it keeps answering what it saw the first time.
- */
-const INNODB_VIEW_REFRESH_MS = 250;
-
-/** The statements now waiting for a lock that the session `threadId` holds. */
-async function lockWaitsBlockedBy(threadId: number): Promise<string[]> {
-  const rows = (await stack.db.raw(
-    `SELECT requesting.trx_query AS query
-       FROM information_schema.INNODB_LOCK_WAITS waits
-       JOIN information_schema.INNODB_TRX blocking ON blocking.trx_id = waits.blocking_trx_id
-       JOIN information_schema.INNODB_TRX requesting ON requesting.trx_id = waits.requesting_trx_id
-      WHERE blocking.trx_mysql_thread_id = ?`,
-    [threadId],
-  )) as [Array<{ query: string | null }>, unknown];
-  return rows[0].map((row) => row.query ?? '');
-}
-
-/** Inserts an idempotency key row in the session's transaction (rolled back when it ends). */
-async function insertKey(session: Session, userId: string, key: string, resourceId: string): Promise<void> {
+async function insertKey(session: TestSession, userId: string, key: string, resourceId: string): Promise<void> {
   await session.connection.query(
     'INSERT INTO idempotency_keys (user_id, idempotency_key, request_hash, resource_type, resource_id, created_at) VALUES (?, ?, ?, ?, ?, NOW(3))',
     [userId, key, 'r'.repeat(64), 'payment', resourceId],
@@ -116,7 +64,7 @@ describe('a hot merchant wallet', () => {
   it('when a session holds the merchant’s wallet row FOR UPDATE, then POST /v1/payments answers 201 or 202 within PAYMENT_SYNC_WAIT_MS, and the payments succeed once it lets go', async () => {
     const payer = await actors.signUp();
     const merchantBefore = await actors.balanceOf(merchant.token, merchant.wallet.id);
-    const holder = await openSession();
+    const holder = await openTestSession(stack.config.databaseUrl, 20);
     let answers: Array<{ status: number; elapsedMs: number; id: string }>;
     try {
       const [locked] = await holder.connection.query<RowDataPacket[]>('SELECT id FROM accounts WHERE id = ? FOR UPDATE', [merchant.wallet.id]);
@@ -148,7 +96,7 @@ describe('a deadlock on the API’s own insert', () => {
   it('when the payment’s transaction is chosen as a deadlock victim, then it runs again and the answer is 201 or 202 with exactly one payment', async () => {
     const payer = await actors.signUp();
     const key = `deadlock-${Date.now()}`;
-    const rival = await openSession();
+    const rival = await openTestSession(stack.config.databaseUrl, 20);
     const cycle = (async () => {
       // The rival weighs more than the API's transaction (rows written), so InnoDB picks the API's as the victim.
       for (let index = 0; index < 20; index += 1) await insertKey(rival, payer.user.id, `${key}-ballast-${index}`, `pay_ballast_${index}`);
@@ -156,7 +104,7 @@ describe('a deadlock on the API’s own insert', () => {
       await rival.connection.query('SELECT id FROM users WHERE id = ? FOR UPDATE', [payer.user.id]);
       const answer = pay(payer, 700, { 'Idempotency-Key': key });
       // The API's transaction has inserted its key row and waits for the user row.
-      await waitFor(async () => (await lockWaitsBlockedBy(rival.threadId)).some((query) => /insert into `payments`/i.test(query)), {
+      await waitFor(async () => (await lockWaitsBlockedBy(stack.db, rival.threadId)).some((query) => /insert into `payments`/i.test(query)), {
         intervalMs: INNODB_VIEW_REFRESH_MS,
         what: 'the payment insert to wait for the rival’s lock',
       });

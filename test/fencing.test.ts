@@ -1,10 +1,10 @@
-import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
 import type { Payment } from '../store/payment-records';
 import type { Transfer } from '../store/transfer-records';
 import { ensureSystemAccounts } from '../store/ledger';
 import { systemAccountId } from '../domain/types';
 import { actorsOf, type Actor } from './support/actors';
 import { balanceOf as accountBalance } from './support/fixtures';
+import { holdRowLock, INNODB_VIEW_REFRESH_MS, lockWaitsBlockedBy, type LockMode } from './support/row-lock';
 import { startStackWith, waitFor, type TestStack } from './support/stack';
 import { stepActivitiesOf } from './support/step-activities';
 
@@ -62,69 +62,6 @@ async function clearingTotal(): Promise<number> {
   return total;
 }
 
-/** A row lock held by a database session of the test's own, inside an open transaction. */
-interface HeldLock {
-  /** The session's CONNECTION_ID(), as INNODB_TRX names it. */
-  threadId: number;
-  release(): Promise<void>;
-}
-
-/** How the test's session locks the row: exclusively, or shared (enough to block a `FOR UPDATE`). */
-type LockMode = 'FOR UPDATE' | 'LOCK IN SHARE MODE';
-
-async function holdRowLock(accountIds: string[], mode: LockMode): Promise<HeldLock> {
-  const url = new URL(stack.config.databaseUrl);
-  const session: Connection = await createConnection({
-    host: url.hostname,
-    port: Number(url.port),
-    user: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-    database: url.pathname.slice(1),
-  });
-  try {
-    const [[identity]] = await session.query<RowDataPacket[]>('SELECT CONNECTION_ID() AS threadId');
-    await session.query('START TRANSACTION');
-    const [locked] = await session.query<RowDataPacket[]>(`SELECT id FROM accounts WHERE id IN (?) ORDER BY id ${mode}`, [accountIds]);
-    expect(locked).toHaveLength(accountIds.length);
-    return {
-      threadId: Number(identity?.threadId),
-      async release() {
-        try {
-          await session.query('ROLLBACK');
-        } finally {
-          await session.end();
-        }
-      },
-    };
-  } catch (error) {
-    await session.end();
-    throw error;
-  }
-}
-
-/**
- * InnoDB refreshes its information_schema view of transactions and lock waits only when nobody
- * has read it for 100 ms: polled faster, it keeps answering what it saw the first time.
- */
-const INNODB_VIEW_REFRESH_MS = 250;
-
-/**
- * The statements now waiting for a lock that the session `threadId` holds (InnoDB's own view;
- * fresh when nothing read it in the last INNODB_VIEW_REFRESH_MS).
- */
-async function lockWaitsBlockedBy(threadId: number): Promise<string[]> {
-  const rows = (await stack.db.raw(
-    `SELECT requesting.trx_query AS query
-       FROM information_schema.INNODB_LOCK_WAITS waits
-       JOIN information_schema.INNODB_TRX blocking ON blocking.trx_id = waits.blocking_trx_id
-       JOIN information_schema.INNODB_TRX requesting ON requesting.trx_id = waits.requesting_trx_id
-      WHERE blocking.trx_mysql_thread_id = ?`,
-    [threadId],
-  )) as [Array<{ query: string | null }>, unknown];
-  return rows[0].map((row) => row.query ?? '');
-}
-
-/** The saga's journals: key without the saga id → how many journals carry it. */
 async function journalCountsOf(sagaId: string): Promise<Record<string, number>> {
   const rows = await stack.db('journals').select('journal_key').count({ journals: '*' }).where({ reference_id: sagaId }).groupBy('journal_key');
   return Object.fromEntries(rows.map((row) => [String(row.journal_key).slice(sagaId.length + 1), Number(row.journals)]));
@@ -250,13 +187,13 @@ describe('a forward money step whose row another session keeps locked past every
       expect(await actors.balanceOf(payer.token, payer.wallet.id)).toBe(PROMO_CREDIT);
 
       // Act: the lock is held from before the saga starts until it is final.
-      const lock = await holdRowLock(fenced.lockedRows(payee), fenced.lockMode);
+      const lock = await holdRowLock(stack.config.databaseUrl, 'accounts', fenced.lockedRows(payee), fenced.lockMode);
       let saga: { id: string; workflowId: string };
       let final: Payment | Transfer;
       try {
         saga = await fenced.send(payer, payee);
         const handle = stack.temporal.workflow.getHandle(saga.workflowId);
-        const blocked = await waitFor(() => lockWaitsBlockedBy(lock.threadId).then((queries) => queries[0]), {
+        const blocked = await waitFor(() => lockWaitsBlockedBy(stack.db, lock.threadId).then((queries) => queries[0]), {
           intervalMs: INNODB_VIEW_REFRESH_MS,
           what: `${fenced.step} to wait for the test's lock`,
         });
@@ -272,7 +209,7 @@ describe('a forward money step whose row another session keeps locked past every
           { timeoutMs: 50_000, intervalMs: 200, what: `the saga of ${fenced.step} to be final` },
         );
         // Every attempt of the step has ended: none still waits in the database to commit later.
-        expect(await lockWaitsBlockedBy(lock.threadId)).toEqual([]);
+        expect(await lockWaitsBlockedBy(stack.db, lock.threadId)).toEqual([]);
       } finally {
         await lock.release();
       }

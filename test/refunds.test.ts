@@ -149,7 +149,7 @@ describe('refunds', () => {
     const gate = await holdRowLock(stack.config.databaseUrl, 'payments', [payment.id]);
     const sent = Promise.all(Array.from({ length: 10 }, () => refund(merchant.token, payment.id, { amount: 300 }, { Prefer: 'respond-async' })));
     try {
-      await waitFor(async () => (await lockWaitsBlockedBy(stack.db, gate.threadId)) === 10, { timeoutMs: GATE_TIMEOUT_S * 1_000 - 1_000, intervalMs: 250, what: 'ten refunds to wait on the payment row' });
+      await waitFor(async () => (await lockWaitsBlockedBy(stack.db, gate.threadId)).length === 10, { timeoutMs: GATE_TIMEOUT_S * 1_000 - 1_000, intervalMs: 250, what: 'ten refunds to wait on the payment row' });
     } finally {
       await gate.release();
     }
