@@ -23,7 +23,7 @@ import { startMailCatcher, type MailCatcher } from './lib/mail-catcher';
 import { startMariaDb, type MariaDbServer } from './lib/mariadb';
 import { prepareDatabase } from './lib/migrations';
 import { startPostgres, type PostgresServer } from './lib/postgres';
-import { freePort, spawnManaged, waitFor, type ExitStatus } from './lib/processes';
+import { freePort, spawnManaged, stopOnSignals, waitFor, type ExitStatus } from './lib/processes';
 import { startRedis } from './lib/redis';
 import {
   applyTemporalSchemas,
@@ -70,7 +70,6 @@ const urls: Array<[string, string]> = [];
 /** Settings of the running cluster for the operator scripts, gathered as the steps run. */
 const stackSettings: Record<string, string> = {};
 let shuttingDown = false;
-let forcedSignals = 0;
 let apiStopTimeoutMs = API_KILL_MARGIN_MS;
 const startedAt = Date.now();
 
@@ -287,17 +286,6 @@ async function shutdown(exitCode: number): Promise<void> {
   process.exit(exitCode);
 }
 
-function onSignal(signal: NodeJS.Signals): void {
-  if (shuttingDown) {
-    forcedSignals += 1;
-    if (forcedSignals >= 2) process.exit(130);
-    say(`Still stopping; ${signal} once more to stop waiting (what is left gets SIGTERM)`);
-    return;
-  }
-  say(`${signal}: stopping…`);
-  void shutdown(signal === 'SIGINT' ? 130 : 143);
-}
-
 function printBanner(): void {
   const width = Math.max(...urls.map(([name]) => name.length));
   const lines = [
@@ -320,8 +308,7 @@ function say(message: string): void {
   process.stdout.write(`${message}\n`);
 }
 
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
+stopOnSignals(shutdown, () => shuttingDown, say);
 main().catch((error: unknown) => {
   if (shuttingDown) return;
   say(error instanceof ConfigError ? error.message : `npm run cluster failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -13,7 +13,7 @@ import { localEnvPath, removeLocalEnv, writeLocalEnv } from './lib/local-env';
 import { startMariaDb, type MariaDbServer } from './lib/mariadb';
 import { prepareDatabase } from './lib/migrations';
 import { startMailCatcher, type MailCatcher } from './lib/mail-catcher';
-import { spawnManaged, waitFor, type ExitStatus, type ManagedProcess } from './lib/processes';
+import { spawnManaged, stopOnSignals, waitFor, type ExitStatus, type ManagedProcess } from './lib/processes';
 import { startTemporalDevServer, type TemporalDevServer } from './lib/temporal-server';
 import { buildWebApp, WEB_ROOT } from './lib/web-build';
 
@@ -47,7 +47,6 @@ interface Stack {
 
 const stack: Stack = { children: [] };
 let shuttingDown = false;
-let forcedSignals = 0;
 let wroteStackSettings = false;
 /** The API's grace after SIGTERM plus a margin; set when the configuration is read (no API runs before). */
 let apiStopTimeoutMs = API_KILL_MARGIN_MS;
@@ -212,17 +211,6 @@ async function shutdown(exitCode: number): Promise<void> {
   process.exit(exitCode);
 }
 
-function onSignal(signal: NodeJS.Signals): void {
-  if (shuttingDown) {
-    forcedSignals += 1;
-    if (forcedSignals >= 2) process.exit(130);
-    say(`Still stopping; ${signal} once more to stop waiting (what is left gets SIGTERM)`);
-    return;
-  }
-  say(`${signal}: stopping…`);
-  void shutdown(signal === 'SIGINT' ? 130 : 143);
-}
-
 /** Loads `.env` from the project root; variables already in the environment win. */
 function loadDotEnv(): void {
   const path = join(PROJECT_ROOT, '.env');
@@ -276,8 +264,7 @@ function say(message: string): void {
   process.stdout.write(`${message}\n`);
 }
 
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
+stopOnSignals(shutdown, () => shuttingDown, say);
 main().catch((error: unknown) => {
   if (shuttingDown) return;
   say(error instanceof ConfigError ? error.message : `npm run dev failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -296,3 +296,23 @@ export function errorWithLog(message: string, logFile: string): Error {
   const tail = tailFile(logFile);
   return new Error(tail ? `${message}\n--- last lines of ${logFile} ---\n${tail}\n---` : `${message} (no output in ${logFile})`);
 }
+
+/**
+ * A supervisor's Ctrl-C: the first SIGINT or SIGTERM calls `stop` (exit code 130 or 143); while it
+ * runs, the next signal says it is still stopping, and the one after exits at once.
+ */
+export function stopOnSignals(stop: (exitCode: number) => Promise<void>, isStopping: () => boolean, say: (message: string) => void): void {
+  let forcedSignals = 0;
+  function onSignal(signal: NodeJS.Signals): void {
+    if (isStopping()) {
+      forcedSignals += 1;
+      if (forcedSignals >= 2) process.exit(130);
+      say(`Still stopping; ${signal} once more to stop waiting (what is left gets SIGTERM)`);
+      return;
+    }
+    say(`${signal}: stopping…`);
+    void stop(signal === 'SIGINT' ? 130 : 143);
+  }
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
