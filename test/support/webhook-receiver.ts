@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 /**
- * What a merchant does with `Webhook-Signature: t=…,v1=…` (the README shows the same
+ * What a merchant does with `Webhook-Signature: t=…,v1=…` (docs/architecture.md shows the same
  * code): recompute the HMAC over "<t>.<raw body>", compare in constant time, and
  * refuse a timestamp too far from now so a captured request cannot be replayed later.
  */
