@@ -61,20 +61,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    say(`\n${signal}: stopping the fuzz stack`);
-    void servers.stop().finally(() => process.exit(130));
-  });
-}
-
-main()
-  .then(async (code) => {
-    await servers.stop();
-    process.exit(code);
-  })
-  .catch(async (error: unknown) => {
-    say(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    await servers.stop();
-    process.exit(1);
-  });
+servers.runToExit(main);

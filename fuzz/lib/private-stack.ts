@@ -55,4 +55,26 @@ export class PrivateFuzzStack {
     })();
     return this.stopping;
   }
+
+  /**
+   * Runs a fuzzing script's `main` and exits with its code, stopping the stack first whatever
+   * happens: on success, on an error (printed) and on SIGINT or SIGTERM (exit 130).
+   */
+  runToExit(main: () => Promise<number>): void {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        this.say(`\n${signal}: stopping the fuzz stack`);
+        void this.stop().finally(() => process.exit(130));
+      });
+    }
+    void main()
+      .catch((error: unknown) => {
+        this.say(error instanceof Error ? (error.stack ?? error.message) : String(error));
+        return 1;
+      })
+      .then(async (code) => {
+        await this.stop();
+        process.exit(code);
+      });
+  }
 }
