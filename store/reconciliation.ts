@@ -53,17 +53,7 @@ export function ledgerBreaches(report: Partial<Record<SoundLedgerField, unknown>
  * (store/reconciliation-verdict.test.ts checks that each one does).
  */
 export function isSound(report: Omit<ReconciliationReport, 'ok' | 'samples' | 'checkedAt'>): boolean {
-  return (
-    report.sumOfAllAccounts === 0 &&
-    report.unbalancedJournals === 0 &&
-    report.walletsOutOfSync === 0 &&
-    report.negativeUserWallets === 0 &&
-    report.stuckSagas === 0 &&
-    report.clearingMismatch.length === 0 &&
-    report.clearingShardMismatch.length === 0 &&
-    report.heldMismatch.length === 0 &&
-    report.offendingSagas.length === 0
-  );
+  return ledgerBreaches(report).length === 0 && report.stuckSagas === 0;
 }
 
 /** A table whose rows are sagas: a row still in a non-final status after `stuckAfterMs` is stuck. */
