@@ -14,7 +14,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config';
+import { loadConfig } from '../config';
 import { CLUSTER_NAMESPACE, CLUSTER_STEPS, HISTORY_SHARDS, sagaPayClusterSettings, sagaPayProcesses, TEMPORAL_PROCESSES } from './lib/cluster-topology';
 import { BALANCER_HEALTH_PATH, startHaproxy } from './lib/haproxy';
 import { developmentJwtSecret } from './lib/jwt-secret';
@@ -23,7 +23,7 @@ import { startMailCatcher, type MailCatcher } from './lib/mail-catcher';
 import { startMariaDb, type MariaDbServer } from './lib/mariadb';
 import { prepareDatabase } from './lib/migrations';
 import { startPostgres, type PostgresServer } from './lib/postgres';
-import { freePort, spawnManaged, stopOnSignals, waitFor, type ExitStatus } from './lib/processes';
+import { freePort, spawnManaged, superviseScript, waitFor, type ExitStatus } from './lib/processes';
 import { startRedis } from './lib/redis';
 import {
   applyTemporalSchemas,
@@ -308,9 +308,4 @@ function say(message: string): void {
   process.stdout.write(`${message}\n`);
 }
 
-stopOnSignals(shutdown, () => shuttingDown, say);
-main().catch((error: unknown) => {
-  if (shuttingDown) return;
-  say(error instanceof ConfigError ? error.message : `npm run cluster failed: ${error instanceof Error ? error.message : String(error)}`);
-  void shutdown(1);
-});
+superviseScript('npm run cluster', main, shutdown, () => shuttingDown, say);

@@ -7,13 +7,13 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError, loadConfig } from '../config';
+import { loadConfig } from '../config';
 import { developmentJwtSecret } from './lib/jwt-secret';
 import { localEnvPath, removeLocalEnv, writeLocalEnv } from './lib/local-env';
 import { startMariaDb, type MariaDbServer } from './lib/mariadb';
 import { prepareDatabase } from './lib/migrations';
 import { startMailCatcher, type MailCatcher } from './lib/mail-catcher';
-import { spawnManaged, stopOnSignals, waitFor, type ExitStatus, type ManagedProcess } from './lib/processes';
+import { spawnManaged, superviseScript, waitFor, type ExitStatus, type ManagedProcess } from './lib/processes';
 import { startTemporalDevServer, type TemporalDevServer } from './lib/temporal-server';
 import { buildWebApp, WEB_ROOT } from './lib/web-build';
 
@@ -264,9 +264,4 @@ function say(message: string): void {
   process.stdout.write(`${message}\n`);
 }
 
-stopOnSignals(shutdown, () => shuttingDown, say);
-main().catch((error: unknown) => {
-  if (shuttingDown) return;
-  say(error instanceof ConfigError ? error.message : `npm run dev failed: ${error instanceof Error ? error.message : String(error)}`);
-  void shutdown(1);
-});
+superviseScript('npm run dev', main, shutdown, () => shuttingDown, say);

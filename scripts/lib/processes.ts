@@ -3,6 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ConfigError } from '../../config';
 
 /** How a managed process ended. */
 export interface ExitStatus {
@@ -315,4 +316,18 @@ export function stopOnSignals(stop: (exitCode: number) => Promise<void>, isStopp
   }
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+}
+
+/**
+ * Runs a supervisor script's `main` (`npm run dev`, `npm run cluster`): Ctrl-C stops it as
+ * `stopOnSignals` says, and a failing `main` says why (a configuration error in its own words)
+ * and stops with exit code 1, unless a stop is already under way.
+ */
+export function superviseScript(command: string, main: () => Promise<void>, stop: (exitCode: number) => Promise<void>, isStopping: () => boolean, say: (message: string) => void): void {
+  stopOnSignals(stop, isStopping, say);
+  main().catch((error: unknown) => {
+    if (isStopping()) return;
+    say(error instanceof ConfigError ? error.message : `${command} failed: ${error instanceof Error ? error.message : String(error)}`);
+    void stop(1);
+  });
 }
